@@ -1,0 +1,423 @@
+"""The `tongban` command line: serve, register members and services, grant rights, keys, audit."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import Connection
+
+from gateway import errors, registry
+from gateway.clock import SystemClock
+from gateway.settings import Settings, load_settings
+from gateway.storage import Database
+from trust import Keyring, TrustError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Tongban (通办) cross-city gateway.")
+members_app = typer.Typer(no_args_is_help=True, help="Partner systems registered with the gateway.")
+services_app = typer.Typer(no_args_is_help=True, help="Services members publish through the relay.")
+access_app = typer.Typer(no_args_is_help=True, help="Which member may call which service.")
+keys_app = typer.Typer(no_args_is_help=True, help="The gateway's own signing keys.")
+audit_app = typer.Typer(no_args_is_help=True, help="The audit log.")
+app.add_typer(members_app, name="members")
+app.add_typer(services_app, name="services")
+app.add_typer(access_app, name="access")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
+
+console = Console()
+F = TypeVar("F", bound=Callable[..., Any])
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="TOML settings file (default: $TONGBAN_CONFIG)", show_default=False)
+]
+_state: dict[str, Any] = {"config": None}
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"tongban: {message}", err=True)
+    return typer.Exit(code)
+
+
+def one_line_errors(function: F) -> F:
+    """Every command exits non-zero with a one-line reason on stderr, never a traceback."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except errors.TongbanError as exc:
+            raise fail(exc.detail, 2 if isinstance(exc, errors.ConfigurationError) else 1) from None
+        except TrustError as exc:
+            raise fail(str(exc)) from None
+        except OSError as exc:
+            raise fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def root(config: ConfigOption = None) -> None:
+    """Every command reads the same settings as the server: --config / $TONGBAN_CONFIG and TONGBAN_* variables."""
+    _state["config"] = config
+
+
+def settings(config: Path | None = None, **overrides: Any) -> Settings:
+    return load_settings(config or _state["config"], **overrides)
+
+
+@contextmanager
+def database_writer(current: Settings) -> Iterator[Connection]:
+    database = Database(current.database_url)
+    try:
+        database.migrate()
+        with database.write() as connection:
+            yield connection
+    finally:
+        database.dispose()
+
+
+# ---- serve --------------------------------------------------------------------------------
+
+
+@app.command()
+@one_line_errors
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (also $PORT)", envvar="PORT")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: CPU cores)")] = None,
+) -> None:
+    """Run the gateway in the foreground (Ctrl-C stops it)."""
+    import uvicorn
+
+    overrides = {key: value for key, value in (("host", host), ("port", port), ("workers", workers)) if value is not None}
+    current = settings(config, **overrides)
+    # Workers are new processes that read settings from the environment: hand them the same ones.
+    for key, value in overrides.items():
+        os.environ[f"TONGBAN_{key.upper()}"] = str(value)
+    if config or _state["config"]:
+        os.environ["TONGBAN_CONFIG"] = str(Path(config or _state["config"]).resolve())
+    database = Database(current.database_url)
+    database.migrate()  # once, before the workers start
+    database.dispose()
+    Keyring.open(current.keys_dir, algorithm=current.signing_algorithm, now=SystemClock().now())
+    worker_count = current.effective_workers
+    if worker_count > 1:
+        metrics_dir = current.var_dir / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
+    typer.echo(
+        f"Tongban gateway {current.gateway_id} on http://{current.host}:{current.port} "
+        f"({worker_count} worker{'s' if worker_count > 1 else ''}, database {Database(current.database_url).url.render_as_string()})",
+        err=True,
+    )
+    uvicorn.run(
+        "gateway.app:create_app",
+        factory=True,
+        host=current.host,
+        port=current.port,
+        workers=worker_count,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
+# ---- members ------------------------------------------------------------------------------
+
+
+@members_app.command("add")
+@one_line_errors
+def members_add(
+    member_id: Annotated[str, typer.Argument(metavar="ID", help="<city>.<org>.<system>, e.g. 442000.zsgov.window")],
+    cert: Annotated[Path, typer.Option("--cert", metavar="PEM", help="The member's X.509 certificate", exists=False)],
+    name: Annotated[str, typer.Option(help="Display name")] = "",
+    replace: Annotated[bool, typer.Option(help="Replace the certificate of an existing member")] = False,
+) -> None:
+    """Register a partner system with its certificate."""
+    current = settings()
+    pem = cert.read_bytes()
+    with database_writer(current) as connection:
+        member = registry.add_member(connection, member_id, pem, name=name, now=SystemClock().now(), replace=replace)
+    typer.echo(f"registered {member.id} ({member.certificate.kind.jose_alg}, key {member.certificate.key_thumbprint})")
+
+
+@members_app.command("list")
+@one_line_errors
+def members_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+    """List registered partner systems."""
+    with database_writer(settings()) as connection:
+        found = registry.list_members(connection)
+    if as_json:
+        from gateway.operations import member_view
+
+        typer.echo(json.dumps([member_view(m) for m in found], ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "city", "name", "algorithm", "key thumbprint")
+    for member in found:
+        table.add_row(member.id, member.city, member.name, member.certificate.kind.jose_alg, member.certificate.key_thumbprint)
+    console.print(table)
+
+
+@members_app.command("keygen")
+@one_line_errors
+def members_keygen(
+    member_id: Annotated[str, typer.Argument(metavar="ID")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for key.pem and cert.pem")],
+    algorithm: Annotated[str, typer.Option(help="ed25519 or ecdsa-p256")] = "ed25519",
+) -> None:
+    """Make a private key and a self-signed certificate for a member (sandbox, trying things out)."""
+    from gateway.client import make_member_certificate
+
+    registry.parse_member_id(member_id)
+    key_pem, cert_pem = make_member_certificate(member_id, algorithm=algorithm)
+    out.mkdir(parents=True, exist_ok=True)
+    key_path, cert_path = out / "key.pem", out / "cert.pem"
+    if key_path.exists():
+        raise fail(f"{key_path} exists; choose another --out")
+    key_path.write_bytes(key_pem)
+    key_path.chmod(0o600)
+    cert_path.write_bytes(cert_pem)
+    typer.echo(f"{key_path}\n{cert_path}")
+
+
+# ---- services -----------------------------------------------------------------------------
+
+
+@services_app.command("add")
+@one_line_errors
+def services_add(
+    provider_id: Annotated[str, typer.Argument(metavar="PROVIDER_ID")],
+    service_code: Annotated[str, typer.Argument(metavar="SERVICE_CODE")],
+    url: Annotated[str, typer.Option(help="Base URL of the member's service")],
+    protocol: Annotated[str, typer.Option(help="rest or soap")] = "rest",
+    title: Annotated[str, typer.Option(help="What the service does")] = "",
+    purpose_required: Annotated[bool, typer.Option(help="Callers must send X-Tongban-Purpose")] = False,
+    max_body_bytes: Annotated[int | None, typer.Option(help="Body limit for this service")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds to wait for an answer")] = None,
+    response_signature: Annotated[str, typer.Option(help="optional or required")] = "optional",
+    replace: Annotated[bool, typer.Option(help="Change an existing service")] = False,
+) -> None:
+    """Publish a member's service for the relay (service id PROVIDER_ID/SERVICE_CODE)."""
+    current = settings()
+    with database_writer(current) as connection:
+        service = registry.add_service(
+            connection,
+            provider_id,
+            service_code,
+            url=url,
+            protocol=protocol,
+            title=title,
+            purpose_required=purpose_required,
+            max_body_bytes=max_body_bytes,
+            timeout_seconds=timeout,
+            response_signature=response_signature,
+            allow_plain_http=current.allow_plain_http_upstreams,
+            now=SystemClock().now(),
+            replace=replace,
+        )
+    typer.echo(f"published {service.id} -> {service.url} (call it at /v1/exchange/{service.id})")
+
+
+@services_app.command("list")
+@one_line_errors
+def services_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+    """List published services."""
+    with database_writer(settings()) as connection:
+        found = registry.list_services(connection)
+    if as_json:
+        from gateway.operations import service_view
+
+        typer.echo(json.dumps([service_view(s) | {"url": s.url} for s in found], ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "protocol", "url", "title")
+    for service in found:
+        table.add_row(service.id, service.protocol, service.url, service.title)
+    console.print(table)
+
+
+# ---- access -------------------------------------------------------------------------------
+
+
+@access_app.command("grant")
+@one_line_errors
+def access_grant(
+    client: Annotated[str, typer.Argument(metavar="CLIENT")],
+    service: Annotated[str, typer.Argument(metavar="SERVICE", help="PROVIDER_ID/SERVICE_CODE or a gateway operation")],
+) -> None:
+    """Allow a member to call a service."""
+    with database_writer(settings()) as connection:
+        added = registry.grant(connection, client, service, now=SystemClock().now())
+    typer.echo(f"{client} may call {service}" + ("" if added else " (already could)"))
+
+
+@access_app.command("revoke")
+@one_line_errors
+def access_revoke(
+    client: Annotated[str, typer.Argument(metavar="CLIENT")],
+    service: Annotated[str, typer.Argument(metavar="SERVICE")],
+) -> None:
+    """Take a right away."""
+    with database_writer(settings()) as connection:
+        removed = registry.revoke(connection, client, service)
+    if not removed:
+        raise fail(f"{client} had no right to {service}")
+    typer.echo(f"{client} may no longer call {service}")
+
+
+@access_app.command("list")
+@one_line_errors
+def access_list(client: Annotated[str, typer.Argument(metavar="CLIENT")]) -> None:
+    """The rights one member holds."""
+    with database_writer(settings()) as connection:
+        registry.get_member(connection, client)
+        rights = sorted(registry.allowed_service_ids(connection, client))
+    for right in rights:
+        typer.echo(right)
+
+
+# ---- keys -----------------------------------------------------------------------------------
+
+
+@keys_app.command("rotate")
+@one_line_errors
+def keys_rotate() -> None:
+    """Make a new gateway signing key; the previous ones stay published in the JWKS."""
+    current = settings()
+    now = SystemClock().now()
+    keyring = Keyring.open(current.keys_dir, algorithm=current.signing_algorithm, now=now)
+    previous = keyring.current.kid
+    fresh = keyring.rotate(algorithm=current.signing_algorithm, now=now)
+    typer.echo(f"current key {fresh.kid} ({current.signing_algorithm}); previous {previous} kept for verification")
+
+
+@keys_app.command("list")
+@one_line_errors
+def keys_list() -> None:
+    """The gateway's keys, current first."""
+    current = settings()
+    keyring = Keyring.open(current.keys_dir, algorithm=current.signing_algorithm, now=SystemClock().now())
+    for key in [keyring.current, *[k for k in reversed(keyring.keys) if k.kid != keyring.current.kid]]:
+        state = "current" if key.kid == keyring.current.kid else f"retired {key.retired}"
+        typer.echo(f"{key.kid}  {key.kind.http_sig_alg}  created {key.created}  {state}")
+
+
+# ---- client helpers -----------------------------------------------------------------------
+
+
+@app.command()
+@one_line_errors
+def token(
+    member: Annotated[str, typer.Option(help="Your member id (iss and sub)")],
+    key: Annotated[Path, typer.Option(metavar="PEM", help="Private key of your registered certificate")],
+    audience: Annotated[str | None, typer.Option(help="Gateway id (default: this gateway's)")] = None,
+    lifetime: Annotated[int, typer.Option(help="Seconds until exp (at most 300)")] = 120,
+) -> None:
+    """Print a client assertion (JWT) for `Authorization: Bearer ...`."""
+    from gateway.client import MemberCredentials
+
+    credentials = MemberCredentials.from_pem_file(member, key)
+    typer.echo(credentials.client_assertion(audience or settings().gateway_id, lifetime=lifetime))
+
+
+@app.command()
+@one_line_errors
+def call(
+    method: Annotated[str, typer.Argument(help="GET, POST, ...")],
+    url: Annotated[str, typer.Argument(help="Full URL, e.g. http://127.0.0.1:8080/v1/services")],
+    member: Annotated[str, typer.Option(help="Your member id")],
+    key: Annotated[Path, typer.Option(metavar="PEM", help="Private key of your registered certificate")],
+    data: Annotated[str | None, typer.Option("--data", "-d", help="Body; @FILE reads a file")] = None,
+    header: Annotated[list[str] | None, typer.Option("--header", "-H", help="Extra 'Name: value' header")] = None,
+    audience: Annotated[str | None, typer.Option(help="Gateway id (default: asks /.well-known/tongban)")] = None,
+    curl: Annotated[bool, typer.Option(help="Print the equivalent curl command instead of sending")] = False,
+) -> None:
+    """Send one signed request as a member and check the gateway's signature on the answer."""
+    import shlex
+
+    import httpx
+
+    from gateway.client import MemberCredentials, verify_gateway_response
+
+    body = b""
+    if data is not None:
+        body = Path(data[1:]).read_bytes() if data.startswith("@") else data.encode("utf-8")
+    extra = dict(line.split(":", 1) for line in header or [])
+    extra = {name.strip(): value.strip() for name, value in extra.items()}
+    if body and "content-type" not in {name.lower() for name in extra}:
+        extra["Content-Type"] = "application/json"
+    base = httpx.URL(url)
+    with httpx.Client(timeout=60, trust_env=False) as http:
+        if audience is None:
+            audience = http.get(str(base.copy_with(path="/.well-known/tongban", query=None))).json()["gateway_id"]
+        credentials = MemberCredentials.from_pem_file(member, key)
+        headers = credentials.signed_headers(method.upper(), url, body, audience=audience, headers=extra)
+        if curl:
+            parts = ["curl", "-sS", "-X", method.upper(), url]
+            for name, value in headers.multi_items():
+                parts += ["-H", f"{name}: {value}"]
+            if body:
+                parts += ["--data-binary", body.decode("utf-8", "replace")]
+            typer.echo(shlex.join(parts))
+            return
+        response = http.request(method.upper(), url, headers=headers, content=body)
+        jwks = http.get(str(base.copy_with(path="/.well-known/jwks.json", query=None))).json()
+    try:
+        kid = verify_gateway_response(response, jwks)
+        verdict = f"gateway signature verified (key {kid})"
+    except Exception as exc:
+        verdict = f"gateway signature NOT verified: {exc}"
+    typer.echo(f"HTTP {response.status_code}  exchange {response.headers.get('x-tongban-exchange-id')}  {verdict}", err=True)
+    typer.echo(response.text)
+    if response.status_code >= 400 or "NOT" in verdict:
+        raise typer.Exit(1)
+
+
+# ---- audit --------------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+@one_line_errors
+def audit_verify() -> None:
+    """Re-check the whole audit log; exit 0 when intact, non-zero naming the first bad entry."""
+    from gateway.audit import ChainBreak, HashChainAuditLog
+
+    current = settings()
+    database = Database(current.database_url)
+    database.migrate()
+    log = HashChainAuditLog(database)
+    total = log.size()
+    with Progress(
+        TextColumn("verifying audit log"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=Console(stderr=True)
+    ) as progress:
+        task = progress.add_task("entries", total=total)
+        try:
+            count = log.verify(progress=lambda n: progress.advance(task, n))
+        except ChainBreak as exc:
+            raise fail(f"audit log broken at entry {exc.index}: {exc.reason}") from None
+    typer.echo(f"audit log intact: {count} entries")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

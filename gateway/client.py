@@ -1,0 +1,145 @@
+"""A member's side of the contract: client assertions, signed requests, verifying the gateway's answers.
+
+Used by `tongban token` and `tongban call`, by the demo and by tests; the gateway core never imports it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.x509.oid import NameOID
+
+from trust import RequestView, ResponseView, b64url_decode, content_digest, key_kind, sign_message, verify_message
+
+__all__ = [
+    "GATEWAY_RESPONSE_COMPONENTS",
+    "MemberCredentials",
+    "make_member_certificate",
+    "public_key_from_jwk",
+    "verify_gateway_response",
+]
+
+GATEWAY_RESPONSE_COMPONENTS = ("@status", "content-digest", "x-tongban-exchange-id")
+
+
+@dataclass(frozen=True)
+class MemberCredentials:
+    """A member id and the private key of its registered certificate."""
+
+    member_id: str
+    private_key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+
+    @classmethod
+    def from_pem_file(cls, member_id: str, path: Path) -> MemberCredentials:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey):
+            raise ValueError(f"{path}: use an Ed25519 or ECDSA P-256 key")
+        return cls(member_id, key)
+
+    def client_assertion(self, audience: str, *, now: datetime | None = None, lifetime: int = 120) -> str:
+        issued = int((now or datetime.now(UTC)).timestamp())
+        claims = {
+            "iss": self.member_id,
+            "sub": self.member_id,
+            "aud": audience,
+            "iat": issued,
+            "exp": issued + lifetime,
+            "jti": secrets.token_urlsafe(18),
+        }
+        return jwt.encode(claims, self.private_key, algorithm=key_kind(self.private_key).jose_alg)
+
+    def signed_headers(
+        self,
+        method: str,
+        url: str,
+        body: bytes,
+        *,
+        audience: str,
+        headers: dict[str, str] | None = None,
+        now: datetime | None = None,
+    ) -> httpx.Headers:
+        """Authorization, Content-Digest and (for writes, or always when asked) an RFC 9421 signature."""
+        now = now or datetime.now(UTC)
+        out = httpx.Headers(headers or {})
+        out["authorization"] = f"Bearer {self.client_assertion(audience, now=now)}"
+        out["content-digest"] = content_digest(body)
+        view = RequestView(method.upper(), url, out)
+        sign_message(
+            view,
+            private_key=self.private_key,
+            keyid=self.member_id,
+            components=("@method", "@target-uri", "content-digest"),
+            created=now,
+            label="member",
+        )
+        return view.headers
+
+
+def public_key_from_jwk(jwk: dict[str, Any]) -> ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey:
+    if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
+        return ed25519.Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
+    if jwk.get("kty") == "EC" and jwk.get("crv") == "P-256":
+        x = int.from_bytes(b64url_decode(jwk["x"]), "big")
+        y = int.from_bytes(b64url_decode(jwk["y"]), "big")
+        return ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
+    raise ValueError(f"unsupported JWK {jwk.get('kty')}/{jwk.get('crv')}")
+
+
+def verify_gateway_response(response: httpx.Response, jwks: dict[str, Any], *, max_age: int = 300) -> str:
+    """Raise unless the gateway's signature on this response verifies; return the key id that signed."""
+    import http_sf
+
+    signature_input = response.headers.get("signature-input", "")
+    members = http_sf.parse(signature_input.encode("ascii"), tltype="dictionary") if signature_input else {}
+    if "tongban" not in members:
+        raise ValueError("the response carries no gateway signature")
+    keyid = members["tongban"][1].get("keyid")
+    jwk = next((key for key in jwks.get("keys", []) if key.get("kid") == keyid), None)
+    if jwk is None:
+        raise ValueError(f"key {keyid} is not in the gateway's JWKS")
+    verify_message(
+        ResponseView(response.status_code, response.headers),
+        keyid=keyid,
+        public_key=public_key_from_jwk(jwk),
+        required_components=GATEWAY_RESPONSE_COMPONENTS,
+        now=datetime.now(UTC),
+        max_age=timedelta(seconds=max_age),
+        body=response.content,
+    )
+    return str(keyid)
+
+
+def make_member_certificate(
+    member_id: str, *, algorithm: str = "ed25519", days: int = 365, now: datetime | None = None
+) -> tuple[bytes, bytes]:
+    """A new private key and a self-signed certificate for a member (sandbox and tests): (key PEM, cert PEM)."""
+    now = now or datetime.now(UTC)
+    key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+    if algorithm == "ed25519":
+        key = ed25519.Ed25519PrivateKey.generate()
+    elif algorithm == "ecdsa-p256":
+        key = ec.generate_private_key(ec.SECP256R1())
+    else:
+        raise ValueError("algorithm must be ed25519 or ecdsa-p256")
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, member_id), x509.NameAttribute(NameOID.COUNTRY_NAME, "CN")])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=days))
+        .sign(key, None if algorithm == "ed25519" else hashes.SHA256())
+    )
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key_pem, certificate.public_bytes(serialization.Encoding.PEM)

@@ -1,0 +1,106 @@
+"""What flows through the pipeline: one Exchange per request, and the Operation it asks for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+import httpx
+
+if TYPE_CHECKING:
+    from gateway.registry import Member
+    from gateway.runtime import Runtime
+
+__all__ = ["Exchange", "InboundRequest", "Message", "Operation", "OutboundRequest"]
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass
+class InboundRequest:
+    """The request as the caller sent it; nothing here is trusted until authenticate has run."""
+
+    method: str
+    url: str  # absolute, as the caller addressed it (what @target-uri covers)
+    path: str
+    query: str
+    headers: httpx.Headers
+    body: bytes
+    client_address: str = ""
+
+    @property
+    def is_write(self) -> bool:
+        return self.method in WRITE_METHODS
+
+
+@dataclass
+class OutboundRequest:
+    """What the gateway sends to the partner system."""
+
+    method: str
+    url: str
+    headers: httpx.Headers
+    body: bytes
+
+
+@dataclass
+class Message:
+    """A status, headers and body: the partner's answer, or the reply to the caller."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
+@dataclass
+class Exchange:
+    id: str
+    received_at: datetime
+    request: InboundRequest
+    operation: Operation
+    caller: Member | None = None
+    token_id: str | None = None
+    caller_signature: dict[str, str] | None = None
+    purpose: str | None = None
+    idempotency_key: str | None = None
+    outbound: OutboundRequest | None = None
+    upstream: Message | None = None
+    upstream_signature: dict[str, str] | None = None
+    result: Any = None  # what a local operation computed, before it becomes a reply
+    reply: Message | None = None
+    replayed_from: str | None = None
+    audit_indexes: list[int] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def answered(self) -> bool:
+        """A reply exists already (an idempotent replay): the forwarding stages are skipped."""
+        return self.reply is not None
+
+
+class Operation(Protocol):
+    """One thing a caller can ask the gateway to do; the pipeline runs it through every stage."""
+
+    name: str  # e.g. "relay" or "members.list"
+    service_label: str  # for metrics and audit: the service id or the operation name
+    required_right: str | None  # the access right needed; None: any authenticated member
+    audited: bool  # domain exchanges are audited; metadata reads are not
+    purpose_required: bool
+    max_body_bytes: int | None
+    not_found: str | None  # set when the target does not exist: 404, but only after authentication
+
+    async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
+        """Check the request's content (after authorisation), raising InvalidContent and friends."""
+
+    async def translate_request(self, exchange: Exchange, runtime: Runtime) -> None:
+        """Set exchange.outbound (relays) or leave it None (local operations)."""
+
+    async def forward(self, exchange: Exchange, runtime: Runtime) -> None:
+        """Send exchange.outbound and set exchange.upstream, or compute exchange.result locally."""
+
+    async def verify_response(self, exchange: Exchange, runtime: Runtime) -> None:
+        """Check the partner's answer (signature, digest) before anything of it is passed on."""
+
+    async def translate_response(self, exchange: Exchange, runtime: Runtime) -> None:
+        """Set exchange.reply from exchange.upstream or exchange.result."""

@@ -1,0 +1,221 @@
+"""The REST face: routes that turn HTTP requests into Exchanges and replies into responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway import errors
+from gateway.exchange import Exchange, InboundRequest, Message, Operation
+from gateway.logs import log
+from gateway.metrics import CONTENT_TYPE_LATEST, render
+from gateway.operations import list_members_operation, list_services_operation
+from gateway.pipeline import Pipeline
+from gateway.registry import find_service
+from gateway.relay import RelayOperation
+from gateway.runtime import Runtime
+
+__all__ = ["install_error_handlers", "problem_response", "rest_router"]
+
+RELAY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(error: errors.TongbanError, exchange_id: str | None) -> JSONResponse:
+    headers: dict[str, str] = {}
+    retry_after = error.retry_after if error.retry_after is not None else (1 if error.retryable else None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    if error.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return JSONResponse(error.problem(exchange_id), status_code=error.status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def _exchange_id(request: Request) -> str | None:
+    return getattr(request.state, "exchange_id", None)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every failure leaves as problem+json; malformed input is 4xx, never 5xx."""
+
+    async def tongban_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, errors.TongbanError)
+        if exc.status >= 500:
+            log.warning("answered %s %s", exc.status, exc.code, extra={"internal": exc.internal})
+        return problem_response(exc, _exchange_id(request))
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return problem_response(errors.InvalidContent(problems), _exchange_id(request))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            error: errors.TongbanError = errors.NotFound(f"no such endpoint: {request.url.path}")
+        elif exc.status_code == 405:
+            error = errors.MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+        else:
+            error = errors.MalformedRequest(str(exc.detail))
+        return problem_response(error, _exchange_id(request))
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", exc_info=exc)
+        return problem_response(errors.InternalError(), _exchange_id(request))
+
+    app.add_exception_handler(errors.TongbanError, tongban_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refusing (413) as soon as it passes `limit`, declared or streamed."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise errors.MalformedRequest("Content-Length must be a number")
+        if int(declared) > limit:
+            raise errors.PayloadTooLarge(f"the body has {declared} bytes; the limit is {limit}")
+    parts, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise errors.PayloadTooLarge(f"the body exceeds the limit of {limit} bytes")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def target_uri(request: Request) -> str:
+    """The URI the caller addressed, percent-encoding intact (what RFC 9421 @target-uri covers)."""
+    raw_path = request.scope.get("raw_path") or request.url.path.encode("ascii")
+    query = request.scope.get("query_string") or b""
+    uri = f"{request.url.scheme}://{request.url.netloc}{raw_path.decode('latin-1')}"
+    return uri + (f"?{query.decode('latin-1')}" if query else "")
+
+
+def raw_relay_path(request: Request) -> str:
+    """What follows /v1/exchange/{provider}/{code}/ in the raw path: forwarded as the caller wrote it."""
+    raw_path = (request.scope.get("raw_path") or request.url.path.encode("ascii")).decode("latin-1")
+    parts = raw_path.split("/", 5)
+    return parts[5] if len(parts) > 5 else ""
+
+
+def _reply_response(reply: Message) -> Response:
+    return Response(content=reply.body, status_code=reply.status, headers=dict(reply.headers.multi_items()))
+
+
+def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
+    router = APIRouter()
+    settings = runtime.settings
+
+    async def run(request: Request, operation: Operation, limit: int | None = None) -> Response:
+        body = await read_body(request, limit or settings.max_body_bytes)
+        inbound = InboundRequest(
+            method=request.method,
+            url=target_uri(request),
+            path=request.url.path,
+            query=(request.scope.get("query_string") or b"").decode("latin-1"),
+            headers=httpx.Headers(request.headers.raw),
+            body=body,
+            client_address=request.client.host if request.client else "",
+        )
+        exchange = Exchange(
+            id=request.state.exchange_id, received_at=runtime.clock.now(), request=inbound, operation=operation
+        )
+        reply = await pipeline.run(exchange)
+        return _reply_response(reply)
+
+    @router.get("/healthz", tags=["metadata"], summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", tags=["metadata"], summary="Readiness: database reachable and keys loaded")
+    async def readyz() -> Response:
+        checks: dict[str, str] = {}
+        try:
+            await runtime.in_thread(runtime.database.ping)
+            checks["database"] = "ok" if await runtime.in_thread(runtime.database.is_current) else "schema not migrated"
+        except Exception as exc:  # readiness reports, it does not raise
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        try:
+            checks["keys"] = "ok" if runtime.signing_key() else "missing"
+        except Exception as exc:
+            checks["keys"] = f"unavailable: {type(exc).__name__}"
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
+
+    @router.get("/metrics", tags=["metadata"], summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return Response(render(), media_type=CONTENT_TYPE_LATEST)
+
+    @router.get("/.well-known/tongban", tags=["metadata"], summary="Who this gateway is and what it speaks")
+    async def well_known() -> dict[str, Any]:
+        return {
+            "gateway_id": settings.gateway_id,
+            "city": settings.city,
+            "public_url": settings.public_url,
+            "algorithms": {
+                "client_assertion": ["EdDSA", "ES256"],
+                "http_message_signatures": ["ed25519", "ecdsa-p256-sha256"],
+                "gateway_signature": runtime.signing_key().kind.http_sig_alg,
+                "content_digest": ["sha-256", "sha-512"],
+            },
+            "audit_origin": f"{settings.gateway_id}/audit",
+            "token_max_lifetime_seconds": settings.token_max_lifetime_seconds,
+            "signature_max_age_seconds": settings.signature_max_age_seconds,
+            "max_body_bytes": settings.max_body_bytes,
+            "response_signature_components": ["@status", "content-digest", "x-tongban-exchange-id"],
+            "endpoints": {
+                "jwks": "/.well-known/jwks.json",
+                "openapi": "/openapi.json",
+                "members": "/v1/members",
+                "services": "/v1/services",
+                "exchange": "/v1/exchange/{provider_member_id}/{service_code}/{path}",
+                "health": "/healthz",
+                "ready": "/readyz",
+                "metrics": "/metrics",
+            },
+        }
+
+    @router.get("/.well-known/jwks.json", tags=["metadata"], summary="Gateway public keys, current first")
+    async def jwks() -> dict[str, Any]:
+        runtime.signing_key()  # notice a rotation
+        return runtime.keyring.jwks()
+
+    @router.get("/v1/members", tags=["registry"], summary="Registered partner systems")
+    async def members(request: Request, page: int = 1, page_size: int = 50) -> Response:
+        return await run(request, list_members_operation())
+
+    @router.get("/v1/services", tags=["registry"], summary="Published services and gateway operations")
+    async def services(request: Request, allowed: bool = False, page: int = 1, page_size: int = 50) -> Response:
+        return await run(request, list_services_operation())
+
+    async def relay(request: Request, provider_member_id: str, service_code: str, path: str = "") -> Response:
+        service_id = f"{provider_member_id}/{service_code}"
+
+        def lookup() -> Any:
+            with runtime.database.read() as connection:
+                return find_service(connection, service_id)
+
+        service = await runtime.in_thread(lookup)
+        operation = RelayOperation(service_id=service_id, service=service, path=raw_relay_path(request))
+        return await run(request, operation, limit=operation.max_body_bytes)
+
+    for method in RELAY_METHODS:
+        for suffix, name in (("", "relay"), ("/{path:path}", "relay_path")):
+            router.add_api_route(
+                "/v1/exchange/{provider_member_id}/{service_code}" + suffix,
+                relay,
+                methods=[method],
+                tags=["exchange"],
+                summary="Relay a call to a member's published service" + (" (sub-path)" if suffix else ""),
+                name=f"{name}_{method.lower()}",
+                operation_id=f"{name}_{method.lower()}",
+            )
+    return router

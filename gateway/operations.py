@@ -1,0 +1,135 @@
+"""Operations the gateway answers itself; they run through the same pipeline as the relay."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+import httpx
+
+from gateway import errors
+from gateway.exchange import Exchange, Message
+from gateway.registry import GATEWAY_OPERATIONS, Member, Service, allowed_service_ids, list_members, list_services
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from gateway.runtime import Runtime
+
+__all__ = ["LocalOperation", "list_members_operation", "list_services_operation", "page_of"]
+
+MAX_PAGE_SIZE = 500
+
+
+def page_of(items: list[dict[str, Any]], query: str) -> dict[str, Any]:
+    """The contract's collection shape: {"items", "total", "page", "page_size"}."""
+    params = parse_qs(query)
+    try:
+        page = int(params.get("page", ["1"])[0])
+        page_size = int(params.get("page_size", ["50"])[0])
+    except ValueError as exc:
+        raise errors.InvalidContent("page and page_size must be whole numbers") from exc
+    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise errors.InvalidContent(f"page must be ≥ 1 and page_size between 1 and {MAX_PAGE_SIZE}")
+    start = (page - 1) * page_size
+    return {"items": items[start : start + page_size], "total": len(items), "page": page, "page_size": page_size}
+
+
+def json_reply(status: int, data: Any) -> Message:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Message(status=status, headers=httpx.Headers({"content-type": "application/json"}), body=body)
+
+
+@dataclass
+class LocalOperation:
+    """An operation whose 'forward' is a query the gateway answers from its own database."""
+
+    name: str
+    compute: Callable[[Connection, Exchange], Any]
+    audited: bool = False
+    required_right: str | None = None
+    purpose_required: bool = False
+    max_body_bytes: int | None = None
+    not_found: str | None = None
+    status: int = 200
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def service_label(self) -> str:
+        return self.name
+
+    async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
+        return None
+
+    async def translate_request(self, exchange: Exchange, runtime: Runtime) -> None:
+        return None
+
+    async def forward(self, exchange: Exchange, runtime: Runtime) -> None:
+        def run() -> Any:
+            with runtime.database.read() as connection:
+                return self.compute(connection, exchange)
+
+        exchange.result = await runtime.in_thread(run)
+
+    async def verify_response(self, exchange: Exchange, runtime: Runtime) -> None:
+        return None
+
+    async def translate_response(self, exchange: Exchange, runtime: Runtime) -> None:
+        exchange.reply = json_reply(self.status, exchange.result)
+
+
+def member_view(member: Member) -> dict[str, Any]:
+    certificate = member.certificate
+    return {
+        "id": member.id,
+        "city": member.city,
+        "name": member.name,
+        "algorithm": certificate.kind.jose_alg,
+        "key_thumbprint": certificate.key_thumbprint,
+        "certificate_subject": certificate.subject,
+        "certificate_not_after": certificate.certificate.not_valid_after_utc.isoformat(),
+        "registered_at": member.created_at.isoformat(),
+    }
+
+
+def service_view(service: Service) -> dict[str, Any]:
+    return {
+        "id": service.id,
+        "kind": "relay",
+        "provider": service.provider_id,
+        "code": service.code,
+        "protocol": service.protocol,
+        "title": service.title,
+        "purpose_required": service.purpose_required,
+        "exchange_path": f"/v1/exchange/{service.provider_id}/{service.code}",
+    }
+
+
+def _members(connection: Connection, exchange: Exchange) -> dict[str, Any]:
+    return page_of([member_view(member) for member in list_members(connection)], exchange.request.query)
+
+
+def _services(connection: Connection, exchange: Exchange) -> dict[str, Any]:
+    assert exchange.caller is not None
+    items = [service_view(service) for service in list_services(connection)]
+    items += [
+        {"id": name, "kind": "operation", "title": description} for name, description in sorted(GATEWAY_OPERATIONS.items())
+    ]
+    allowed = parse_qs(exchange.request.query).get("allowed", ["false"])[0].lower()
+    if allowed not in ("true", "false", "1", "0"):
+        raise errors.InvalidContent("allowed must be true or false")
+    if allowed in ("true", "1"):
+        rights = allowed_service_ids(connection, exchange.caller.id)
+        items = [item for item in items if item["id"] in rights]
+    return page_of(items, exchange.request.query)
+
+
+def list_members_operation() -> LocalOperation:
+    return LocalOperation(name="members.list", compute=_members)
+
+
+def list_services_operation() -> LocalOperation:
+    return LocalOperation(name="services.list", compute=_services)

@@ -1,0 +1,100 @@
+"""Everything a running gateway holds: settings, clock, database, keys, audit log, upstream client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import anyio
+import httpx
+
+from gateway.audit import AuditLog, HashChainAuditLog
+from gateway.circuit import CircuitBreakers
+from gateway.clock import Clock, Entropy, SystemClock, SystemEntropy
+from gateway.settings import Settings
+from gateway.storage import Database
+from trust import Keyring
+
+__all__ = ["Runtime"]
+
+T = TypeVar("T")
+
+
+@dataclass
+class Runtime:
+    """The gateway's parts, wired once by the app factory; stages read what they need from it."""
+
+    settings: Settings
+    database: Database
+    keyring: Keyring
+    audit_log: AuditLog
+    clock: Clock = field(default_factory=SystemClock)
+    entropy: Entropy = field(default_factory=SystemEntropy)
+    upstream_transport: httpx.AsyncBaseTransport | None = None
+    breakers: CircuitBreakers = field(init=False)
+    http: httpx.AsyncClient | None = field(init=False, default=None)
+    _keys_checked: float = field(init=False, default=0.0)
+
+    def __post_init__(self) -> None:
+        self.breakers = CircuitBreakers(
+            failure_threshold=self.settings.circuit_failure_threshold,
+            reset_seconds=self.settings.circuit_reset_seconds,
+            clock=self.clock,
+        )
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        entropy: Entropy | None = None,
+        audit_log: AuditLog | None = None,
+        upstream_transport: httpx.AsyncBaseTransport | None = None,
+        migrate: bool = True,
+    ) -> Runtime:
+        clock = clock or SystemClock()
+        database = Database(settings.database_url)
+        if migrate:
+            database.migrate()
+        keyring = Keyring.open(settings.keys_dir, algorithm=settings.signing_algorithm, now=clock.now())
+        return cls(
+            settings=settings,
+            database=database,
+            keyring=keyring,
+            audit_log=audit_log or HashChainAuditLog(database),
+            clock=clock,
+            entropy=entropy or SystemEntropy(),
+            upstream_transport=upstream_transport,
+        )
+
+    async def start(self) -> None:
+        timeout = httpx.Timeout(
+            connect=self.settings.upstream_connect_timeout,
+            read=self.settings.upstream_read_timeout,
+            write=self.settings.upstream_read_timeout,
+            pool=self.settings.upstream_connect_timeout,
+        )
+        self.http = httpx.AsyncClient(
+            timeout=timeout, transport=self.upstream_transport, follow_redirects=False, trust_env=False
+        )
+
+    async def stop(self) -> None:
+        if self.http is not None:
+            await self.http.aclose()
+            self.http = None
+        self.database.dispose()
+
+    async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
+        """Run blocking work (the database) off the event loop."""
+        return await anyio.to_thread.run_sync(function, *args)
+
+    def signing_key(self) -> Any:
+        """The current gateway key, noticing a rotation by another process within a few seconds."""
+        now = time.monotonic()
+        if now - self._keys_checked > self.settings.key_reload_seconds:
+            self._keys_checked = now
+            self.keyring.refresh()
+        return self.keyring.current

@@ -1,0 +1,151 @@
+"""One frozen settings object, read from a TOML file and TONGBAN_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import re
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from gateway.errors import ConfigurationError
+
+__all__ = ["Settings", "load_settings"]
+
+_CONFIG_FILE: ContextVar[Path | None] = ContextVar("tongban_config_file", default=None)
+
+CITY_CODE = re.compile(r"^[1-8]\d{5}$")  # GB/T 2260 administrative division code
+
+
+class Settings(BaseSettings):
+    """Everything the gateway can be told. Secure defaults; checked at start-up."""
+
+    model_config = SettingsConfigDict(env_prefix="TONGBAN_", frozen=True, extra="forbid")
+
+    # Identity
+    city: str = Field("440300", description="GB/T 2260 code of the city operating this gateway")
+    gateway_id: str = Field("", description="JWT audience and party id; defaults to <city>.tongban.gateway")
+    public_url: str = Field("", description="Base URL callers use; defaults to http://127.0.0.1:<port>")
+
+    # Serving
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    workers: int = Field(0, ge=0, description="worker processes; 0 means one per CPU core")
+
+    # Storage
+    var_dir: Path = Path("var")
+    database_url: str = ""
+
+    # Keys
+    signing_algorithm: Literal["ed25519", "ecdsa-p256"] = "ed25519"
+    key_reload_seconds: float = Field(5.0, gt=0)
+
+    # Authentication
+    token_max_lifetime_seconds: int = Field(300, ge=1, le=300)
+    clock_skew_seconds: int = Field(30, ge=0, le=300)
+    signature_max_age_seconds: int = Field(300, ge=1, le=3600)
+
+    # Requests
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+
+    # Upstream relay
+    upstream_connect_timeout: float = Field(5.0, gt=0)
+    upstream_read_timeout: float = Field(30.0, gt=0)
+    upstream_retries: int = Field(2, ge=0, le=10)
+    upstream_retry_backoff_seconds: float = Field(0.2, ge=0)
+    circuit_failure_threshold: int = Field(5, ge=1)
+    circuit_reset_seconds: float = Field(30.0, gt=0)
+    allow_plain_http_upstreams: bool = False
+
+    # Idempotency and audit
+    idempotency_ttl_seconds: int = Field(24 * 3600, ge=60)
+    audit_retry_after_seconds: int = Field(5, ge=1)
+
+    # Logs
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = True
+
+    @field_validator("city")
+    @classmethod
+    def _city_is_a_division_code(cls, value: str) -> str:
+        if not CITY_CODE.match(value):
+            raise ValueError("must be a six-digit GB/T 2260 code such as 440300")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_absolute(cls, value: str) -> str:
+        if value and not re.match(r"^https?://[^/]+", value):
+            raise ValueError("must be an absolute http(s) URL such as https://tongban.example.gov.cn")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _fill_derived_defaults(self) -> Settings:
+        # Frozen model: derived defaults are set once here and never change.
+        if not self.gateway_id:
+            object.__setattr__(self, "gateway_id", f"{self.city}.tongban.gateway")
+        if not self.public_url:
+            object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.var_dir / 'tongban.db'}")
+        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", self.database_url):
+            raise ValueError(
+                "database_url must be a SQLAlchemy URL: sqlite:///path/to.db or postgresql+psycopg://user@host/db"
+            )
+        return self
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.var_dir / "keys"
+
+    @property
+    def effective_workers(self) -> int:
+        return self.workers or (os.cpu_count() or 1)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments, then environment, then the TOML file.
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = _CONFIG_FILE.get()
+        if config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build the settings from a TOML file (or $TONGBAN_CONFIG) and the environment.
+
+    Raises ConfigurationError with every problem spelled out, one per line.
+    """
+    path_text = config_file if config_file is not None else os.environ.get("TONGBAN_CONFIG")
+    path = Path(path_text) if path_text else None
+    if path is not None and not path.is_file():
+        raise ConfigurationError(f"config file {path} does not exist")
+    token = _CONFIG_FILE.set(path)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        where = f" (from {path} and TONGBAN_* variables)" if path else " (from TONGBAN_* variables)"
+        raise ConfigurationError(f"invalid settings{where}: {problems}") from exc
+    except (OSError, ValueError) as exc:  # unreadable or malformed TOML
+        raise ConfigurationError(f"cannot read config file {path}: {exc}") from exc
+    finally:
+        _CONFIG_FILE.reset(token)

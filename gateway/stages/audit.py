@@ -1,0 +1,119 @@
+"""Stages 7 and 12: write the audit entry before forwarding and before answering (fail closed)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gateway import errors
+from gateway.logs import log
+from trust import content_digest
+
+if TYPE_CHECKING:
+    from gateway.exchange import Exchange
+    from gateway.runtime import Runtime
+
+__all__ = ["audit_failure", "audit_request", "audit_response"]
+
+
+def _base(exchange: Exchange, kind: str, runtime: Runtime) -> dict[str, Any]:
+    operation = exchange.operation
+    return {
+        "v": 1,
+        "kind": kind,
+        "exchange_id": exchange.id,
+        "time": runtime.clock.now().isoformat(timespec="microseconds"),
+        "gateway": runtime.settings.gateway_id,
+        "client": exchange.caller.id if exchange.caller else None,
+        "operation": operation.name,
+        "service": operation.service_label,
+    }
+
+
+async def _append(exchange: Exchange, runtime: Runtime, entry: dict[str, Any]) -> None:
+    now = runtime.clock.now()
+    receipt = await runtime.in_thread(lambda: runtime.audit_log.append(entry, exchange_id=exchange.id, now=now))
+    exchange.audit_indexes.append(receipt.index)
+
+
+async def audit_request(exchange: Exchange, runtime: Runtime) -> None:
+    if not exchange.operation.audited:
+        return
+    request = exchange.request
+    entry = _base(exchange, "exchange.request", runtime)
+    entry.update(
+        {
+            "received_at": exchange.received_at.isoformat(timespec="microseconds"),
+            "method": request.method,
+            "target": request.path + (f"?{request.query}" if request.query else ""),
+            "purpose": exchange.purpose,
+            "token_id": exchange.token_id,
+            "idempotency_key": exchange.idempotency_key,
+            "request_digest": content_digest(request.body),
+            "caller_signature": exchange.caller_signature,
+            "decision": "replay" if exchange.answered else "forward",
+            "replayed_from": exchange.replayed_from,
+        }
+    )
+    if exchange.outbound is not None:
+        entry["forwarded"] = {
+            "method": exchange.outbound.method,
+            "url": exchange.outbound.url,
+            "digest": exchange.outbound.headers.get("content-digest"),
+            "signature_input": exchange.outbound.headers.get("signature-input"),
+            "signature": exchange.outbound.headers.get("signature"),
+        }
+    await _append(exchange, runtime, entry)
+
+
+async def audit_response(exchange: Exchange, runtime: Runtime) -> None:
+    if not exchange.operation.audited:
+        return
+    assert exchange.reply is not None
+    entry = _base(exchange, "exchange.response", runtime)
+    entry.update(
+        {
+            "status": exchange.reply.status,
+            "outcome": "replayed" if exchange.replayed_from else "answered",
+            "response_digest": exchange.reply.headers.get("content-digest"),
+            "gateway_signature": {
+                "signature_input": exchange.reply.headers.get("signature-input"),
+                "signature": exchange.reply.headers.get("signature"),
+            },
+            "timings_ms": dict(exchange.timings_ms),
+        }
+    )
+    if exchange.upstream is not None:
+        entry["upstream"] = {
+            "status": exchange.upstream.status,
+            "digest": content_digest(exchange.upstream.body),
+            "signature": exchange.upstream_signature,
+        }
+    await _append(exchange, runtime, entry)
+
+
+async def audit_failure(exchange: Exchange, runtime: Runtime, error: errors.TongbanError, stage: str) -> None:
+    """Record a refused or failed exchange of an authenticated caller.
+
+    Once the request entry exists this must succeed (the exchange is not acknowledged otherwise,
+    so the caller gets AuditUnavailable); before that it is best effort: nothing was forwarded.
+    """
+    if not exchange.operation.audited or exchange.caller is None:
+        return
+    entry = _base(exchange, "exchange.failed", runtime)
+    entry.update(
+        {
+            "method": exchange.request.method,
+            "target": exchange.request.path,
+            "stage": stage,
+            "code": error.code,
+            "status": error.status,
+            "internal": error.internal,
+            "timings_ms": dict(exchange.timings_ms),
+        }
+    )
+    try:
+        await _append(exchange, runtime, entry)
+    except errors.AuditUnavailable:
+        if exchange.audit_indexes:
+            raise
+        log.warning("could not audit a refused exchange", extra={"code": error.code, "stage": stage})

@@ -1,0 +1,60 @@
+"""Stages 6 and 11: the gateway signs what it forwards and what it answers (RFC 9421)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import httpx
+
+from trust import RequestView, ResponseView, content_digest, sign_message
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from gateway.exchange import Exchange, Message
+    from gateway.runtime import Runtime
+
+__all__ = [
+    "FORWARDED_REQUEST_COMPONENTS",
+    "RESPONSE_COMPONENTS",
+    "sign_reply",
+    "sign_request",
+    "sign_response",
+]
+
+RESPONSE_COMPONENTS = ("@status", "content-digest", "x-tongban-exchange-id")
+FORWARDED_REQUEST_COMPONENTS = ("@method", "@target-uri", "content-digest", "x-tongban-client", "x-tongban-exchange-id")
+
+
+def sign_reply(headers: httpx.Headers, status: int, body: bytes, exchange_id: str, runtime: Runtime, now: datetime) -> None:
+    """Set X-Tongban-Exchange-Id and Content-Digest and sign them with the status: every answer goes through here."""
+    key = runtime.signing_key()
+    headers["x-tongban-exchange-id"] = exchange_id
+    headers["content-digest"] = content_digest(body)
+    view = ResponseView(status, headers)
+    sign_message(view, private_key=key.private_key, keyid=key.kid, components=RESPONSE_COMPONENTS, created=now)
+
+
+async def sign_request(exchange: Exchange, runtime: Runtime) -> None:
+    outbound = exchange.outbound
+    if outbound is None:
+        return
+    assert exchange.caller is not None
+    key = runtime.signing_key()
+    outbound.headers["x-tongban-client"] = exchange.caller.id
+    outbound.headers["x-tongban-exchange-id"] = exchange.id
+    outbound.headers["content-digest"] = content_digest(outbound.body)
+    view = RequestView(outbound.method, outbound.url, outbound.headers)
+    sign_message(
+        view,
+        private_key=key.private_key,
+        keyid=key.kid,
+        components=FORWARDED_REQUEST_COMPONENTS,
+        created=runtime.clock.now(),
+    )
+
+
+async def sign_response(exchange: Exchange, runtime: Runtime) -> None:
+    reply: Message | None = exchange.reply
+    assert reply is not None, "translate_response (or deduplicate) sets the reply"
+    sign_reply(reply.headers, reply.status, reply.body, exchange.id, runtime, runtime.clock.now())

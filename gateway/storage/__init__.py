@@ -1,0 +1,27 @@
+"""Storage: the database handle and the tables."""
+
+from __future__ import annotations
+
+from gateway.storage._database import Database
+from gateway.storage._tables import (
+    UTCDateTime,
+    access_rights,
+    audit_chain,
+    idempotency_records,
+    members,
+    metadata,
+    seen_tokens,
+    services,
+)
+
+__all__ = [
+    "Database",
+    "UTCDateTime",
+    "access_rights",
+    "audit_chain",
+    "idempotency_records",
+    "members",
+    "metadata",
+    "seen_tokens",
+    "services",
+]

@@ -1,0 +1,129 @@
+"""The database: one engine per process, SQLite (WAL) by default or PostgreSQL, migrated by Alembic."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+__all__ = ["Database"]
+
+_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+_PG_MIGRATION_LOCK = 7_304_210_001  # any fixed number; one migrator at a time across processes
+
+
+class Database:
+    """Owns the engine. `write()` and `read()` hand out connections inside a transaction."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.engine = self._create_engine(echo)
+
+    def _create_engine(self, echo: bool) -> Engine:
+        if not self.is_sqlite:
+            return create_engine(self.url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        database = self.url.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(self.url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy, not the driver, start transactions, so that writes can BEGIN IMMEDIATE.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged audit entry survives power loss
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Connection) -> None:
+            # Writers take the write lock up front: a deferred transaction that reads and then
+            # writes can fail with SQLITE_BUSY when another process wrote in between.
+            if connection.get_execution_options().get("tongban_readonly"):
+                connection.exec_driver_sql("BEGIN")
+            else:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A read-write transaction: committed on success, rolled back on any error."""
+        with self.engine.begin() as connection:
+            yield connection
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction (on SQLite it does not take the write lock)."""
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(tongban_readonly=True)
+            with connection.begin():
+                yield connection
+
+    def ping(self) -> None:
+        """Raise unless the database answers."""
+        with self.read() as connection:
+            connection.execute(text("SELECT 1"))
+
+    # ---- migrations ------------------------------------------------------------------------
+
+    def _alembic_config(self, connection: Connection) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        config.attributes["connection"] = connection
+        return config
+
+    @contextlib.contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        if self.is_sqlite:
+            database = self.url.database or ":memory:"
+            if database == ":memory:":
+                yield
+                return
+            with open(f"{database}.migrate.lock", "a+") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+        else:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+                connection.commit()
+                try:
+                    yield
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
+                    connection.commit()
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision; safe to call from several processes at once."""
+        with self._migration_lock(), self.engine.begin() as connection:
+            command.upgrade(self._alembic_config(connection), "head")
+
+    def is_current(self) -> bool:
+        """True when the schema is at the newest revision."""
+        try:
+            with self.engine.connect() as connection:
+                current = MigrationContext.configure(connection).get_current_heads()
+                heads = ScriptDirectory.from_config(self._alembic_config(connection)).get_heads()
+        except SQLAlchemyError:
+            return False
+        return set(current) == set(heads)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,138 @@
+"""The tables, as SQLAlchemy Core; the Alembic migrations create exactly these."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "UTCDateTime",
+    "access_rights",
+    "audit_chain",
+    "idempotency_records",
+    "members",
+    "metadata",
+    "seen_tokens",
+    "services",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in, timezone-aware UTC out, on SQLite (which keeps naive values) too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; pass timezone-aware UTC")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+members = Table(
+    "members",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("city", String(6), nullable=False),
+    Column("name", String(200), nullable=False, default=""),
+    Column("certificate_pem", Text, nullable=False),
+    Column("key_algorithm", String(16), nullable=False),
+    Column("key_thumbprint", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+services = Table(
+    "services",
+    metadata,
+    Column("id", String(300), primary_key=True),  # <provider member id>/<service code>
+    Column("provider_id", String(200), ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("code", String(100), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("protocol", String(8), nullable=False),
+    Column("title", String(200), nullable=False, default=""),
+    Column("purpose_required", Boolean, nullable=False, default=False),
+    Column("max_body_bytes", BigInteger, nullable=True),
+    Column("timeout_seconds", Float, nullable=True),
+    Column("response_signature", String(16), nullable=False, default="optional"),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+access_rights = Table(
+    "access_rights",
+    metadata,
+    Column("client_id", String(200), ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("service_id", String(300), primary_key=True),  # a relay service id or a gateway operation
+    Column("granted_at", UTCDateTime, nullable=False),
+)
+
+# Client assertion ids seen while they were valid: replay protection that survives restarts
+# and is shared by every gateway process through the primary key.
+seen_tokens = Table(
+    "seen_tokens",
+    metadata,
+    Column("issuer", String(200), primary_key=True),
+    Column("jti", String(200), primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+idempotency_records = Table(
+    "idempotency_records",
+    metadata,
+    Column("client_id", String(200), primary_key=True),
+    Column("idempotency_key", String(200), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | done
+    Column("exchange_id", String(36), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("headers_json", Text, nullable=True),
+    Column("body", LargeBinary, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# The interim audit log: a hash chain. Each entry's bytes are the RFC 8785 canonical JSON.
+audit_chain = Table(
+    "audit_chain",
+    metadata,
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("exchange_id", String(36), nullable=True),
+    Column("entry", LargeBinary, nullable=False),
+    Column("chain_hash", LargeBinary(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_audit_chain_exchange_id", audit_chain.c.exchange_id)

@@ -1,0 +1,55 @@
+"""Trust: keys, certificates, signatures and (later) trust lists, seals and validation reports."""
+
+from __future__ import annotations
+
+from trust._certificates import MemberCertificate, load_member_certificate
+from trust._errors import (
+    DigestMismatch,
+    InvalidCertificate,
+    InvalidSignature,
+    KeyringError,
+    SignatureMissing,
+    SignatureOutOfTime,
+    TrustError,
+    UnsupportedKey,
+)
+from trust._httpsig import (
+    RequestView,
+    ResponseView,
+    VerifiedSignature,
+    content_digest,
+    sign_message,
+    verify_content_digest,
+    verify_message,
+)
+from trust._jwk import KeyKind, b64url, b64url_decode, key_kind, public_jwk, thumbprint
+from trust._keyring import GatewayKey, Keyring, SigningAlgorithm
+
+__all__ = [
+    "DigestMismatch",
+    "GatewayKey",
+    "InvalidCertificate",
+    "InvalidSignature",
+    "KeyKind",
+    "Keyring",
+    "KeyringError",
+    "MemberCertificate",
+    "RequestView",
+    "ResponseView",
+    "SignatureMissing",
+    "SignatureOutOfTime",
+    "SigningAlgorithm",
+    "TrustError",
+    "UnsupportedKey",
+    "VerifiedSignature",
+    "b64url",
+    "b64url_decode",
+    "content_digest",
+    "key_kind",
+    "load_member_certificate",
+    "public_jwk",
+    "sign_message",
+    "thumbprint",
+    "verify_content_digest",
+    "verify_message",
+]

@@ -28,7 +28,9 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check gateway trust adapters catalogs tests bench
+	$(BIN)/ruff check gateway trust adapters catalogs tests
+	$(BIN)/ruff format --check gateway trust adapters catalogs tests
+	$(BIN)/mypy
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench

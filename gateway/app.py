@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from gateway.faces._middleware import SigningMiddleware
+from gateway.faces import SigningMiddleware
 from gateway.faces.rest import install_error_handlers, rest_router
 from gateway.logs import configure_logging
 from gateway.pipeline import Pipeline

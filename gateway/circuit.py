@@ -1,73 +1,104 @@
-"""A circuit breaker per provider: stop calling a failing partner, then try it again after a pause."""
+"""A circuit breaker per provider, kept in the database so that every gateway process sees the same one.
+
+closed -> open after `failure_threshold` consecutive failures; after `reset_seconds` the circuit is
+half-open and exactly one call, in whichever process claims it, is let through as a trial: its
+success closes the circuit, its failure opens it again.
+"""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from gateway.clock import Clock
 from gateway.errors import CircuitOpen
+from gateway.storage import Database, circuit_states
 
-__all__ = ["CircuitBreaker", "CircuitBreakers"]
+__all__ = ["CircuitBreakers", "CircuitTicket"]
 
 
-@dataclass
-class CircuitBreaker:
-    """closed -> open after `failure_threshold` consecutive failures; half-open after `reset_seconds`,
-    when one trial call decides between closed and open again."""
+@dataclass(frozen=True)
+class CircuitTicket:
+    """Permission for one call, and what the breaker knew when it gave it."""
 
-    failure_threshold: int
-    reset_seconds: float
-    clock: Clock
-    failures: int = 0
-    opened_at: float | None = None
-    trial_in_flight: bool = False
-
-    @property
-    def state(self) -> str:
-        if self.opened_at is None:
-            return "closed"
-        if self.clock.monotonic() - self.opened_at >= self.reset_seconds:
-            return "half-open"
-        return "open"
-
-    def before_call(self, provider: str) -> None:
-        """Raise CircuitOpen unless a call may go out now."""
-        state = self.state
-        if state == "closed":
-            return
-        if state == "half-open" and not self.trial_in_flight:
-            self.trial_in_flight = True
-            return
-        assert self.opened_at is not None
-        wait = max(1, int(self.reset_seconds - (self.clock.monotonic() - self.opened_at)) + 1)
-        raise CircuitOpen(f"calls to {provider} are paused after repeated failures", retry_after=wait)
-
-    def succeeded(self) -> None:
-        self.failures = 0
-        self.opened_at = None
-        self.trial_in_flight = False
-
-    def failed(self) -> None:
-        self.failures += 1
-        if self.trial_in_flight or self.failures >= self.failure_threshold:
-            self.opened_at = self.clock.monotonic()
-        self.trial_in_flight = False
+    provider: str
+    had_failures: bool
+    is_trial: bool
 
 
 class CircuitBreakers:
-    """One breaker per provider member, created on first use (per gateway process)."""
+    def __init__(
+        self, *, database: Database, failure_threshold: int, reset_seconds: float, clock: Clock
+    ) -> None:
+        self.database = database
+        self.failure_threshold = failure_threshold
+        self.reset = timedelta(seconds=reset_seconds)
+        self.clock = clock
 
-    def __init__(self, *, failure_threshold: int, reset_seconds: float, clock: Clock) -> None:
-        self._settings = (failure_threshold, reset_seconds)
-        self._clock = clock
-        self._breakers: dict[str, CircuitBreaker] = {}
-        self._lock = threading.Lock()
+    def before_call(self, provider: str) -> CircuitTicket:
+        """Raise CircuitOpen unless a call to `provider` may go out now."""
+        now = self.clock.now()
+        with self.database.read() as connection:
+            row = connection.execute(
+                select(circuit_states).where(circuit_states.c.provider_id == provider)
+            ).first()
+        if row is None or row.opened_at is None:
+            return CircuitTicket(provider, had_failures=bool(row and row.failures), is_trial=False)
+        waited = now - row.opened_at
+        if waited < self.reset:
+            retry_after = max(1, int((self.reset - waited).total_seconds()) + 1)
+            raise CircuitOpen(
+                f"calls to {provider} are paused after repeated failures", retry_after=retry_after
+            )
+        with self.database.write() as connection:
+            claimed = connection.execute(
+                update(circuit_states)
+                .where(
+                    circuit_states.c.provider_id == provider,
+                    circuit_states.c.opened_at.is_not(None),
+                    (circuit_states.c.trial_started_at.is_(None))
+                    | (circuit_states.c.trial_started_at < now - self.reset),
+                )
+                .values(trial_started_at=now)
+            ).rowcount
+        if not claimed:
+            raise CircuitOpen(f"a trial call to {provider} is under way", retry_after=1)
+        return CircuitTicket(provider, had_failures=True, is_trial=True)
 
-    def for_provider(self, provider: str) -> CircuitBreaker:
-        with self._lock:
-            breaker = self._breakers.get(provider)
-            if breaker is None:
-                breaker = CircuitBreaker(*self._settings, clock=self._clock)
-                self._breakers[provider] = breaker
-            return breaker
+    def succeeded(self, ticket: CircuitTicket) -> None:
+        if not ticket.had_failures:
+            return  # the healthy path writes nothing
+        with self.database.write() as connection:
+            connection.execute(
+                update(circuit_states)
+                .where(circuit_states.c.provider_id == ticket.provider)
+                .values(failures=0, opened_at=None, trial_started_at=None)
+            )
+
+    def failed(self, ticket: CircuitTicket) -> None:
+        now = self.clock.now()
+        with self.database.write() as connection:
+            row = connection.execute(
+                select(circuit_states.c.failures).where(circuit_states.c.provider_id == ticket.provider)
+            ).first()
+            if row is None:
+                try:
+                    with connection.begin_nested():
+                        connection.execute(
+                            insert(circuit_states).values(provider_id=ticket.provider, failures=0)
+                        )
+                except IntegrityError:
+                    pass
+                failures = 1
+            else:
+                failures = row.failures + 1
+            opens = ticket.is_trial or failures >= self.failure_threshold
+            values: dict[str, object] = {"failures": failures, "trial_started_at": None}
+            if opens:
+                values["opened_at"] = now
+            connection.execute(
+                update(circuit_states).where(circuit_states.c.provider_id == ticket.provider).values(**values)
+            )

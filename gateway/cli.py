@@ -41,7 +41,8 @@ app.add_typer(audit_app, name="audit")
 console = Console()
 F = TypeVar("F", bound=Callable[..., Any])
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="TOML settings file (default: $TONGBAN_CONFIG)", show_default=False)
+    Path | None,
+    typer.Option("--config", help="TOML settings file (default: $TONGBAN_CONFIG)", show_default=False),
 ]
 _state: dict[str, Any] = {"config": None}
 
@@ -64,13 +65,15 @@ def one_line_errors(function: F) -> F:
             raise fail(str(exc)) from None
         except OSError as exc:
             raise fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
+        except ValueError as exc:  # bad key files, unknown algorithms: the message says which
+            raise fail(str(exc)) from None
 
     return wrapper  # type: ignore[return-value]
 
 
 @app.callback()
 def root(config: ConfigOption = None) -> None:
-    """Every command reads the same settings as the server: --config / $TONGBAN_CONFIG and TONGBAN_* variables."""
+    """Every command reads the settings the server reads: --config or $TONGBAN_CONFIG, and TONGBAN_*."""
     _state["config"] = config
 
 
@@ -103,7 +106,11 @@ def serve(
     """Run the gateway in the foreground (Ctrl-C stops it)."""
     import uvicorn
 
-    overrides = {key: value for key, value in (("host", host), ("port", port), ("workers", workers)) if value is not None}
+    overrides = {
+        key: value
+        for key, value in (("host", host), ("port", port), ("workers", workers))
+        if value is not None
+    }
     current = settings(config, **overrides)
     # Workers are new processes that read settings from the environment: hand them the same ones.
     for key, value in overrides.items():
@@ -122,7 +129,8 @@ def serve(
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
     typer.echo(
         f"Tongban gateway {current.gateway_id} on http://{current.host}:{current.port} "
-        f"({worker_count} worker{'s' if worker_count > 1 else ''}, database {Database(current.database_url).url.render_as_string()})",
+        f"({worker_count} worker{'s' if worker_count > 1 else ''}, "
+        f"database {database.url.render_as_string(hide_password=True)})",
         err=True,
     )
     uvicorn.run(
@@ -143,8 +151,12 @@ def serve(
 @members_app.command("add")
 @one_line_errors
 def members_add(
-    member_id: Annotated[str, typer.Argument(metavar="ID", help="<city>.<org>.<system>, e.g. 442000.zsgov.window")],
-    cert: Annotated[Path, typer.Option("--cert", metavar="PEM", help="The member's X.509 certificate", exists=False)],
+    member_id: Annotated[
+        str, typer.Argument(metavar="ID", help="<city>.<org>.<system>, e.g. 442000.zsgov.window")
+    ],
+    cert: Annotated[
+        Path, typer.Option("--cert", metavar="PEM", help="The member's X.509 certificate", exists=False)
+    ],
     name: Annotated[str, typer.Option(help="Display name")] = "",
     replace: Annotated[bool, typer.Option(help="Replace the certificate of an existing member")] = False,
 ) -> None:
@@ -152,8 +164,13 @@ def members_add(
     current = settings()
     pem = cert.read_bytes()
     with database_writer(current) as connection:
-        member = registry.add_member(connection, member_id, pem, name=name, now=SystemClock().now(), replace=replace)
-    typer.echo(f"registered {member.id} ({member.certificate.kind.jose_alg}, key {member.certificate.key_thumbprint})")
+        member = registry.add_member(
+            connection, member_id, pem, name=name, now=SystemClock().now(), replace=replace
+        )
+    typer.echo(
+        f"registered {member.id} "
+        f"({member.certificate.kind.jose_alg}, key {member.certificate.key_thumbprint})"
+    )
 
 
 @members_app.command("list")
@@ -169,7 +186,13 @@ def members_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
         return
     table = Table("id", "city", "name", "algorithm", "key thumbprint")
     for member in found:
-        table.add_row(member.id, member.city, member.name, member.certificate.kind.jose_alg, member.certificate.key_thumbprint)
+        table.add_row(
+            member.id,
+            member.city,
+            member.name,
+            member.certificate.kind.jose_alg,
+            member.certificate.key_thumbprint,
+        )
     console.print(table)
 
 
@@ -242,7 +265,9 @@ def services_list(as_json: Annotated[bool, typer.Option("--json", help="Print JS
     if as_json:
         from gateway.operations import service_view
 
-        typer.echo(json.dumps([service_view(s) | {"url": s.url} for s in found], ensure_ascii=False, indent=2))
+        typer.echo(
+            json.dumps([service_view(s) | {"url": s.url} for s in found], ensure_ascii=False, indent=2)
+        )
         return
     table = Table("id", "protocol", "url", "title")
     for service in found:
@@ -257,7 +282,9 @@ def services_list(as_json: Annotated[bool, typer.Option("--json", help="Print JS
 @one_line_errors
 def access_grant(
     client: Annotated[str, typer.Argument(metavar="CLIENT")],
-    service: Annotated[str, typer.Argument(metavar="SERVICE", help="PROVIDER_ID/SERVICE_CODE or a gateway operation")],
+    service: Annotated[
+        str, typer.Argument(metavar="SERVICE", help="PROVIDER_ID/SERVICE_CODE or a gateway operation")
+    ],
 ) -> None:
     """Allow a member to call a service."""
     with database_writer(settings()) as connection:
@@ -302,7 +329,9 @@ def keys_rotate() -> None:
     keyring = Keyring.open(current.keys_dir, algorithm=current.signing_algorithm, now=now)
     previous = keyring.current.kid
     fresh = keyring.rotate(algorithm=current.signing_algorithm, now=now)
-    typer.echo(f"current key {fresh.kid} ({current.signing_algorithm}); previous {previous} kept for verification")
+    typer.echo(
+        f"current key {fresh.kid} ({current.signing_algorithm}); previous {previous} kept for verification"
+    )
 
 
 @keys_app.command("list")
@@ -325,7 +354,7 @@ def token(
     member: Annotated[str, typer.Option(help="Your member id (iss and sub)")],
     key: Annotated[Path, typer.Option(metavar="PEM", help="Private key of your registered certificate")],
     audience: Annotated[str | None, typer.Option(help="Gateway id (default: this gateway's)")] = None,
-    lifetime: Annotated[int, typer.Option(help="Seconds until exp (at most 300)")] = 120,
+    lifetime: Annotated[int, typer.Option(help="Seconds until exp (at most 300)", min=1, max=300)] = 120,
 ) -> None:
     """Print a client assertion (JWT) for `Authorization: Bearer ...`."""
     from gateway.client import MemberCredentials
@@ -342,8 +371,12 @@ def call(
     member: Annotated[str, typer.Option(help="Your member id")],
     key: Annotated[Path, typer.Option(metavar="PEM", help="Private key of your registered certificate")],
     data: Annotated[str | None, typer.Option("--data", "-d", help="Body; @FILE reads a file")] = None,
-    header: Annotated[list[str] | None, typer.Option("--header", "-H", help="Extra 'Name: value' header")] = None,
-    audience: Annotated[str | None, typer.Option(help="Gateway id (default: asks /.well-known/tongban)")] = None,
+    header: Annotated[
+        list[str] | None, typer.Option("--header", "-H", help="Extra 'Name: value' header")
+    ] = None,
+    audience: Annotated[
+        str | None, typer.Option(help="Gateway id (default: asks /.well-known/tongban)")
+    ] = None,
     curl: Annotated[bool, typer.Option(help="Print the equivalent curl command instead of sending")] = False,
 ) -> None:
     """Send one signed request as a member and check the gateway's signature on the answer."""
@@ -363,7 +396,9 @@ def call(
     base = httpx.URL(url)
     with httpx.Client(timeout=60, trust_env=False) as http:
         if audience is None:
-            audience = http.get(str(base.copy_with(path="/.well-known/tongban", query=None))).json()["gateway_id"]
+            audience = http.get(str(base.copy_with(path="/.well-known/tongban", query=None))).json()[
+                "gateway_id"
+            ]
         credentials = MemberCredentials.from_pem_file(member, key)
         headers = credentials.signed_headers(method.upper(), url, body, audience=audience, headers=extra)
         if curl:
@@ -381,7 +416,10 @@ def call(
         verdict = f"gateway signature verified (key {kid})"
     except Exception as exc:
         verdict = f"gateway signature NOT verified: {exc}"
-    typer.echo(f"HTTP {response.status_code}  exchange {response.headers.get('x-tongban-exchange-id')}  {verdict}", err=True)
+    typer.echo(
+        f"HTTP {response.status_code}  exchange {response.headers.get('x-tongban-exchange-id')}  {verdict}",
+        err=True,
+    )
     typer.echo(response.text)
     if response.status_code >= 400 or "NOT" in verdict:
         raise typer.Exit(1)
@@ -401,14 +439,24 @@ def audit_verify() -> None:
     database.migrate()
     log = HashChainAuditLog(database)
     total = log.size()
+    broken: ChainBreak | None = None
+    err_console = Console(stderr=True)
     with Progress(
-        TextColumn("verifying audit log"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=Console(stderr=True)
+        TextColumn("verifying audit log"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,  # a bar for people, nothing for scripts and logs
     ) as progress:
         task = progress.add_task("entries", total=total)
         try:
             count = log.verify(progress=lambda n: progress.advance(task, n))
         except ChainBreak as exc:
-            raise fail(f"audit log broken at entry {exc.index}: {exc.reason}") from None
+            broken = exc
+    if broken is not None:
+        raise fail(f"audit log broken at entry {broken.index}: {broken.reason}")
     typer.echo(f"audit log intact: {count} entries")
 
 

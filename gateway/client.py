@@ -18,7 +18,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
-from trust import RequestView, ResponseView, b64url_decode, content_digest, key_kind, sign_message, verify_message
+from trust import (
+    RequestView,
+    ResponseView,
+    b64url_decode,
+    content_digest,
+    key_kind,
+    sign_message,
+    signature_parameters,
+    verify_message,
+)
 
 __all__ = [
     "GATEWAY_RESPONSE_COMPONENTS",
@@ -96,13 +105,12 @@ def public_key_from_jwk(jwk: dict[str, Any]) -> ed25519.Ed25519PublicKey | ec.El
 
 def verify_gateway_response(response: httpx.Response, jwks: dict[str, Any], *, max_age: int = 300) -> str:
     """Raise unless the gateway's signature on this response verifies; return the key id that signed."""
-    import http_sf
-
-    signature_input = response.headers.get("signature-input", "")
-    members = http_sf.parse(signature_input.encode("ascii"), tltype="dictionary") if signature_input else {}
-    if "tongban" not in members:
+    parameters = signature_parameters(response.headers)
+    if "tongban" not in parameters:
         raise ValueError("the response carries no gateway signature")
-    keyid = members["tongban"][1].get("keyid")
+    keyid = parameters["tongban"].get("keyid")
+    if not isinstance(keyid, str):
+        raise ValueError("the gateway signature has no keyid")
     jwk = next((key for key in jwks.get("keys", []) if key.get("kid") == keyid), None)
     if jwk is None:
         raise ValueError(f"key {keyid} is not in the gateway's JWKS")
@@ -121,7 +129,10 @@ def verify_gateway_response(response: httpx.Response, jwks: dict[str, Any], *, m
 def make_member_certificate(
     member_id: str, *, algorithm: str = "ed25519", days: int = 365, now: datetime | None = None
 ) -> tuple[bytes, bytes]:
-    """A new private key and a self-signed certificate for a member (sandbox and tests): (key PEM, cert PEM)."""
+    """A new private key and a self-signed certificate for a member: (key PEM, cert PEM).
+
+    For the sandbox, trying things out and tests; real members bring certificates from their CA.
+    """
     now = now or datetime.now(UTC)
     key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
     if algorithm == "ed25519":
@@ -130,7 +141,9 @@ def make_member_certificate(
         key = ec.generate_private_key(ec.SECP256R1())
     else:
         raise ValueError("algorithm must be ed25519 or ecdsa-p256")
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, member_id), x509.NameAttribute(NameOID.COUNTRY_NAME, "CN")])
+    name = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, member_id), x509.NameAttribute(NameOID.COUNTRY_NAME, "CN")]
+    )
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -141,5 +154,7 @@ def make_member_certificate(
         .not_valid_after(now + timedelta(days=days))
         .sign(key, None if algorithm == "ed25519" else hashes.SHA256())
     )
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return key_pem, certificate.public_bytes(serialization.Encoding.PEM)

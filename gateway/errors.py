@@ -1,7 +1,7 @@
 """The one error hierarchy: every failure a caller can see, with its code, status and fault.
 
-    TongbanError
-    ├── RequestError (4xx)                 the caller can fix it
+    TongbanError                           gateway.error
+    ├── RequestError                   400 request.error (4xx: the caller can fix it)
     │   ├── MalformedRequest               400 request.malformed
     │   ├── MethodNotAllowed               405 request.method_not_allowed
     │   ├── PayloadTooLarge                413 request.too_large
@@ -22,7 +22,7 @@
     │       │   WrongAudience, ReplayedToken, InvalidClaims           auth.*
     │       └── MissingMessageSignature, BadMessageSignature, StaleMessageSignature,
     │           ContentDigestMismatch                                 auth.*
-    ├── UpstreamError (502/503/504)        the partner system failed; may be retried
+    ├── UpstreamError                  502 upstream.error (502/503/504: the partner failed; may be retried)
     │   ├── UpstreamFailed                 502 upstream.failed
     │   ├── UpstreamUnreachable            502 upstream.unreachable
     │   ├── UpstreamBadSignature           502 upstream.bad_signature
@@ -93,13 +93,15 @@ __all__ = [
 class TongbanError(Exception):
     """Root of every error the gateway turns into problem+json or a SOAP fault."""
 
-    code: ClassVar[str] = "gateway.internal"
-    title: ClassVar[str] = "Internal error"
+    code: ClassVar[str] = "gateway.error"
+    title: ClassVar[str] = "Gateway error"
     status: ClassVar[int] = 500
     soap_fault: ClassVar[str] = "Server"  # SOAP 1.1 faultcode; "Receiver" in SOAP 1.2
     retryable: ClassVar[bool] = False
 
-    def __init__(self, detail: str | None = None, *, internal: str | None = None, retry_after: int | None = None):
+    def __init__(
+        self, detail: str | None = None, *, internal: str | None = None, retry_after: int | None = None
+    ):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.internal = internal

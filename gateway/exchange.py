@@ -82,13 +82,31 @@ class Exchange:
 class Operation(Protocol):
     """One thing a caller can ask the gateway to do; the pipeline runs it through every stage."""
 
-    name: str  # e.g. "relay" or "members.list"
-    service_label: str  # for metrics and audit: the service id or the operation name
-    required_right: str | None  # the access right needed; None: any authenticated member
-    audited: bool  # domain exchanges are audited; metadata reads are not
-    purpose_required: bool
-    max_body_bytes: int | None
-    not_found: str | None  # set when the target does not exist: 404, but only after authentication
+    @property
+    def name(self) -> str:
+        """e.g. "relay" or "members.list"."""
+
+    @property
+    def service_label(self) -> str:
+        """For metrics and audit: the service id or the operation name."""
+
+    @property
+    def required_right(self) -> str | None:
+        """The access right needed; None: any authenticated member."""
+
+    @property
+    def audited(self) -> bool:
+        """Domain exchanges are audited; metadata reads are not."""
+
+    @property
+    def purpose_required(self) -> bool: ...
+
+    @property
+    def max_body_bytes(self) -> int | None: ...
+
+    @property
+    def not_found(self) -> str | None:
+        """Set when the target does not exist: 404, but only after authentication."""
 
     async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
         """Check the request's content (after authorisation), raising InvalidContent and friends."""

@@ -14,15 +14,27 @@ from prometheus_client import (
     multiprocess,
 )
 
-__all__ = ["CONTENT_TYPE_LATEST", "EXCHANGE_SECONDS", "REQUESTS", "STAGE_SECONDS", "UPSTREAM_ERRORS", "render"]
+__all__ = [
+    "CONTENT_TYPE_LATEST",
+    "EXCHANGE_SECONDS",
+    "REQUESTS",
+    "STAGE_SECONDS",
+    "UPSTREAM_ERRORS",
+    "render",
+]
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 REQUESTS = Counter(
-    "tongban_requests_total", "HTTP requests answered, by route template, method and status", ["route", "method", "status"]
+    "tongban_requests_total",
+    "HTTP requests answered, by route template, method and status",
+    ["route", "method", "status"],
 )
 EXCHANGE_SECONDS = Histogram(
-    "tongban_exchange_seconds", "Time through the whole exchange pipeline, by service", ["service"], buckets=_BUCKETS
+    "tongban_exchange_seconds",
+    "Time through the whole exchange pipeline, by service",
+    ["service"],
+    buckets=_BUCKETS,
 )
 STAGE_SECONDS = Histogram(
     "tongban_stage_seconds", "Time in each pipeline stage, by service", ["service", "stage"], buckets=_BUCKETS

@@ -12,7 +12,14 @@ import httpx
 
 from gateway import errors
 from gateway.exchange import Exchange, Message
-from gateway.registry import GATEWAY_OPERATIONS, Member, Service, allowed_service_ids, list_members, list_services
+from gateway.registry import (
+    GATEWAY_OPERATIONS,
+    Member,
+    Service,
+    allowed_service_ids,
+    list_members,
+    list_services,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -35,7 +42,12 @@ def page_of(items: list[dict[str, Any]], query: str) -> dict[str, Any]:
     if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise errors.InvalidContent(f"page must be ≥ 1 and page_size between 1 and {MAX_PAGE_SIZE}")
     start = (page - 1) * page_size
-    return {"items": items[start : start + page_size], "total": len(items), "page": page, "page_size": page_size}
+    return {
+        "items": items[start : start + page_size],
+        "total": len(items),
+        "page": page,
+        "page_size": page_size,
+    }
 
 
 def json_reply(status: int, data: Any) -> Message:
@@ -116,7 +128,8 @@ def _services(connection: Connection, exchange: Exchange) -> dict[str, Any]:
     assert exchange.caller is not None
     items = [service_view(service) for service in list_services(connection)]
     items += [
-        {"id": name, "kind": "operation", "title": description} for name, description in sorted(GATEWAY_OPERATIONS.items())
+        {"id": name, "kind": "operation", "title": description}
+        for name, description in sorted(GATEWAY_OPERATIONS.items())
     ]
     allowed = parse_qs(exchange.request.query).get("allowed", ["false"])[0].lower()
     if allowed not in ("true", "false", "1", "0"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,8 @@ __all__ = [
     "add_member",
     "add_service",
     "allowed_service_ids",
+    "find_member",
+    "find_service",
     "get_member",
     "get_service",
     "grant",
@@ -32,7 +35,9 @@ __all__ = [
     "revoke",
 ]
 
-MEMBER_ID = re.compile(r"^(?P<city>[1-8]\d{5})\.(?P<org>[a-z0-9][a-z0-9-]{0,62})\.(?P<system>[a-z0-9][a-z0-9-]{0,62})$")
+MEMBER_ID = re.compile(
+    r"^(?P<city>[1-8]\d{5})\.(?P<org>[a-z0-9][a-z0-9-]{0,62})\.(?P<system>[a-z0-9][a-z0-9-]{0,62})$"
+)
 SERVICE_CODE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 
 # Rights that name a gateway operation rather than a relayed service.
@@ -87,7 +92,13 @@ def _member_from_row(row: object) -> Member:
 
 
 def add_member(
-    connection: Connection, member_id: str, certificate_pem: bytes, *, name: str = "", now: datetime, replace: bool = False
+    connection: Connection,
+    member_id: str,
+    certificate_pem: bytes,
+    *,
+    name: str = "",
+    now: datetime,
+    replace: bool = False,
 ) -> Member:
     city, _org, _system = parse_member_id(member_id)
     try:
@@ -103,7 +114,9 @@ def add_member(
     }
     existing = connection.execute(select(members.c.id).where(members.c.id == member_id)).first()
     if existing and not replace:
-        raise AlreadyRegistered(f"member {member_id} is already registered; use --replace to change its certificate")
+        raise AlreadyRegistered(
+            f"member {member_id} is already registered; use --replace to change its certificate"
+        )
     if existing:
         connection.execute(members.update().where(members.c.id == member_id).values(**values))
     else:
@@ -127,11 +140,20 @@ def list_members(connection: Connection) -> list[Member]:
     return [_member_from_row(row) for row in connection.execute(select(members).order_by(members.c.id))]
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a DNS name: whatever it resolves to, it is not known to stay on this machine
+        return False
+
+
 def _check_service_url(url: str, *, allow_plain_http: bool) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidContent(f"service URL {url!r} must be an absolute http(s) URL")
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1") or parts.hostname.startswith("127.")
+    loopback = _is_loopback(parts.hostname)
     if parts.scheme == "http" and not loopback and not allow_plain_http:
         raise InvalidContent(
             f"service URL {url!r} is plain http; use https, or set TONGBAN_ALLOW_PLAIN_HTTP_UPSTREAMS=true"
@@ -209,7 +231,9 @@ def _check_right_target(connection: Connection, service_id: str) -> None:
         return
     if "/" not in service_id:
         known = ", ".join(sorted(GATEWAY_OPERATIONS))
-        raise UnknownService(f"{service_id!r} is neither PROVIDER_ID/SERVICE_CODE nor a gateway operation ({known})")
+        raise UnknownService(
+            f"{service_id!r} is neither PROVIDER_ID/SERVICE_CODE nor a gateway operation ({known})"
+        )
     get_service(connection, service_id)
 
 
@@ -219,7 +243,9 @@ def grant(connection: Connection, client_id: str, service_id: str, *, now: datet
     _check_right_target(connection, service_id)
     try:
         with connection.begin_nested():
-            connection.execute(insert(access_rights).values(client_id=client_id, service_id=service_id, granted_at=now))
+            connection.execute(
+                insert(access_rights).values(client_id=client_id, service_id=service_id, granted_at=now)
+            )
     except IntegrityError:
         return False
     return True
@@ -228,7 +254,9 @@ def grant(connection: Connection, client_id: str, service_id: str, *, now: datet
 def revoke(connection: Connection, client_id: str, service_id: str) -> bool:
     """Take a right away; False when the member did not have it."""
     result = connection.execute(
-        delete(access_rights).where(access_rights.c.client_id == client_id, access_rights.c.service_id == service_id)
+        delete(access_rights).where(
+            access_rights.c.client_id == client_id, access_rights.c.service_id == service_id
+        )
     )
     return bool(result.rowcount)
 
@@ -243,5 +271,7 @@ def has_right(connection: Connection, client_id: str, service_id: str) -> bool:
 
 
 def allowed_service_ids(connection: Connection, client_id: str) -> set[str]:
-    rows = connection.execute(select(access_rights.c.service_id).where(access_rights.c.client_id == client_id))
+    rows = connection.execute(
+        select(access_rights.c.service_id).where(access_rights.c.client_id == client_id)
+    )
     return {row.service_id for row in rows}

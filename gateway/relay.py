@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import unquote
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 import httpx
 
 from gateway import errors
 from gateway.exchange import Exchange, Message, OutboundRequest
 from gateway.metrics import UPSTREAM_ERRORS
-from gateway.registry import Service, find_member
-from trust import DigestMismatch, InvalidSignature, SignatureMissing, SignatureOutOfTime, verify_content_digest
-from trust import ResponseView, verify_message
+from gateway.registry import Member, Service, find_member
+from trust import (
+    DigestMismatch,
+    InvalidSignature,
+    ResponseView,
+    SignatureMissing,
+    SignatureOutOfTime,
+    verify_content_digest,
+    verify_message,
+)
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -25,8 +32,22 @@ __all__ = ["RelayOperation"]
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # What may pass from the caller to the partner, and back. Everything else (credentials, the
 # caller's signature, hop-by-hop headers) stays at the gateway.
-FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "accept-language", "soapaction", "x-tongban-purpose", "idempotency-key")
-RETURNED_RESPONSE_HEADERS = ("content-type", "content-language", "cache-control", "etag", "last-modified", "location")
+FORWARDED_REQUEST_HEADERS = (
+    "content-type",
+    "accept",
+    "accept-language",
+    "soapaction",
+    "x-tongban-purpose",
+    "idempotency-key",
+)
+RETURNED_RESPONSE_HEADERS = (
+    "content-type",
+    "content-language",
+    "cache-control",
+    "etag",
+    "last-modified",
+    "location",
+)
 PROVIDER_RESPONSE_COMPONENTS = ("@status", "content-digest")
 
 
@@ -70,9 +91,17 @@ class RelayOperation:
     async def translate_request(self, exchange: Exchange, runtime: Runtime) -> None:
         service = self._service()
         request = exchange.request
-        url = service.url + (f"/{self.path}" if self.path else "") + (f"?{request.query}" if request.query else "")
-        headers = httpx.Headers({name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers})
-        exchange.outbound = OutboundRequest(method=request.method, url=url, headers=headers, body=request.body)
+        url = (
+            service.url
+            + (f"/{self.path}" if self.path else "")
+            + (f"?{request.query}" if request.query else "")
+        )
+        headers = httpx.Headers(
+            {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers}
+        )
+        exchange.outbound = OutboundRequest(
+            method=request.method, url=url, headers=headers, body=request.body
+        )
 
     def _may_retry(self, exchange: Exchange) -> bool:
         return exchange.request.method in IDEMPOTENT_METHODS or exchange.idempotency_key is not None
@@ -84,7 +113,9 @@ class RelayOperation:
         limit = max(service.max_body_bytes or 0, runtime.settings.max_body_bytes)
         timeout = None
         if service.timeout_seconds:
-            timeout = httpx.Timeout(service.timeout_seconds, connect=runtime.settings.upstream_connect_timeout)
+            timeout = httpx.Timeout(
+                service.timeout_seconds, connect=runtime.settings.upstream_connect_timeout
+            )
         request = runtime.http.build_request(
             outbound.method,
             outbound.url,
@@ -98,7 +129,9 @@ class RelayOperation:
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > limit:
-                    raise errors.UpstreamFailed(f"the partner's answer exceeds {limit} bytes", internal=outbound.url)
+                    raise errors.UpstreamFailed(
+                        f"the partner's answer exceeds {limit} bytes", internal=outbound.url
+                    )
                 chunks.append(chunk)
         finally:
             await response.aclose()
@@ -107,15 +140,17 @@ class RelayOperation:
     async def forward(self, exchange: Exchange, runtime: Runtime) -> None:
         service = self._service()
         provider = service.provider_id
-        breaker = runtime.breakers.for_provider(provider)
-        breaker.before_call(provider)
+        breakers = runtime.breakers
+        ticket = await runtime.in_thread(breakers.before_call, provider)
         attempts = 1 + runtime.settings.upstream_retries
         may_retry = self._may_retry(exchange)
         failure: errors.UpstreamError | None = None
         for attempt in range(attempts):
             if attempt:
                 jitter = 0.5 + int.from_bytes(runtime.entropy.token_bytes(2), "big") / 65535
-                await asyncio.sleep(runtime.settings.upstream_retry_backoff_seconds * (2 ** (attempt - 1)) * jitter)
+                await asyncio.sleep(
+                    runtime.settings.upstream_retry_backoff_seconds * (2 ** (attempt - 1)) * jitter
+                )
             try:
                 answer = await self._send_once(exchange, runtime)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -127,7 +162,9 @@ class RelayOperation:
                 failure = errors.UpstreamTimeout(f"{provider} did not answer in time", internal=repr(exc))
                 UPSTREAM_ERRORS.labels(provider, "timeout").inc()
             except httpx.TransportError as exc:
-                failure = errors.UpstreamUnreachable(f"the connection to {provider} failed", internal=repr(exc))
+                failure = errors.UpstreamUnreachable(
+                    f"the connection to {provider} failed", internal=repr(exc)
+                )
                 UPSTREAM_ERRORS.labels(provider, "transport").inc()
             except errors.UpstreamError as exc:
                 failure = exc
@@ -135,14 +172,14 @@ class RelayOperation:
                 break
             else:
                 if answer.status < 500:
-                    breaker.succeeded()
+                    await runtime.in_thread(breakers.succeeded, ticket)
                     exchange.upstream = answer
                     return
                 failure = self._server_error(provider, answer)
                 UPSTREAM_ERRORS.labels(provider, f"http_{answer.status}").inc()
             if not may_retry:
                 break
-        breaker.failed()
+        await runtime.in_thread(breakers.failed, ticket)
         assert failure is not None
         raise failure
 
@@ -179,14 +216,16 @@ class RelayOperation:
                 body=answer.body,
             )
         except (DigestMismatch, InvalidSignature, SignatureMissing, SignatureOutOfTime) as exc:
-            raise errors.UpstreamBadSignature(f"{service.id}'s answer failed verification", internal=str(exc)) from exc
+            raise errors.UpstreamBadSignature(
+                f"{service.id}'s answer failed verification", internal=str(exc)
+            ) from exc
         exchange.upstream_signature = {
             "signature_input": answer.headers["signature-input"],
             "signature": answer.headers["signature"],
         }
 
     @staticmethod
-    def _provider(runtime: Runtime, provider_id: str):  # type: ignore[no-untyped-def]
+    def _provider(runtime: Runtime, provider_id: str) -> Member:
         with runtime.database.read() as connection:
             member = find_member(connection, provider_id)
         if member is None:
@@ -196,5 +235,7 @@ class RelayOperation:
     async def translate_response(self, exchange: Exchange, runtime: Runtime) -> None:
         assert exchange.upstream is not None
         answer = exchange.upstream
-        headers = httpx.Headers({name: answer.headers[name] for name in RETURNED_RESPONSE_HEADERS if name in answer.headers})
+        headers = httpx.Headers(
+            {name: answer.headers[name] for name in RETURNED_RESPONSE_HEADERS if name in answer.headers}
+        )
         exchange.reply = Message(status=answer.status, headers=headers, body=answer.body)

@@ -39,6 +39,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.breakers = CircuitBreakers(
+            database=self.database,
             failure_threshold=self.settings.circuit_failure_threshold,
             reset_seconds=self.settings.circuit_reset_seconds,
             clock=self.clock,

@@ -113,17 +113,23 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settin
     return load_settings(**values)
 
 
-@dataclass
+@dataclass(repr=False)
 class Member:
     id: str
     credentials: MemberCredentials
     key_pem: bytes
     cert_pem: bytes
 
+    def __repr__(self) -> str:
+        return f"Member({self.id})"
 
-@dataclass
+
+@dataclass(repr=False)
 class Gateway:
     """A running gateway with helpers to register members and call it as one."""
+
+    def __repr__(self) -> str:
+        return f"Gateway({self.url})"
 
     runtime: Runtime
     server: LoopbackServer
@@ -150,7 +156,9 @@ class Gateway:
 
     def add_service(self, provider_id: str, code: str, url: str, **options: Any) -> str:
         with self.runtime.database.write() as connection:
-            service = add_service(connection, provider_id, code, url=url, now=self.runtime.clock.now(), **options)
+            service = add_service(
+                connection, provider_id, code, url=url, now=self.runtime.clock.now(), **options
+            )
         return service.id
 
     def grant(self, client_id: str, service_id: str) -> None:

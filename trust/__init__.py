@@ -19,6 +19,7 @@ from trust._httpsig import (
     VerifiedSignature,
     content_digest,
     sign_message,
+    signature_parameters,
     verify_content_digest,
     verify_message,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "load_member_certificate",
     "public_jwk",
     "sign_message",
+    "signature_parameters",
     "thumbprint",
     "verify_content_digest",
     "verify_message",

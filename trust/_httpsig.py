@@ -30,6 +30,7 @@ __all__ = [
     "VerifiedSignature",
     "content_digest",
     "sign_message",
+    "signature_parameters",
     "verify_content_digest",
     "verify_message",
 ]
@@ -70,6 +71,26 @@ class VerifiedSignature:
     covered: tuple[str, ...]
 
 
+def _parse_dictionary(value: str) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """A Structured Field Dictionary: member name -> (value, parameters). Raises ValueError."""
+    try:
+        parsed: Any = http_sf.parse(value.encode("ascii"), tltype="dictionary")
+    except UnicodeEncodeError as exc:
+        raise ValueError("structured fields are ASCII") from exc
+    return {name: (member[0], dict(member[1])) for name, member in parsed.items()}
+
+
+def signature_parameters(headers: httpx.Headers) -> dict[str, dict[str, Any]]:
+    """Label -> unverified parameters of each signature in Signature-Input; {} if absent or malformed."""
+    try:
+        return {
+            label: params
+            for label, (_value, params) in _parse_dictionary(headers.get("signature-input", "")).items()
+        }
+    except ValueError:
+        return {}
+
+
 def content_digest(body: bytes) -> str:
     """The RFC 9530 Content-Digest field value (sha-256) for a body."""
     return f"sha-256=:{base64.b64encode(hashlib.sha256(body).digest()).decode('ascii')}:"
@@ -80,14 +101,16 @@ def verify_content_digest(unverified_value: str | None, body: bytes) -> None:
     if not unverified_value:
         raise DigestMismatch("Content-Digest is missing")
     try:
-        members = http_sf.parse(unverified_value.encode("ascii"), tltype="dictionary")
-    except (ValueError, UnicodeEncodeError) as exc:
+        members = _parse_dictionary(unverified_value)
+    except ValueError as exc:
         raise DigestMismatch("Content-Digest is not a structured dictionary") from exc
     known = {name: value for name, (value, _params) in members.items() if name in _DIGESTS}
     if "sha-256" not in known and "sha-512" not in known:
         raise DigestMismatch("Content-Digest has no sha-256 or sha-512 member")
     for name, expected in known.items():
-        if not isinstance(expected, bytes) or not hmac.compare_digest(expected, _DIGESTS[name](body).digest()):
+        if not isinstance(expected, bytes) or not hmac.compare_digest(
+            expected, _DIGESTS[name](body).digest()
+        ):
             raise DigestMismatch(f"Content-Digest {name} does not match the body")
 
 
@@ -115,7 +138,9 @@ def sign_message(
 ) -> None:
     """Add Signature-Input and Signature to the message's headers (replacing any there)."""
     algorithm = _ALGORITHMS[key_kind(private_key).http_sig_alg]
-    signer = HTTPMessageSigner(signature_algorithm=algorithm, key_resolver=_SingleKey(keyid, private_key=private_key))
+    signer = HTTPMessageSigner(
+        signature_algorithm=algorithm, key_resolver=_SingleKey(keyid, private_key=private_key)
+    )
     signer.sign(
         message,
         key_id=keyid,
@@ -132,10 +157,10 @@ def _signature_labels(headers: httpx.Headers) -> dict[str, dict[str, Any]]:
     if raw is None or "signature" not in headers:
         raise SignatureMissing("Signature-Input and Signature are required")
     try:
-        parsed = http_sf.parse(raw.encode("ascii"), tltype="dictionary")
-    except (ValueError, UnicodeEncodeError) as exc:
+        parsed = _parse_dictionary(raw)
+    except ValueError as exc:
         raise InvalidSignature("Signature-Input is malformed") from exc
-    return {label: dict(params) for label, (_value, params) in parsed.items()}
+    return {label: params for label, (_value, params) in parsed.items()}
 
 
 def _only_label(message: RequestView | ResponseView, label: str) -> RequestView | ResponseView:
@@ -143,7 +168,7 @@ def _only_label(message: RequestView | ResponseView, label: str) -> RequestView 
     # choose by its signed keyid, so hand it a view holding just that member.
     headers = httpx.Headers(message.headers)
     for name in ("signature-input", "signature"):
-        parsed = http_sf.parse(headers[name].encode("ascii"), tltype="dictionary")
+        parsed: Any = http_sf.parse(headers[name].encode("ascii"), tltype="dictionary")
         headers[name] = http_sf.ser({label: parsed[label]}) if label in parsed else ""
     if isinstance(message, RequestView):
         return RequestView(message.method, message.url, headers)
@@ -163,9 +188,13 @@ class _ClockedVerifier(HTTPMessageVerifier):
         created = sig_input.params.get("created")
         if type(created) is not int:
             raise SignatureOutOfTime("the signature has no integer created parameter")
+        if abs(created) > 2**40:
+            raise SignatureOutOfTime("created is not a plausible time")
         age = self._now.timestamp() - created
         if age > self._max_age.total_seconds() or -age > self._max_age.total_seconds():
-            raise SignatureOutOfTime(f"created is {int(age)} s from now; allowed ±{int(self._max_age.total_seconds())} s")
+            raise SignatureOutOfTime(
+                f"created is {int(age)} s from now; allowed ±{int(self._max_age.total_seconds())} s"
+            )
         expires = sig_input.params.get("expires")
         if type(expires) is int and expires < self._now.timestamp():
             raise SignatureOutOfTime("the signature has expired")
@@ -192,15 +221,19 @@ def verify_message(
     label = chosen[0]
     algorithm = _ALGORITHMS[key_kind(public_key).http_sig_alg]
     verifier = _ClockedVerifier(
-        now=now, max_age=max_age, signature_algorithm=algorithm, key_resolver=_SingleKey(keyid, public_key=public_key)
+        now=now,
+        max_age=max_age,
+        signature_algorithm=algorithm,
+        key_resolver=_SingleKey(keyid, public_key=public_key),
     )
     try:
+        selected = _only_label(message, label)
         results = verifier.verify(
-            _only_label(message, label), max_age=None, require_components=tuple(required_components), body=body
+            selected, max_age=None, require_components=tuple(required_components), body=body
         )
     except SignatureOutOfTime:
         raise
-    except (_LibraryInvalidSignature, HTTPMessageSignaturesException, ValueError, KeyError) as exc:
+    except (_LibraryInvalidSignature, HTTPMessageSignaturesException, ValueError, KeyError, TypeError) as exc:
         raise InvalidSignature("the message signature does not verify") from exc
     result = results[0]
     created = datetime.fromtimestamp(int(result.parameters["created"]), tz=now.tzinfo)

@@ -65,9 +65,14 @@ def _required_members(key: PublicKey) -> dict[str, str]:
         return {"crv": "Ed25519", "kty": "OKP", "x": b64url(key.public_bytes(Encoding.Raw, PublicFormat.Raw))}
     if isinstance(key, ec.EllipticCurvePublicKey):
         numbers = key.public_numbers()
-        return {"crv": "P-256", "kty": "EC", "x": b64url(_int_bytes(numbers.x, 32)), "y": b64url(_int_bytes(numbers.y, 32))}
-    numbers = key.public_numbers()
-    return {"e": b64url(_int_bytes(numbers.e)), "kty": "RSA", "n": b64url(_int_bytes(numbers.n))}
+        return {
+            "crv": "P-256",
+            "kty": "EC",
+            "x": b64url(_int_bytes(numbers.x, 32)),
+            "y": b64url(_int_bytes(numbers.y, 32)),
+        }
+    rsa_numbers = key.public_numbers()
+    return {"e": b64url(_int_bytes(rsa_numbers.e)), "kty": "RSA", "n": b64url(_int_bytes(rsa_numbers.n))}
 
 
 def thumbprint(key: PublicKey) -> str:

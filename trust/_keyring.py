@@ -49,6 +49,13 @@ def _generate(algorithm: SigningAlgorithm) -> PrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
+def _stamp(path: Path) -> tuple[int, int, int]:
+    # The index is replaced, never edited: a new inode shows a rotation even where
+    # the file system's timestamps are too coarse to.
+    status = path.stat()
+    return (status.st_ino, status.st_mtime_ns, status.st_size)
+
+
 @contextlib.contextmanager
 def _locked(directory: Path) -> Iterator[None]:
     # Several gateway workers may start at once; only one may create or rotate keys.
@@ -77,22 +84,28 @@ class Keyring:
     Other processes may rotate the keys; `refresh()` picks that up cheaply (one stat).
     """
 
-    def __init__(self, directory: Path, keys: list[GatewayKey], current_kid: str, stamp: float) -> None:
+    def __init__(
+        self, directory: Path, keys: list[GatewayKey], current_kid: str, stamp: tuple[int, int, int]
+    ) -> None:
         self.directory = directory
         self._keys = keys
         self._current_kid = current_kid
-        self._stamp = stamp
+        self._index_stamp = stamp
         self._lock = threading.Lock()
 
     # ---- construction --------------------------------------------------------------------
 
     @classmethod
-    def open(cls, directory: Path, *, algorithm: SigningAlgorithm, now: datetime, create: bool = True) -> Keyring:
+    def open(
+        cls, directory: Path, *, algorithm: SigningAlgorithm, now: datetime, create: bool = True
+    ) -> Keyring:
         """Load the keys, creating a first key if there are none (and `create` allows it)."""
         index = directory / _INDEX
         if not index.exists():
             if not create:
-                raise KeyringError(f"no gateway keys under {directory}; run `tongban serve` once or `tongban keys rotate`")
+                raise KeyringError(
+                    f"no gateway keys under {directory}; run `tongban serve` once or `tongban keys rotate`"
+                )
             with _locked(directory):
                 if not index.exists():
                     cls._add_key(directory, algorithm, now, index_data={"current": None, "keys": []})
@@ -102,7 +115,7 @@ class Keyring:
     def _load(cls, directory: Path) -> Keyring:
         index = directory / _INDEX
         try:
-            stamp = index.stat().st_mtime_ns
+            stamp = _stamp(index)
             data = json.loads(index.read_text("utf-8"))
             keys = []
             for entry in data["keys"]:
@@ -121,7 +134,9 @@ class Keyring:
         return cls(directory, keys, current, stamp)
 
     @staticmethod
-    def _add_key(directory: Path, algorithm: SigningAlgorithm, now: datetime, index_data: dict[str, Any]) -> str:
+    def _add_key(
+        directory: Path, algorithm: SigningAlgorithm, now: datetime, index_data: dict[str, Any]
+    ) -> str:
         private_key = _generate(algorithm)
         kid = thumbprint(private_key.public_key())
         file_name = f"{kid}.pem"
@@ -133,7 +148,9 @@ class Keyring:
         for entry in index_data["keys"]:
             if entry["kid"] == index_data["current"]:
                 entry["retired"] = stamp
-        index_data["keys"].append({"kid": kid, "file": file_name, "algorithm": algorithm, "created": stamp, "retired": None})
+        index_data["keys"].append(
+            {"kid": kid, "file": file_name, "algorithm": algorithm, "created": stamp, "retired": None}
+        )
         index_data["current"] = kid
         _write_atomically(directory / _INDEX, json.dumps(index_data, indent=2).encode("utf-8"), 0o644)
         return kid
@@ -162,14 +179,18 @@ class Keyring:
     def refresh(self) -> bool:
         """Reload if another process rotated the keys; True when something changed."""
         try:
-            stamp = (self.directory / _INDEX).stat().st_mtime_ns
+            stamp = _stamp(self.directory / _INDEX)
         except OSError as exc:
             raise KeyringError(f"gateway keys under {self.directory} disappeared") from exc
-        if stamp == self._stamp:
+        if stamp == self._index_stamp:
             return False
         fresh = self._load(self.directory)
         with self._lock:
-            self._keys, self._current_kid, self._stamp = fresh._keys, fresh._current_kid, fresh._stamp
+            self._keys, self._current_kid, self._index_stamp = (
+                fresh._keys,
+                fresh._current_kid,
+                fresh._index_stamp,
+            )
         return True
 
     def rotate(self, *, algorithm: SigningAlgorithm, now: datetime) -> GatewayKey:

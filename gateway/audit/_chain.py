@@ -63,7 +63,9 @@ def _link(previous: bytes, entry: bytes) -> bytes:
 
 
 class HashChainAuditLog:
-    """Each row holds SHA-256(previous chain hash || leaf hash): deleting or changing a row shows."""
+    """Each row holds SHA-256(previous chain hash || leaf hash): changing, reordering or deleting a
+    row shows, except cutting entries off the end, which only an anchor outside the table (the
+    signed checkpoints of the transparency log) can reveal."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -76,7 +78,9 @@ class HashChainAuditLog:
                     # SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs a lock.
                     connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_APPEND_LOCK})
                 last = connection.execute(
-                    select(audit_chain.c.idx, audit_chain.c.chain_hash).order_by(audit_chain.c.idx.desc()).limit(1)
+                    select(audit_chain.c.idx, audit_chain.c.chain_hash)
+                    .order_by(audit_chain.c.idx.desc())
+                    .limit(1)
                 ).first()
                 index = 0 if last is None else last.idx + 1
                 chain_hash = _link(_GENESIS if last is None else bytes(last.chain_hash), data)

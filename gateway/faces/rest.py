@@ -33,7 +33,9 @@ def problem_response(error: errors.TongbanError, exchange_id: str | None) -> JSO
         headers["Retry-After"] = str(retry_after)
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-    return JSONResponse(error.problem(exchange_id), status_code=error.status, headers=headers, media_type=PROBLEM_JSON)
+    return JSONResponse(
+        error.problem(exchange_id), status_code=error.status, headers=headers, media_type=PROBLEM_JSON
+    )
 
 
 def _exchange_id(request: Request) -> str | None:
@@ -126,7 +128,10 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
             client_address=request.client.host if request.client else "",
         )
         exchange = Exchange(
-            id=request.state.exchange_id, received_at=runtime.clock.now(), request=inbound, operation=operation
+            id=request.state.exchange_id,
+            received_at=runtime.clock.now(),
+            request=inbound,
+            operation=operation,
         )
         reply = await pipeline.run(exchange)
         return _reply_response(reply)
@@ -140,7 +145,9 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
         checks: dict[str, str] = {}
         try:
             await runtime.in_thread(runtime.database.ping)
-            checks["database"] = "ok" if await runtime.in_thread(runtime.database.is_current) else "schema not migrated"
+            checks["database"] = (
+                "ok" if await runtime.in_thread(runtime.database.is_current) else "schema not migrated"
+            )
         except Exception as exc:  # readiness reports, it does not raise
             checks["database"] = f"unreachable: {type(exc).__name__}"
         try:
@@ -148,7 +155,9 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
         except Exception as exc:
             checks["keys"] = f"unavailable: {type(exc).__name__}"
         ready = all(value == "ok" for value in checks.values())
-        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
+        )
 
     @router.get("/metrics", tags=["metadata"], summary="Prometheus metrics")
     async def metrics() -> Response:
@@ -185,7 +194,8 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
 
     @router.get("/.well-known/jwks.json", tags=["metadata"], summary="Gateway public keys, current first")
     async def jwks() -> dict[str, Any]:
-        runtime.signing_key()  # notice a rotation
+        # Always look: another process may already sign with a key this one has not loaded yet.
+        await runtime.in_thread(runtime.keyring.refresh)
         return runtime.keyring.jwks()
 
     @router.get("/v1/members", tags=["registry"], summary="Registered partner systems")
@@ -193,7 +203,9 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
         return await run(request, list_members_operation())
 
     @router.get("/v1/services", tags=["registry"], summary="Published services and gateway operations")
-    async def services(request: Request, allowed: bool = False, page: int = 1, page_size: int = 50) -> Response:
+    async def services(
+        request: Request, allowed: bool = False, page: int = 1, page_size: int = 50
+    ) -> Response:
         return await run(request, list_services_operation())
 
     async def relay(request: Request, provider_member_id: str, service_code: str, path: str = "") -> Response:

@@ -31,7 +31,9 @@ def _base(exchange: Exchange, kind: str, runtime: Runtime) -> dict[str, Any]:
 
 async def _append(exchange: Exchange, runtime: Runtime, entry: dict[str, Any]) -> None:
     now = runtime.clock.now()
-    receipt = await runtime.in_thread(lambda: runtime.audit_log.append(entry, exchange_id=exchange.id, now=now))
+    receipt = await runtime.in_thread(
+        lambda: runtime.audit_log.append(entry, exchange_id=exchange.id, now=now)
+    )
     exchange.audit_indexes.append(receipt.index)
 
 

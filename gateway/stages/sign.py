@@ -23,16 +23,29 @@ __all__ = [
 ]
 
 RESPONSE_COMPONENTS = ("@status", "content-digest", "x-tongban-exchange-id")
-FORWARDED_REQUEST_COMPONENTS = ("@method", "@target-uri", "content-digest", "x-tongban-client", "x-tongban-exchange-id")
+FORWARDED_REQUEST_COMPONENTS = (
+    "@method",
+    "@target-uri",
+    "content-digest",
+    "x-tongban-client",
+    "x-tongban-exchange-id",
+)
 
 
-def sign_reply(headers: httpx.Headers, status: int, body: bytes, exchange_id: str, runtime: Runtime, now: datetime) -> None:
-    """Set X-Tongban-Exchange-Id and Content-Digest and sign them with the status: every answer goes through here."""
+def sign_reply(
+    headers: httpx.Headers, status: int, body: bytes, exchange_id: str, runtime: Runtime, now: datetime
+) -> None:
+    """Set X-Tongban-Exchange-Id and Content-Digest, and sign them with the status.
+
+    Every answer the gateway gives goes through here.
+    """
     key = runtime.signing_key()
     headers["x-tongban-exchange-id"] = exchange_id
     headers["content-digest"] = content_digest(body)
     view = ResponseView(status, headers)
-    sign_message(view, private_key=key.private_key, keyid=key.kid, components=RESPONSE_COMPONENTS, created=now)
+    sign_message(
+        view, private_key=key.private_key, keyid=key.kid, components=RESPONSE_COMPONENTS, created=now
+    )
 
 
 async def sign_request(exchange: Exchange, runtime: Runtime) -> None:

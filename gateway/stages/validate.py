@@ -22,7 +22,9 @@ async def validate(exchange: Exchange, runtime: Runtime) -> None:
     purpose = headers.get("x-tongban-purpose")
     if purpose is not None:
         if not PURPOSE.match(purpose):
-            raise errors.InvalidContent("X-Tongban-Purpose must be a purpose code (letters, digits, '.', '_', ':', '-')")
+            raise errors.InvalidContent(
+                "X-Tongban-Purpose must be a purpose code (letters, digits, '.', '_', ':', '-')"
+            )
         exchange.purpose = purpose
     elif exchange.operation.purpose_required:
         raise errors.PurposeRequired(f"{exchange.operation.service_label} requires X-Tongban-Purpose")
@@ -33,5 +35,7 @@ async def validate(exchange: Exchange, runtime: Runtime) -> None:
         exchange.idempotency_key = key
     limit = exchange.operation.max_body_bytes or runtime.settings.max_body_bytes
     if len(exchange.request.body) > limit:
-        raise errors.PayloadTooLarge(f"the body has {len(exchange.request.body)} bytes; this service takes {limit}")
+        raise errors.PayloadTooLarge(
+            f"the body has {len(exchange.request.body)} bytes; this service takes {limit}"
+        )
     await exchange.operation.prepare(exchange, runtime)

@@ -27,6 +27,7 @@ __all__ = [
     "UTCDateTime",
     "access_rights",
     "audit_chain",
+    "circuit_states",
     "idempotency_records",
     "members",
     "metadata",
@@ -123,6 +124,16 @@ idempotency_records = Table(
     Column("body", LargeBinary, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Circuit breakers, shared by every gateway process.
+circuit_states = Table(
+    "circuit_states",
+    metadata,
+    Column("provider_id", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("opened_at", UTCDateTime, nullable=True),
+    Column("trial_started_at", UTCDateTime, nullable=True),
 )
 
 # The interim audit log: a hash chain. Each entry's bytes are the RFC 8785 canonical JSON.

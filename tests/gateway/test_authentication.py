@@ -34,8 +34,14 @@ def setup(gateway: Any, serve: Any) -> Any:
 
 def claims(gateway: Any, **changes: Any) -> dict[str, Any]:
     now = int(time.time())
-    base = {"iss": MEMBER, "sub": MEMBER, "aud": gateway.settings.gateway_id, "iat": now, "exp": now + 60,
-            "jti": secrets.token_urlsafe(16)}
+    base = {
+        "iss": MEMBER,
+        "sub": MEMBER,
+        "aud": gateway.settings.gateway_id,
+        "iat": now,
+        "exp": now + 60,
+        "jti": secrets.token_urlsafe(16),
+    }
     base.update(changes)
     return {key: value for key, value in base.items() if value is not None}
 
@@ -93,7 +99,9 @@ def test_hmac_signed_with_the_public_key_is_refused(setup: Any) -> None:
     import hashlib
     import hmac
 
-    signature = base64.urlsafe_b64encode(hmac.new(public_pem, header + b"." + payload, hashlib.sha256).digest()).rstrip(b"=")
+    signature = base64.urlsafe_b64encode(
+        hmac.new(public_pem, header + b"." + payload, hashlib.sha256).digest()
+    ).rstrip(b"=")
     token = b".".join((header, payload, signature)).decode()
     assert_problem(get(gateway, token), 401, "auth.algorithm_not_allowed")
     pem_token = b".".join((header, payload, signature)).decode()
@@ -105,7 +113,9 @@ def test_algorithm_not_matching_the_registered_key(setup: Any) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
 
     other = ec.generate_private_key(ec.SECP256R1())
-    assert_problem(get(gateway, assertion(caller, claims(gateway), "ES256", other)), 401, "auth.algorithm_not_allowed")
+    assert_problem(
+        get(gateway, assertion(caller, claims(gateway), "ES256", other)), 401, "auth.algorithm_not_allowed"
+    )
 
 
 def test_signature_by_another_key(setup: Any) -> None:
@@ -119,7 +129,9 @@ def test_signature_by_another_key(setup: Any) -> None:
 def test_expired(setup: Any) -> None:
     gateway, caller, *_ = setup
     past = int(time.time()) - 400
-    assert_problem(get(gateway, assertion(caller, claims(gateway, iat=past, exp=past + 60))), 401, "auth.token_expired")
+    assert_problem(
+        get(gateway, assertion(caller, claims(gateway, iat=past, exp=past + 60))), 401, "auth.token_expired"
+    )
 
 
 def test_issued_in_the_future(setup: Any) -> None:
@@ -133,7 +145,9 @@ def test_exp_more_than_300_seconds_after_iat(setup: Any) -> None:
     gateway, caller, *_ = setup
     now = int(time.time())
     problem = assert_problem(
-        get(gateway, assertion(caller, claims(gateway, iat=now, exp=now + 301))), 401, "auth.token_lifetime_too_long"
+        get(gateway, assertion(caller, claims(gateway, iat=now, exp=now + 301))),
+        401,
+        "auth.token_lifetime_too_long",
     )
     assert "301" in problem["detail"]
 
@@ -181,22 +195,39 @@ def test_replay_is_caught_after_a_restart_and_by_another_gateway_process(
     assert_problem(get(other, token), 401, "auth.replayed_token")
 
 
-def signed_post(gateway: Any, caller: Any, path: str, body: bytes, *, digest_body: bytes | None = None,
-                sign: bool = True, components: tuple[str, ...] = ("@method", "@target-uri", "content-digest"),
-                created: int | None = None, keyid: str | None = None) -> httpx.Response:
+def signed_post(
+    gateway: Any,
+    caller: Any,
+    path: str,
+    body: bytes,
+    *,
+    digest_body: bytes | None = None,
+    sign: bool = True,
+    components: tuple[str, ...] = ("@method", "@target-uri", "content-digest"),
+    created: int | None = None,
+    keyid: str | None = None,
+) -> httpx.Response:
     url = gateway.url + path
-    headers = httpx.Headers({
-        "authorization": f"Bearer {caller.credentials.client_assertion(gateway.settings.gateway_id)}",
-        "content-type": "application/json",
-        "content-digest": content_digest(body if digest_body is None else digest_body),
-    })
+    headers = httpx.Headers(
+        {
+            "authorization": f"Bearer {caller.credentials.client_assertion(gateway.settings.gateway_id)}",
+            "content-type": "application/json",
+            "content-digest": content_digest(body if digest_body is None else digest_body),
+        }
+    )
     if sign:
         from datetime import UTC, datetime
 
         view = RequestView("POST", url, headers)
         when = datetime.fromtimestamp(created, UTC) if created else datetime.now(UTC)
-        sign_message(view, private_key=caller.credentials.private_key, keyid=keyid or caller.id,
-                     components=components, created=when, label="sig1")
+        sign_message(
+            view,
+            private_key=caller.credentials.private_key,
+            keyid=keyid or caller.id,
+            components=components,
+            created=when,
+            label="sig1",
+        )
     return httpx.post(url, headers=headers, content=body, trust_env=False)
 
 
@@ -216,14 +247,18 @@ def test_write_without_message_signature(setup: Any) -> None:
 
 def test_body_not_matching_content_digest(setup: Any) -> None:
     gateway, caller, service, upstream = setup
-    response = signed_post(gateway, caller, f"/v1/exchange/{service}/echo", b'{"a":2}', digest_body=b'{"a":1}')
+    response = signed_post(
+        gateway, caller, f"/v1/exchange/{service}/echo", b'{"a":2}', digest_body=b'{"a":1}'
+    )
     assert_problem(response, 401, "auth.content_digest_mismatch")
     assert upstream.calls["echo"] == 0
 
 
 def test_signature_not_covering_content_digest(setup: Any) -> None:
     gateway, caller, service, _ = setup
-    response = signed_post(gateway, caller, f"/v1/exchange/{service}/echo", b"{}", components=("@method", "@target-uri"))
+    response = signed_post(
+        gateway, caller, f"/v1/exchange/{service}/echo", b"{}", components=("@method", "@target-uri")
+    )
     assert_problem(response, 401, "auth.bad_signature")
 
 
@@ -238,7 +273,9 @@ def test_signature_over_another_target(setup: Any) -> None:
     gateway, caller, service, _ = setup
     url = gateway.url + f"/v1/exchange/{service}/echo"
     body = b"{}"
-    signed = caller.credentials.signed_headers("POST", url + "?amount=1", body, audience=gateway.settings.gateway_id)
+    signed = caller.credentials.signed_headers(
+        "POST", url + "?amount=1", body, audience=gateway.settings.gateway_id
+    )
     response = httpx.post(url + "?amount=1000", headers=signed, content=body, trust_env=False)
     assert_problem(response, 401, "auth.bad_signature")
 
@@ -246,7 +283,9 @@ def test_signature_over_another_target(setup: Any) -> None:
 @pytest.mark.parametrize("offset", [-301 - 30, 301 + 30])
 def test_signature_created_outside_300_seconds(setup: Any, offset: int) -> None:
     gateway, caller, service, _ = setup
-    response = signed_post(gateway, caller, f"/v1/exchange/{service}/echo", b"{}", created=int(time.time()) + offset)
+    response = signed_post(
+        gateway, caller, f"/v1/exchange/{service}/echo", b"{}", created=int(time.time()) + offset
+    )
     assert_problem(response, 401, "auth.stale_signature")
 
 
@@ -269,15 +308,22 @@ def test_problem_for_failed_signature_check_does_not_spend_the_token(setup: Any)
     gateway, caller, service, _ = setup
     url = gateway.url + f"/v1/exchange/{service}/echo"
     token = caller.credentials.client_assertion(gateway.settings.gateway_id)
-    bad = httpx.post(url, headers={"authorization": f"Bearer {token}", "content-digest": content_digest(b"{}")},
-                     content=b"{}", trust_env=False)
+    bad = httpx.post(
+        url,
+        headers={"authorization": f"Bearer {token}", "content-digest": content_digest(b"{}")},
+        content=b"{}",
+        trust_env=False,
+    )
     assert bad.status_code == 401
     headers = httpx.Headers({"authorization": f"Bearer {token}", "content-digest": content_digest(b"{}")})
     from datetime import UTC, datetime
 
     view = RequestView("POST", url, headers)
-    sign_message(view, private_key=caller.credentials.private_key, keyid=caller.id,
-                 components=("@method", "@target-uri", "content-digest"), created=datetime.now(UTC))
+    sign_message(
+        view,
+        private_key=caller.credentials.private_key,
+        keyid=caller.id,
+        components=("@method", "@target-uri", "content-digest"),
+        created=datetime.now(UTC),
+    )
     assert httpx.post(url, headers=headers, content=b"{}", trust_env=False).status_code == 200
-
-

@@ -12,7 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from http_message_signatures import HTTPMessageSigner, HTTPMessageVerifier, HTTPSignatureKeyResolver, algorithms
+from http_message_signatures import (
+    HTTPMessageSigner,
+    HTTPMessageVerifier,
+    HTTPSignatureKeyResolver,
+    algorithms,
+)
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import ECKey, KeySet, OKPKey
 from upstream import Upstream
@@ -47,8 +52,12 @@ def self_signed_certificate_pem(private_pem: bytes, member_id: str) -> bytes:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, member_id)])
     now = datetime.now(UTC)
     builder = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())  # type: ignore[arg-type]
-        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())  # type: ignore[arg-type]
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
         .not_valid_after(now + timedelta(days=30))
     )
     digest = None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
@@ -70,7 +79,12 @@ def test_independent_client_calls_a_relayed_service_and_verifies_the_answer(
     jwk = OKPKey.generate_key("Ed25519") if kind == "Ed25519" else ECKey.generate_key("P-256")
     private_pem = jwk.as_pem(private=True)
     with gateway.runtime.database.write() as connection:
-        add_member(connection, member_id, self_signed_certificate_pem(private_pem, member_id), now=gateway.runtime.clock.now())
+        add_member(
+            connection,
+            member_id,
+            self_signed_certificate_pem(private_pem, member_id),
+            now=gateway.runtime.clock.now(),
+        )
     upstream = Upstream()
     upstream_server = serve(upstream.app)
     gateway.add_member(PROVIDER)
@@ -81,8 +95,14 @@ def test_independent_client_calls_a_relayed_service_and_verifies_the_answer(
     now = int(time.time())
     assertion = jose_jwt.encode(
         {"alg": jose_alg, "typ": "JWT"},
-        {"iss": member_id, "sub": member_id, "aud": metadata["gateway_id"], "iat": now, "exp": now + 120,
-         "jti": secrets.token_urlsafe(16)},
+        {
+            "iss": member_id,
+            "sub": member_id,
+            "aud": metadata["gateway_id"],
+            "iat": now,
+            "exp": now + 120,
+            "jti": secrets.token_urlsafe(16),
+        },
         jwk,
         algorithms=[jose_alg],
     )
@@ -98,7 +118,9 @@ def test_independent_client_calls_a_relayed_service_and_verifies_the_answer(
         content=body,
     )
     HTTPMessageSigner(signature_algorithm=http_alg, key_resolver=Keys(private={member_id: private_pem})).sign(
-        request, key_id=member_id, covered_component_ids=("@method", "@target-uri", "content-digest"),
+        request,
+        key_id=member_id,
+        covered_component_ids=("@method", "@target-uri", "content-digest"),
         use_existing_digest=True,
     )
     with httpx.Client(trust_env=False) as client:
@@ -113,13 +135,17 @@ def test_independent_client_calls_a_relayed_service_and_verifies_the_answer(
     gateway_alg = {"ed25519": algorithms.ED25519, "ecdsa-p256-sha256": algorithms.ECDSA_P256_SHA256}[
         metadata["algorithms"]["gateway_signature"]
     ]
-    results = HTTPMessageVerifier(signature_algorithm=gateway_alg, key_resolver=Keys(public={kid: public})).verify(
-        response, require_components=("@status", "content-digest"), body=response.content
-    )
+    results = HTTPMessageVerifier(
+        signature_algorithm=gateway_alg, key_resolver=Keys(public={kid: public})
+    ).verify(response, require_components=("@status", "content-digest"), body=response.content)
     assert results[0].parameters["keyid"] == kid
 
-    tampered = httpx.Response(response.status_code, headers=response.headers, content=response.content + b" ",
-                              request=response.request)
+    tampered = httpx.Response(
+        response.status_code,
+        headers=response.headers,
+        content=response.content + b" ",
+        request=response.request,
+    )
     with pytest.raises(Exception):  # noqa: B017 - the library's own error type is what it is
         HTTPMessageVerifier(signature_algorithm=gateway_alg, key_resolver=Keys(public={kid: public})).verify(
             tampered, require_components=("@status", "content-digest"), body=tampered.content

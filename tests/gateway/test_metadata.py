@@ -16,8 +16,19 @@ def get(gateway: Any, path: str) -> httpx.Response:
     return httpx.get(gateway.url + path, trust_env=False)
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/openapi.json", "/.well-known/tongban",
-                                  "/.well-known/jwks.json", "/no/such/thing", "/v1/members"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+        "/.well-known/tongban",
+        "/.well-known/jwks.json",
+        "/no/such/thing",
+        "/v1/members",
+    ],
+)
 def test_every_answer_is_signed_by_the_gateway(gateway: Any, path: str) -> None:
     response = get(gateway, path)
     assert response.headers["x-tongban-exchange-id"]
@@ -94,7 +105,9 @@ def test_unknown_route_and_method_are_problems(gateway: Any) -> None:
 def test_members_and_services_listing(gateway: Any, serve: Any) -> None:
     client = gateway.add_member(CLIENT)
     gateway.add_member("440300.szamr.licence", "ecdsa-p256")
-    first = gateway.add_service("440300.szamr.licence", "licences", "http://127.0.0.1:9/api", title="电子证照")
+    first = gateway.add_service(
+        "440300.szamr.licence", "licences", "http://127.0.0.1:9/api", title="电子证照"
+    )
     gateway.add_service("440300.szamr.licence", "seals", "http://127.0.0.1:9/seals")
     gateway.grant(CLIENT, first)
     gateway.grant(CLIENT, "audit.read")

@@ -46,8 +46,13 @@ def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
 def test_success_forwards_path_query_and_body_unchanged_and_signs_both_ways(relay: Any) -> None:
     gateway, caller, upstream, service = relay()
     body = json.dumps({"holder": "91440300MA5FXXXX0X", "类型": "营业执照"}, ensure_ascii=False).encode()
-    response = gateway.call(caller, "POST", f"/v1/exchange/{service}/echo/sub?page=2&q=%E6%B7%B1", body=body,
-                            headers={"Content-Type": "application/json", "X-Tongban-Purpose": "window.verify"})
+    response = gateway.call(
+        caller,
+        "POST",
+        f"/v1/exchange/{service}/echo/sub?page=2&q=%E6%B7%B1",
+        body=body,
+        headers={"Content-Type": "application/json", "X-Tongban-Purpose": "window.verify"},
+    )
     assert response.status_code == 200, response.text
     answer = response.json()
     assert answer["path"] == "echo/sub" and answer["query"] == "page=2&q=%E6%B7%B1"
@@ -64,10 +69,18 @@ def test_success_forwards_path_query_and_body_unchanged_and_signs_both_ways(rela
     assert headers["x-tongban-exchange-id"] == response.headers["x-tongban-exchange-id"]
     # The partner can check that the call came through the gateway, with the gateway's JWKS.
     jwk = gateway.jwks()["keys"][0]
-    view = RequestView("POST", f"{upstream_url(gateway, service)}/echo/sub?page=2&q=%E6%B7%B1", httpx.Headers(headers))
-    verify_message(view, keyid=jwk["kid"], public_key=public_key_from_jwk(jwk),
-                   required_components=("@method", "@target-uri", "content-digest", "x-tongban-client"),
-                   now=datetime.now(UTC), max_age=timedelta(seconds=60), body=body)
+    view = RequestView(
+        "POST", f"{upstream_url(gateway, service)}/echo/sub?page=2&q=%E6%B7%B1", httpx.Headers(headers)
+    )
+    verify_message(
+        view,
+        keyid=jwk["kid"],
+        public_key=public_key_from_jwk(jwk),
+        required_components=("@method", "@target-uri", "content-digest", "x-tongban-client"),
+        now=datetime.now(UTC),
+        max_age=timedelta(seconds=60),
+        body=body,
+    )
 
 
 def upstream_url(gateway: Any, service_id: str) -> str:
@@ -132,7 +145,9 @@ def test_idempotent_calls_are_retried_until_the_partner_answers(relay: Any) -> N
 def test_post_without_idempotency_key_is_not_retried(relay: Any) -> None:
     gateway, caller, upstream, service = relay(upstream_retries=2)
     upstream.fail_times = 1
-    problem(gateway.call(caller, "POST", f"/v1/exchange/{service}/flaky", body=b"{}"), 503, "upstream.unavailable")
+    problem(
+        gateway.call(caller, "POST", f"/v1/exchange/{service}/flaky", body=b"{}"), 503, "upstream.unavailable"
+    )
     assert upstream.calls["flaky"] == 1
 
 
@@ -149,8 +164,9 @@ def test_circuit_opens_after_repeated_failures_and_closes_after_a_successful_tri
     from gateway.clock import FixedClock
 
     clock = FixedClock(datetime.now(UTC))
-    gateway, caller, upstream, service = relay(upstream_retries=0, circuit_failure_threshold=3,
-                                               circuit_reset_seconds=30, clock=clock)
+    gateway, caller, upstream, service = relay(
+        upstream_retries=0, circuit_failure_threshold=3, circuit_reset_seconds=30, clock=clock
+    )
     for _ in range(3):
         problem(gateway.call(caller, "GET", f"/v1/exchange/{service}/fail"), 502, "upstream.failed")
     assert upstream.calls["fail"] == 3
@@ -189,15 +205,20 @@ def test_idempotency_key_replays_the_stored_answer(relay: Any) -> None:
     assert second.headers["x-tongban-exchange-id"] != first.headers["x-tongban-exchange-id"]
     verify_gateway_response(second, gateway.jwks())
     replay_entries = gateway.runtime.audit_log.entries_for(second.headers["x-tongban-exchange-id"])
-    assert [entry["decision"] for _i, entry in replay_entries if entry["kind"] == "exchange.request"] == ["replay"]
+    assert [entry["decision"] for _i, entry in replay_entries if entry["kind"] == "exchange.request"] == [
+        "replay"
+    ]
 
 
 def test_idempotency_key_reused_for_another_body_is_refused(relay: Any) -> None:
     gateway, caller, upstream, service = relay()
     headers = {"Idempotency-Key": "submit-0002"}
     gateway.call(caller, "POST", f"/v1/exchange/{service}/echo", body=b'{"n":1}', headers=headers)
-    problem(gateway.call(caller, "POST", f"/v1/exchange/{service}/echo", body=b'{"n":2}', headers=headers),
-            422, "idempotency.key_reused")
+    problem(
+        gateway.call(caller, "POST", f"/v1/exchange/{service}/echo", body=b'{"n":2}', headers=headers),
+        422,
+        "idempotency.key_reused",
+    )
     assert upstream.calls["echo"] == 1
 
 
@@ -205,9 +226,15 @@ def test_idempotency_key_is_released_after_a_failure(relay: Any) -> None:
     gateway, caller, upstream, service = relay(upstream_retries=0)
     upstream.fail_times = 1
     headers = {"Idempotency-Key": "submit-0003"}
-    problem(gateway.call(caller, "POST", f"/v1/exchange/{service}/flaky", body=b"{}", headers=headers), 503,
-            "upstream.unavailable")
-    assert gateway.call(caller, "POST", f"/v1/exchange/{service}/flaky", body=b"{}", headers=headers).status_code == 200
+    problem(
+        gateway.call(caller, "POST", f"/v1/exchange/{service}/flaky", body=b"{}", headers=headers),
+        503,
+        "upstream.unavailable",
+    )
+    assert (
+        gateway.call(caller, "POST", f"/v1/exchange/{service}/flaky", body=b"{}", headers=headers).status_code
+        == 200
+    )
 
 
 def test_idempotency_keys_belong_to_one_caller(relay: Any) -> None:
@@ -247,13 +274,19 @@ def test_unknown_service_is_404_after_authentication(relay: Any) -> None:
 
 def test_body_over_the_limit_is_413(relay: Any) -> None:
     gateway, caller, upstream, service = relay(max_body_bytes=4096)
-    problem(gateway.call(caller, "POST", f"/v1/exchange/{service}/echo", body=b"x" * 5000), 413, "request.too_large")
+    problem(
+        gateway.call(caller, "POST", f"/v1/exchange/{service}/echo", body=b"x" * 5000),
+        413,
+        "request.too_large",
+    )
     assert upstream.calls["echo"] == 0
 
 
 def test_per_service_body_limit(relay: Any) -> None:
     gateway, caller, upstream, _service = relay(max_body_bytes=4096)
-    big = gateway.add_service(PROVIDER, "bulk", f"{upstream_url(gateway, _service)}", max_body_bytes=64 * 1024)
+    big = gateway.add_service(
+        PROVIDER, "bulk", f"{upstream_url(gateway, _service)}", max_body_bytes=64 * 1024
+    )
     gateway.grant(CLIENT, big)
     assert gateway.call(caller, "POST", f"/v1/exchange/{big}/echo", body=b"x" * 20000).status_code == 200
 
@@ -263,7 +296,9 @@ def test_purpose_required_by_the_service(relay: Any) -> None:
     strict = gateway.add_service(PROVIDER, "credit", upstream_url(gateway, service), purpose_required=True)
     gateway.grant(CLIENT, strict)
     problem(gateway.call(caller, "GET", f"/v1/exchange/{strict}/echo"), 422, "request.purpose_required")
-    ok = gateway.call(caller, "GET", f"/v1/exchange/{strict}/echo", headers={"X-Tongban-Purpose": "loan.review"})
+    ok = gateway.call(
+        caller, "GET", f"/v1/exchange/{strict}/echo", headers={"X-Tongban-Purpose": "loan.review"}
+    )
     assert ok.status_code == 200
 
 
@@ -278,7 +313,9 @@ def test_partner_signature_is_verified_when_present(relay: Any) -> None:
 
 def test_partner_signature_required_by_the_service(relay: Any) -> None:
     gateway, caller, upstream, service = relay()
-    strict = gateway.add_service(PROVIDER, "strict", upstream_url(gateway, service), response_signature="required")
+    strict = gateway.add_service(
+        PROVIDER, "strict", upstream_url(gateway, service), response_signature="required"
+    )
     gateway.grant(CLIENT, strict)
     problem(gateway.call(caller, "GET", f"/v1/exchange/{strict}/echo"), 502, "upstream.bad_signature")
     assert gateway.call(caller, "GET", f"/v1/exchange/{strict}/signed").status_code == 200
@@ -295,3 +332,24 @@ def test_partner_4xx_is_the_partners_answer(relay: Any) -> None:
 def test_dot_dot_in_the_relayed_path_is_refused(relay: Any) -> None:
     gateway, caller, upstream, service = relay()
     problem(gateway.call(caller, "GET", f"/v1/exchange/{service}/a/%2E%2E/admin"), 422, "request.invalid")
+
+
+def test_the_circuit_is_shared_by_every_gateway_process(relay: Any, start_gateway: Any) -> None:
+    """Failures seen by one gateway process open the circuit for the others on the same database."""
+    gateway, caller, upstream, service = relay(upstream_retries=0, circuit_failure_threshold=2)
+    other = start_gateway(upstream_retries=0, circuit_failure_threshold=2)
+    problem(gateway.call(caller, "GET", f"/v1/exchange/{service}/fail"), 502, "upstream.failed")
+    problem(other.call(caller, "GET", f"/v1/exchange/{service}/fail"), 502, "upstream.failed")
+    problem(gateway.call(caller, "GET", f"/v1/exchange/{service}/echo"), 503, "upstream.circuit_open")
+    problem(other.call(caller, "GET", f"/v1/exchange/{service}/echo"), 503, "upstream.circuit_open")
+    assert upstream.calls["echo"] == 0
+
+
+def test_percent_encoded_paths_are_forwarded_as_written(relay: Any) -> None:
+    gateway, caller, upstream, service = relay()
+    response = gateway.call(
+        caller, "GET", f"/v1/exchange/{service}/echo/%E8%90%A5%E4%B8%9A%E6%89%A7%E7%85%A7?q=a%2Fb"
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["path"] == "echo/营业执照"
+    assert upstream.received[-1]["query"] == "q=a%2Fb"

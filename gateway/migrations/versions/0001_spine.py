@@ -1,4 +1,4 @@
-"""The spine: members, services, access rights, seen tokens, idempotency, interim audit chain.
+"""The spine: members, services, access rights, seen tokens, idempotency, circuits, interim audit chain.
 
 Revision ID: 0001
 Revises:
@@ -81,6 +81,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_idempotency_records_expires_at", "idempotency_records", ["expires_at"])
     op.create_table(
+        "circuit_states",
+        sa.Column("provider_id", sa.String(200)),
+        sa.Column("failures", sa.Integer, nullable=False),
+        sa.Column("opened_at", _TS, nullable=True),
+        sa.Column("trial_started_at", _TS, nullable=True),
+        sa.PrimaryKeyConstraint("provider_id", name="pk_circuit_states"),
+    )
+    op.create_table(
         "audit_chain",
         sa.Column("idx", sa.BigInteger, autoincrement=False),
         sa.Column("exchange_id", sa.String(36), nullable=True),
@@ -94,6 +102,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("audit_chain")
+    op.drop_table("circuit_states")
     op.drop_table("idempotency_records")
     op.drop_table("seen_tokens")
     op.drop_table("access_rights")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,11 +13,14 @@ from fastapi import FastAPI
 from gateway.faces import SigningMiddleware
 from gateway.faces.rest import install_error_handlers, rest_router
 from gateway.logs import configure_logging
+from gateway.logs import log as logger
 from gateway.pipeline import Pipeline
 from gateway.runtime import Runtime
 from gateway.settings import Settings, load_settings
 
 __all__ = ["create_app"]
+
+PURGE_EVERY_SECONDS = 3600.0
 
 DESCRIPTION = """\
 Tongban (通办): the signed, audited gateway between the partner systems of Shenzhen, Zhongshan and
@@ -22,6 +28,27 @@ other cities. Callers authenticate with a JWT client assertion and, on writes, a
 signature; every answer is signed by the gateway (keys at /.well-known/jwks.json); errors are
 RFC 9457 problem+json with a stable `code` and the `exchange_id`.
 """
+
+
+async def _housekeeping(runtime: Runtime) -> None:
+    """Checkpoint the audit tree when it grew (at most once per interval, in whichever process
+    gets there first) and delete message bodies past their retention period."""
+    log = runtime.transparency_log
+    if log is None:
+        return
+    interval = runtime.settings.audit_checkpoint_interval_seconds
+    last_purge = 0.0
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await runtime.in_thread(log.current_checkpoint)
+            if time.monotonic() - last_purge > PURGE_EVERY_SECONDS:
+                last_purge = time.monotonic()
+                removed = await runtime.in_thread(log.purge_bodies)
+                if removed:
+                    logger.info("removed %d message bodies past their retention period", removed)
+        except Exception:  # housekeeping must outlive a passing database hiccup
+            logger.exception("audit housekeeping failed; trying again")
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -35,9 +62,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        housekeeping = asyncio.create_task(_housekeeping(runtime))
         try:
             yield
         finally:
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
             await runtime.stop()
 
     # No /docs or /redoc: their default pages load scripts from a CDN, which government

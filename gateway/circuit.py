@@ -30,9 +30,7 @@ class CircuitTicket:
 
 
 class CircuitBreakers:
-    def __init__(
-        self, *, database: Database, failure_threshold: int, reset_seconds: float, clock: Clock
-    ) -> None:
+    def __init__(self, *, database: Database, failure_threshold: int, reset_seconds: float, clock: Clock) -> None:
         self.database = database
         self.failure_threshold = failure_threshold
         self.reset = timedelta(seconds=reset_seconds)
@@ -42,17 +40,13 @@ class CircuitBreakers:
         """Raise CircuitOpen unless a call to `provider` may go out now."""
         now = self.clock.now()
         with self.database.read() as connection:
-            row = connection.execute(
-                select(circuit_states).where(circuit_states.c.provider_id == provider)
-            ).first()
+            row = connection.execute(select(circuit_states).where(circuit_states.c.provider_id == provider)).first()
         if row is None or row.opened_at is None:
             return CircuitTicket(provider, had_failures=bool(row and row.failures), is_trial=False)
         waited = now - row.opened_at
         if waited < self.reset:
             retry_after = max(1, int((self.reset - waited).total_seconds()) + 1)
-            raise CircuitOpen(
-                f"calls to {provider} are paused after repeated failures", retry_after=retry_after
-            )
+            raise CircuitOpen(f"calls to {provider} are paused after repeated failures", retry_after=retry_after)
         with self.database.write() as connection:
             claimed = connection.execute(
                 update(circuit_states)
@@ -87,9 +81,7 @@ class CircuitBreakers:
             if row is None:
                 try:
                     with connection.begin_nested():
-                        connection.execute(
-                            insert(circuit_states).values(provider_id=ticket.provider, failures=0)
-                        )
+                        connection.execute(insert(circuit_states).values(provider_id=ticket.provider, failures=0))
                 except IntegrityError:
                     pass
                 failures = 1

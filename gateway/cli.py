@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -23,6 +23,9 @@ from gateway.clock import SystemClock
 from gateway.settings import Settings, load_settings
 from gateway.storage import Database
 from trust import Keyring, TrustError
+
+if TYPE_CHECKING:
+    from gateway.audit import TransparencyLog
 
 __all__ = ["app", "main"]
 
@@ -107,9 +110,7 @@ def serve(
     import uvicorn
 
     overrides = {
-        key: value
-        for key, value in (("host", host), ("port", port), ("workers", workers))
-        if value is not None
+        key: value for key, value in (("host", host), ("port", port), ("workers", workers)) if value is not None
     }
     current = settings(config, **overrides)
     # Workers are new processes that read settings from the environment: hand them the same ones.
@@ -151,12 +152,8 @@ def serve(
 @members_app.command("add")
 @one_line_errors
 def members_add(
-    member_id: Annotated[
-        str, typer.Argument(metavar="ID", help="<city>.<org>.<system>, e.g. 442000.zsgov.window")
-    ],
-    cert: Annotated[
-        Path, typer.Option("--cert", metavar="PEM", help="The member's X.509 certificate", exists=False)
-    ],
+    member_id: Annotated[str, typer.Argument(metavar="ID", help="<city>.<org>.<system>, e.g. 442000.zsgov.window")],
+    cert: Annotated[Path, typer.Option("--cert", metavar="PEM", help="The member's X.509 certificate", exists=False)],
     name: Annotated[str, typer.Option(help="Display name")] = "",
     replace: Annotated[bool, typer.Option(help="Replace the certificate of an existing member")] = False,
 ) -> None:
@@ -164,13 +161,8 @@ def members_add(
     current = settings()
     pem = cert.read_bytes()
     with database_writer(current) as connection:
-        member = registry.add_member(
-            connection, member_id, pem, name=name, now=SystemClock().now(), replace=replace
-        )
-    typer.echo(
-        f"registered {member.id} "
-        f"({member.certificate.kind.jose_alg}, key {member.certificate.key_thumbprint})"
-    )
+        member = registry.add_member(connection, member_id, pem, name=name, now=SystemClock().now(), replace=replace)
+    typer.echo(f"registered {member.id} ({member.certificate.kind.jose_alg}, key {member.certificate.key_thumbprint})")
 
 
 @members_app.command("list")
@@ -265,9 +257,7 @@ def services_list(as_json: Annotated[bool, typer.Option("--json", help="Print JS
     if as_json:
         from gateway.operations import service_view
 
-        typer.echo(
-            json.dumps([service_view(s) | {"url": s.url} for s in found], ensure_ascii=False, indent=2)
-        )
+        typer.echo(json.dumps([service_view(s) | {"url": s.url} for s in found], ensure_ascii=False, indent=2))
         return
     table = Table("id", "protocol", "url", "title")
     for service in found:
@@ -282,9 +272,7 @@ def services_list(as_json: Annotated[bool, typer.Option("--json", help="Print JS
 @one_line_errors
 def access_grant(
     client: Annotated[str, typer.Argument(metavar="CLIENT")],
-    service: Annotated[
-        str, typer.Argument(metavar="SERVICE", help="PROVIDER_ID/SERVICE_CODE or a gateway operation")
-    ],
+    service: Annotated[str, typer.Argument(metavar="SERVICE", help="PROVIDER_ID/SERVICE_CODE or a gateway operation")],
 ) -> None:
     """Allow a member to call a service."""
     with database_writer(settings()) as connection:
@@ -329,9 +317,7 @@ def keys_rotate() -> None:
     keyring = Keyring.open(current.keys_dir, algorithm=current.signing_algorithm, now=now)
     previous = keyring.current.kid
     fresh = keyring.rotate(algorithm=current.signing_algorithm, now=now)
-    typer.echo(
-        f"current key {fresh.kid} ({current.signing_algorithm}); previous {previous} kept for verification"
-    )
+    typer.echo(f"current key {fresh.kid} ({current.signing_algorithm}); previous {previous} kept for verification")
 
 
 @keys_app.command("list")
@@ -371,12 +357,8 @@ def call(
     member: Annotated[str, typer.Option(help="Your member id")],
     key: Annotated[Path, typer.Option(metavar="PEM", help="Private key of your registered certificate")],
     data: Annotated[str | None, typer.Option("--data", "-d", help="Body; @FILE reads a file")] = None,
-    header: Annotated[
-        list[str] | None, typer.Option("--header", "-H", help="Extra 'Name: value' header")
-    ] = None,
-    audience: Annotated[
-        str | None, typer.Option(help="Gateway id (default: asks /.well-known/tongban)")
-    ] = None,
+    header: Annotated[list[str] | None, typer.Option("--header", "-H", help="Extra 'Name: value' header")] = None,
+    audience: Annotated[str | None, typer.Option(help="Gateway id (default: asks /.well-known/tongban)")] = None,
     curl: Annotated[bool, typer.Option(help="Print the equivalent curl command instead of sending")] = False,
 ) -> None:
     """Send one signed request as a member and check the gateway's signature on the answer."""
@@ -396,9 +378,7 @@ def call(
     base = httpx.URL(url)
     with httpx.Client(timeout=60, trust_env=False) as http:
         if audience is None:
-            audience = http.get(str(base.copy_with(path="/.well-known/tongban", query=None))).json()[
-                "gateway_id"
-            ]
+            audience = http.get(str(base.copy_with(path="/.well-known/tongban", query=None))).json()["gateway_id"]
         credentials = MemberCredentials.from_pem_file(member, key)
         headers = credentials.signed_headers(method.upper(), url, body, audience=audience, headers=extra)
         if curl:
@@ -428,18 +408,27 @@ def call(
 # ---- audit --------------------------------------------------------------------------------
 
 
+def _transparency_log(current: Settings) -> TransparencyLog:
+    from gateway.runtime import open_transparency_log
+
+    database = Database(current.database_url)
+    database.migrate()
+    return open_transparency_log(current, database)
+
+
 @audit_app.command("verify")
 @one_line_errors
 def audit_verify() -> None:
-    """Re-check the whole audit log; exit 0 when intact, non-zero naming the first bad entry."""
-    from gateway.audit import ChainBreak, HashChainAuditLog
+    """Recompute the whole tree from storage and check every stored checkpoint.
 
-    current = settings()
-    database = Database(current.database_url)
-    database.migrate()
-    log = HashChainAuditLog(database)
+    Exit 0 when intact; otherwise non-zero with the first bad entry named on stderr.
+    """
+    from gateway.audit import LogBroken
+
+    log = _transparency_log(settings())
     total = log.size()
-    broken: ChainBreak | None = None
+    broken: LogBroken | None = None
+    count = 0
     err_console = Console(stderr=True)
     with Progress(
         TextColumn("verifying audit log"),
@@ -453,11 +442,97 @@ def audit_verify() -> None:
         task = progress.add_task("entries", total=total)
         try:
             count = log.verify(progress=lambda n: progress.advance(task, n))
-        except ChainBreak as exc:
+        except LogBroken as exc:
             broken = exc
     if broken is not None:
         raise fail(f"audit log broken at entry {broken.index}: {broken.reason}")
-    typer.echo(f"audit log intact: {count} entries")
+    latest = log.latest_checkpoint()
+    signed = f"; latest signed checkpoint covers {latest.size}" if latest else ""
+    typer.echo(f"audit log intact: {count} entries, every node and checkpoint verified{signed}")
+
+
+@audit_app.command("export")
+@one_line_errors
+def audit_export(
+    exchange_id: Annotated[str, typer.Argument(metavar="EXCHANGE_ID")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Where to write the bundle")],
+) -> None:
+    """Write the evidence bundle of one exchange (entries, proofs, signed checkpoint, kept messages)."""
+    from gateway.audit_operations import evidence_bundle
+    from gateway.runtime import Runtime
+
+    runtime = Runtime.build(settings())
+    try:
+        bundle = evidence_bundle(runtime, exchange_id)
+    finally:
+        runtime.database.dispose()
+    if bundle is None:
+        raise fail(f"no audited exchange {exchange_id}")
+    output.write_text(json.dumps(bundle, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    typer.echo(
+        f"{output}: {len(bundle['entries'])} entries proven against checkpoint of size "
+        f"{bundle['entries'][0]['inclusion_proof']['tree_size']}"
+    )
+
+
+@audit_app.command("check")
+@one_line_errors
+def audit_check(
+    bundle_file: Annotated[Path, typer.Argument(metavar="FILE", help="An evidence bundle")],
+    key: Annotated[Path, typer.Option("--key", metavar="PEM", help="The log's public key (tongban audit key)")],
+) -> None:
+    """Verify an evidence bundle offline: no database, no network, only the log's public key."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    from gateway.audit import check_evidence
+
+    public_key = load_pem_public_key(key.read_bytes())
+    if not isinstance(public_key, Ed25519PublicKey):
+        raise fail(f"{key} is not an Ed25519 public key")
+    try:
+        bundle = json.loads(bundle_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise fail(f"{bundle_file} is not a JSON evidence bundle: {exc}") from None
+    if not isinstance(bundle, dict):
+        raise fail(f"{bundle_file} is not a JSON evidence bundle")
+    report = check_evidence(bundle, public_key)
+    for check in report.checks:
+        typer.echo(f"{'ok  ' if check.passed else 'FAIL'}  {check.name}: {check.detail}")
+    if not report.passed:
+        failed = next((c for c in report.checks if not c.passed), None)
+        raise fail(f"evidence does not verify: {failed.name if failed else 'empty bundle'}")
+    typer.echo(f"evidence for exchange {bundle.get('exchange_id')} verifies")
+
+
+@audit_app.command("key")
+@one_line_errors
+def audit_key() -> None:
+    """Print the log's public key (PEM, for `audit check --key`) and its C2SP verifier key."""
+    from cryptography.hazmat.primitives import serialization
+
+    log = _transparency_log(settings())
+    public = log.signer.private_key.public_key()
+    typer.echo(
+        public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
+        nl=False,
+    )
+    typer.echo(f"# verifier key: {log.signer.verifier_key()}", err=True)
+
+
+@audit_app.command("checkpoint")
+@one_line_errors
+def audit_checkpoint() -> None:
+    """Make (if the tree grew) and print the latest signed checkpoint."""
+    typer.echo(_transparency_log(settings()).current_checkpoint().note, nl=False)
+
+
+@audit_app.command("purge")
+@one_line_errors
+def audit_purge() -> None:
+    """Delete message bodies past their retention period (the tree still verifies)."""
+    removed = _transparency_log(settings()).purge_bodies()
+    typer.echo(f"removed {removed} message bodies past their retention period")
 
 
 def main() -> None:

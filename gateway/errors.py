@@ -99,9 +99,7 @@ class TongbanError(Exception):
     soap_fault: ClassVar[str] = "Server"  # SOAP 1.1 faultcode; "Receiver" in SOAP 1.2
     retryable: ClassVar[bool] = False
 
-    def __init__(
-        self, detail: str | None = None, *, internal: str | None = None, retry_after: int | None = None
-    ):
+    def __init__(self, detail: str | None = None, *, internal: str | None = None, retry_after: int | None = None):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.internal = internal

@@ -91,6 +91,10 @@ class Operation(Protocol):
         """For metrics and audit: the service id or the operation name."""
 
     @property
+    def provider(self) -> str | None:
+        """The member whose system answers (relays); None when the gateway answers itself."""
+
+    @property
     def required_right(self) -> str | None:
         """The access right needed; None: any authenticated member."""
 

@@ -60,12 +60,13 @@ class LocalOperation:
     """An operation whose 'forward' is a query the gateway answers from its own database."""
 
     name: str
-    compute: Callable[[Connection, Exchange], Any]
+    compute: Callable[[Runtime, Exchange], Any]
     audited: bool = False
     required_right: str | None = None
     purpose_required: bool = False
     max_body_bytes: int | None = None
     not_found: str | None = None
+    provider: str | None = None
     status: int = 200
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -80,11 +81,7 @@ class LocalOperation:
         return None
 
     async def forward(self, exchange: Exchange, runtime: Runtime) -> None:
-        def run() -> Any:
-            with runtime.database.read() as connection:
-                return self.compute(connection, exchange)
-
-        exchange.result = await runtime.in_thread(run)
+        exchange.result = await runtime.in_thread(self.compute, runtime, exchange)
 
     async def verify_response(self, exchange: Exchange, runtime: Runtime) -> None:
         return None
@@ -120,11 +117,18 @@ def service_view(service: Service) -> dict[str, Any]:
     }
 
 
-def _members(connection: Connection, exchange: Exchange) -> dict[str, Any]:
-    return page_of([member_view(member) for member in list_members(connection)], exchange.request.query)
+def _members(runtime: Runtime, exchange: Exchange) -> dict[str, Any]:
+    with runtime.database.read() as connection:
+        found = list_members(connection)
+    return page_of([member_view(member) for member in found], exchange.request.query)
 
 
-def _services(connection: Connection, exchange: Exchange) -> dict[str, Any]:
+def _services(runtime: Runtime, exchange: Exchange) -> dict[str, Any]:
+    with runtime.database.read() as connection:
+        return _services_in(connection, exchange)
+
+
+def _services_in(connection: Connection, exchange: Exchange) -> dict[str, Any]:
     assert exchange.caller is not None
     items = [service_view(service) for service in list_services(connection)]
     items += [

@@ -87,9 +87,7 @@ class Pipeline:
             EXCHANGE_SECONDS.labels(service).observe(time.perf_counter() - started)
             current_exchange_id.reset(token)
 
-    async def _failed(
-        self, exchange: Exchange, error: errors.TongbanError, stage: str
-    ) -> errors.TongbanError:
+    async def _failed(self, exchange: Exchange, error: errors.TongbanError, stage: str) -> errors.TongbanError:
         if isinstance(error, errors.AuditUnavailable) and error.retry_after is None:
             error.retry_after = self.runtime.settings.audit_retry_after_seconds
         log.info(

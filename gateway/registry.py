@@ -35,14 +35,13 @@ __all__ = [
     "revoke",
 ]
 
-MEMBER_ID = re.compile(
-    r"^(?P<city>[1-8]\d{5})\.(?P<org>[a-z0-9][a-z0-9-]{0,62})\.(?P<system>[a-z0-9][a-z0-9-]{0,62})$"
-)
+MEMBER_ID = re.compile(r"^(?P<city>[1-8]\d{5})\.(?P<org>[a-z0-9][a-z0-9-]{0,62})\.(?P<system>[a-z0-9][a-z0-9-]{0,62})$")
 SERVICE_CODE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 
 # Rights that name a gateway operation rather than a relayed service.
 GATEWAY_OPERATIONS: dict[str, str] = {
     "audit.read": "read the audit entries and evidence of any exchange (supervisors)",
+    "audit.witness": "countersign this gateway's audit checkpoints (another city's gateway)",
 }
 
 
@@ -114,9 +113,7 @@ def add_member(
     }
     existing = connection.execute(select(members.c.id).where(members.c.id == member_id)).first()
     if existing and not replace:
-        raise AlreadyRegistered(
-            f"member {member_id} is already registered; use --replace to change its certificate"
-        )
+        raise AlreadyRegistered(f"member {member_id} is already registered; use --replace to change its certificate")
     if existing:
         connection.execute(members.update().where(members.c.id == member_id).values(**values))
     else:
@@ -231,9 +228,7 @@ def _check_right_target(connection: Connection, service_id: str) -> None:
         return
     if "/" not in service_id:
         known = ", ".join(sorted(GATEWAY_OPERATIONS))
-        raise UnknownService(
-            f"{service_id!r} is neither PROVIDER_ID/SERVICE_CODE nor a gateway operation ({known})"
-        )
+        raise UnknownService(f"{service_id!r} is neither PROVIDER_ID/SERVICE_CODE nor a gateway operation ({known})")
     get_service(connection, service_id)
 
 
@@ -243,9 +238,7 @@ def grant(connection: Connection, client_id: str, service_id: str, *, now: datet
     _check_right_target(connection, service_id)
     try:
         with connection.begin_nested():
-            connection.execute(
-                insert(access_rights).values(client_id=client_id, service_id=service_id, granted_at=now)
-            )
+            connection.execute(insert(access_rights).values(client_id=client_id, service_id=service_id, granted_at=now))
     except IntegrityError:
         return False
     return True
@@ -254,9 +247,7 @@ def grant(connection: Connection, client_id: str, service_id: str, *, now: datet
 def revoke(connection: Connection, client_id: str, service_id: str) -> bool:
     """Take a right away; False when the member did not have it."""
     result = connection.execute(
-        delete(access_rights).where(
-            access_rights.c.client_id == client_id, access_rights.c.service_id == service_id
-        )
+        delete(access_rights).where(access_rights.c.client_id == client_id, access_rights.c.service_id == service_id)
     )
     return bool(result.rowcount)
 
@@ -271,7 +262,5 @@ def has_right(connection: Connection, client_id: str, service_id: str) -> bool:
 
 
 def allowed_service_ids(connection: Connection, client_id: str) -> set[str]:
-    rows = connection.execute(
-        select(access_rights.c.service_id).where(access_rights.c.client_id == client_id)
-    )
+    rows = connection.execute(select(access_rights.c.service_id).where(access_rights.c.client_id == client_id))
     return {row.service_id for row in rows}

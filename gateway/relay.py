@@ -69,6 +69,10 @@ class RelayOperation:
         return self.service_id
 
     @property
+    def provider(self) -> str | None:
+        return self.service.provider_id if self.service else None
+
+    @property
     def required_right(self) -> str:
         return self.service_id
 
@@ -91,17 +95,11 @@ class RelayOperation:
     async def translate_request(self, exchange: Exchange, runtime: Runtime) -> None:
         service = self._service()
         request = exchange.request
-        url = (
-            service.url
-            + (f"/{self.path}" if self.path else "")
-            + (f"?{request.query}" if request.query else "")
-        )
+        url = service.url + (f"/{self.path}" if self.path else "") + (f"?{request.query}" if request.query else "")
         headers = httpx.Headers(
             {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers}
         )
-        exchange.outbound = OutboundRequest(
-            method=request.method, url=url, headers=headers, body=request.body
-        )
+        exchange.outbound = OutboundRequest(method=request.method, url=url, headers=headers, body=request.body)
 
     def _may_retry(self, exchange: Exchange) -> bool:
         return exchange.request.method in IDEMPOTENT_METHODS or exchange.idempotency_key is not None
@@ -113,9 +111,7 @@ class RelayOperation:
         limit = max(service.max_body_bytes or 0, runtime.settings.max_body_bytes)
         timeout = None
         if service.timeout_seconds:
-            timeout = httpx.Timeout(
-                service.timeout_seconds, connect=runtime.settings.upstream_connect_timeout
-            )
+            timeout = httpx.Timeout(service.timeout_seconds, connect=runtime.settings.upstream_connect_timeout)
         request = runtime.http.build_request(
             outbound.method,
             outbound.url,
@@ -129,9 +125,7 @@ class RelayOperation:
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > limit:
-                    raise errors.UpstreamFailed(
-                        f"the partner's answer exceeds {limit} bytes", internal=outbound.url
-                    )
+                    raise errors.UpstreamFailed(f"the partner's answer exceeds {limit} bytes", internal=outbound.url)
                 chunks.append(chunk)
         finally:
             await response.aclose()
@@ -148,9 +142,7 @@ class RelayOperation:
         for attempt in range(attempts):
             if attempt:
                 jitter = 0.5 + int.from_bytes(runtime.entropy.token_bytes(2), "big") / 65535
-                await asyncio.sleep(
-                    runtime.settings.upstream_retry_backoff_seconds * (2 ** (attempt - 1)) * jitter
-                )
+                await asyncio.sleep(runtime.settings.upstream_retry_backoff_seconds * (2 ** (attempt - 1)) * jitter)
             try:
                 answer = await self._send_once(exchange, runtime)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -162,9 +154,7 @@ class RelayOperation:
                 failure = errors.UpstreamTimeout(f"{provider} did not answer in time", internal=repr(exc))
                 UPSTREAM_ERRORS.labels(provider, "timeout").inc()
             except httpx.TransportError as exc:
-                failure = errors.UpstreamUnreachable(
-                    f"the connection to {provider} failed", internal=repr(exc)
-                )
+                failure = errors.UpstreamUnreachable(f"the connection to {provider} failed", internal=repr(exc))
                 UPSTREAM_ERRORS.labels(provider, "transport").inc()
             except errors.UpstreamError as exc:
                 failure = exc
@@ -216,9 +206,7 @@ class RelayOperation:
                 body=answer.body,
             )
         except (DigestMismatch, InvalidSignature, SignatureMissing, SignatureOutOfTime) as exc:
-            raise errors.UpstreamBadSignature(
-                f"{service.id}'s answer failed verification", internal=str(exc)
-            ) from exc
+            raise errors.UpstreamBadSignature(f"{service.id}'s answer failed verification", internal=str(exc)) from exc
         exchange.upstream_signature = {
             "signature_input": answer.headers["signature-input"],
             "signature": answer.headers["signature"],

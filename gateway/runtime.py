@@ -5,21 +5,54 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import anyio
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.audit import AuditLog, HashChainAuditLog
+from gateway.audit import AuditLog, BodyCipher, CheckpointSigner, TransparencyLog
 from gateway.circuit import CircuitBreakers
 from gateway.clock import Clock, Entropy, SystemClock, SystemEntropy
+from gateway.errors import ConfigurationError
 from gateway.settings import Settings
 from gateway.storage import Database
-from trust import Keyring
+from trust import Keyring, KeyringError
 
-__all__ = ["Runtime"]
+__all__ = ["Runtime", "open_transparency_log"]
 
 T = TypeVar("T")
+
+
+def open_transparency_log(
+    settings: Settings, database: Database, *, clock: Clock | None = None, entropy: Entropy | None = None
+) -> TransparencyLog:
+    """The audit log with its Ed25519 checkpoint key (made on first run) and its body key."""
+    clock = clock or SystemClock()
+    audit_keys = Keyring.open(settings.keys_dir / "audit", algorithm="ed25519", now=clock.now())
+    current = audit_keys.current.private_key
+    if not isinstance(current, Ed25519PrivateKey):  # pragma: no cover - the keyring was made ed25519
+        raise KeyringError("the audit checkpoint key must be Ed25519")
+    older = tuple(
+        key.private_key.public_key()
+        for key in audit_keys.keys
+        if key.kid != audit_keys.current.kid and isinstance(key.private_key, Ed25519PrivateKey)
+    )
+    try:
+        cipher = BodyCipher.from_setting(settings.audit_body_key, settings.keys_dir / "audit-body.key")
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
+    return TransparencyLog(
+        database,
+        signer=CheckpointSigner(settings.audit_origin, current, older),
+        clock=clock,
+        entropy=entropy or SystemEntropy(),
+        body_cipher=cipher,
+        body_retention=timedelta(days=settings.audit_body_retention_days),
+        checkpoint_interval=settings.audit_checkpoint_interval_seconds,
+        max_batch=settings.audit_max_batch,
+    )
 
 
 @dataclass
@@ -30,6 +63,7 @@ class Runtime:
     database: Database
     keyring: Keyring
     audit_log: AuditLog
+    transparency_log: TransparencyLog | None = None
     clock: Clock = field(default_factory=SystemClock)
     entropy: Entropy = field(default_factory=SystemEntropy)
     upstream_transport: httpx.AsyncBaseTransport | None = None
@@ -60,14 +94,17 @@ class Runtime:
         database = Database(settings.database_url)
         if migrate:
             database.migrate()
+        entropy = entropy or SystemEntropy()
         keyring = Keyring.open(settings.keys_dir, algorithm=settings.signing_algorithm, now=clock.now())
+        transparency_log = open_transparency_log(settings, database, clock=clock, entropy=entropy)
         return cls(
             settings=settings,
             database=database,
             keyring=keyring,
-            audit_log=audit_log or HashChainAuditLog(database),
+            audit_log=audit_log or transparency_log,
+            transparency_log=transparency_log,
             clock=clock,
-            entropy=entropy or SystemEntropy(),
+            entropy=entropy,
             upstream_transport=upstream_transport,
         )
 

@@ -65,9 +65,20 @@ class Settings(BaseSettings):
     circuit_reset_seconds: float = Field(30.0, gt=0)
     allow_plain_http_upstreams: bool = False
 
-    # Idempotency and audit
+    # Idempotency
     idempotency_ttl_seconds: int = Field(24 * 3600, ge=60)
+
+    # Audit
     audit_retry_after_seconds: int = Field(5, ge=1)
+    audit_checkpoint_interval_seconds: float = Field(1.0, gt=0, le=3600)
+    audit_max_batch: int = Field(1000, ge=1, le=100_000)
+    audit_keep_bodies: bool = True
+    audit_body_retention_days: int = Field(180, ge=1)
+    audit_body_key: str = Field("", description="base64 AES-256 key; made under var/keys on first run if empty")
+    audit_witness_keys: list[str] = Field(
+        default_factory=list,
+        description="C2SP verifier keys of the witnesses that may cosign our checkpoints",
+    )
 
     # Logs
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -105,6 +116,11 @@ class Settings(BaseSettings):
     @property
     def keys_dir(self) -> Path:
         return self.var_dir / "keys"
+
+    @property
+    def audit_origin(self) -> str:
+        """The checkpoint origin line, also the name of the checkpoint signing key."""
+        return f"{self.gateway_id}/audit"
 
     @property
     def effective_workers(self) -> int:

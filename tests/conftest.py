@@ -156,9 +156,7 @@ class Gateway:
 
     def add_service(self, provider_id: str, code: str, url: str, **options: Any) -> str:
         with self.runtime.database.write() as connection:
-            service = add_service(
-                connection, provider_id, code, url=url, now=self.runtime.clock.now(), **options
-            )
+            service = add_service(connection, provider_id, code, url=url, now=self.runtime.clock.now(), **options)
         return service.id
 
     def grant(self, client_id: str, service_id: str) -> None:
@@ -186,9 +184,7 @@ class Gateway:
 
 
 @pytest.fixture
-def start_gateway(
-    tmp_path: Path, database_url: str, serve: Callable[..., LoopbackServer]
-) -> Callable[..., Gateway]:
+def start_gateway(tmp_path: Path, database_url: str, serve: Callable[..., LoopbackServer]) -> Callable[..., Gateway]:
     """Start a gateway (on the parametrised database); call again for a second process-like instance."""
 
     def start(**overrides: Any) -> Gateway:

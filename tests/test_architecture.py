@@ -89,9 +89,7 @@ def imported_names(module: Module) -> set[str]:
 
 def imports_any(module: Module, forbidden: tuple[str, ...]) -> list[str]:
     return sorted(
-        name
-        for name in imported_names(module)
-        if any(name == f or name.startswith(f + ".") for f in forbidden)
+        name for name in imported_names(module) if any(name == f or name.startswith(f + ".") for f in forbidden)
     )
 
 
@@ -112,13 +110,9 @@ def test_the_source_tree_is_found() -> None:
 
 
 def test_imported_names_resolves_relative_and_from_imports() -> None:
-    tree = ast.parse(
-        "from . import sibling\nfrom ..errors import X\nfrom gateway import client\nimport adapters.sz\n"
-    )
+    tree = ast.parse("from . import sibling\nfrom ..errors import X\nfrom gateway import client\nimport adapters.sz\n")
     module = Module(Path("gateway/stages/fake.py"), "gateway.stages.fake", tree)
-    assert {"gateway.stages.sibling", "gateway.errors.X", "gateway.client", "adapters.sz"} <= imported_names(
-        module
-    )
+    assert {"gateway.stages.sibling", "gateway.errors.X", "gateway.client", "adapters.sz"} <= imported_names(module)
     assert imports_any(module, ("gateway.client",)) == ["gateway.client"]
 
 
@@ -189,9 +183,7 @@ def test_private_import_rule_tells_inside_from_outside() -> None:
     assert _private_imports_from_outside(inside) == []
 
 
-@pytest.mark.parametrize(
-    "module", [m for m in product_modules() if m.name != "gateway.app"], ids=lambda m: m.name
-)
+@pytest.mark.parametrize("module", [m for m in product_modules() if m.name != "gateway.app"], ids=lambda m: m.name)
 def test_private_modules_are_imported_only_inside_their_package(module: Module) -> None:
     assert _private_imports_from_outside(module) == []
 

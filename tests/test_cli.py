@@ -14,12 +14,12 @@ from click.testing import Result
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from typer.testing import CliRunner
 
-from gateway.audit import HashChainAuditLog
+from gateway.audit import TransparencyLog
 from gateway.cli import app
-from gateway.storage import Database, audit_chain
+from gateway.storage import Database, audit_entries
 
 PROVIDER = "442000.zsgov.licence"
 CLIENT = "440300.szgov.window"
@@ -130,9 +130,7 @@ def test_members_list_is_empty_at_first() -> None:
 
 def test_duplicate_member_add_fails_in_one_line(tmp_path: Path) -> None:
     out = register(tmp_path, CLIENT)
-    assert_one_line_failure(
-        run("members", "add", CLIENT, "--cert", str(out / "cert.pem")), CLIENT, "--replace"
-    )
+    assert_one_line_failure(run("members", "add", CLIENT, "--cert", str(out / "cert.pem")), CLIENT, "--replace")
 
 
 def test_member_add_with_replace_changes_the_certificate(tmp_path: Path) -> None:
@@ -144,9 +142,7 @@ def test_member_add_with_replace_changes_the_certificate(tmp_path: Path) -> None
     assert after != before
 
 
-@pytest.mark.parametrize(
-    "bad_id", ["BAD", "440300.SZ.window", "012345.org.system", "440300.org", "440300.org.sys.x"]
-)
+@pytest.mark.parametrize("bad_id", ["BAD", "440300.SZ.window", "012345.org.system", "440300.org", "440300.org.sys.x"])
 def test_bad_member_id_is_rejected(tmp_path: Path, bad_id: str) -> None:
     out = keygen(tmp_path, CLIENT)
     assert_one_line_failure(run("members", "add", bad_id, "--cert", str(out / "cert.pem")), "member id")
@@ -181,9 +177,7 @@ def test_services_add_accepts_a_loopback_http_url_and_lists_it(tmp_path: Path) -
     assert service["exchange_path"] == f"/v1/exchange/{PROVIDER}/licence.verify"
 
 
-@pytest.mark.parametrize(
-    "url", ["http://localhost:8080", "http://[::1]:8080/x", "https://partner.example.gov.cn/api"]
-)
+@pytest.mark.parametrize("url", ["http://localhost:8080", "http://[::1]:8080/x", "https://partner.example.gov.cn/api"])
 def test_services_add_accepts_https_and_loopback(tmp_path: Path, url: str) -> None:
     register(tmp_path, PROVIDER)
     ok("services", "add", PROVIDER, "svc", "--url", url)
@@ -199,9 +193,7 @@ def test_plain_http_to_another_host_is_refused_by_default(tmp_path: Path) -> Non
     assert json.loads(ok("services", "list", "--json").stdout) == []
 
 
-def test_plain_http_to_another_host_is_allowed_by_the_setting(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_plain_http_to_another_host_is_allowed_by_the_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     register(tmp_path, PROVIDER)
     monkeypatch.setenv("TONGBAN_ALLOW_PLAIN_HTTP_UPSTREAMS", "true")
     ok("services", "add", PROVIDER, "svc", "--url", "http://10.1.2.3:8080/api")
@@ -226,9 +218,7 @@ def test_services_add_for_an_unknown_provider_fails(tmp_path: Path) -> None:
 def test_duplicate_service_fails_in_one_line(tmp_path: Path) -> None:
     register(tmp_path, PROVIDER)
     ok("services", "add", PROVIDER, "svc", "--url", "http://127.0.0.1:9")
-    assert_one_line_failure(
-        run("services", "add", PROVIDER, "svc", "--url", "http://127.0.0.1:9"), "--replace"
-    )
+    assert_one_line_failure(run("services", "add", PROVIDER, "svc", "--url", "http://127.0.0.1:9"), "--replace")
 
 
 # ---- access -------------------------------------------------------------------------------------
@@ -307,9 +297,7 @@ def test_token_is_a_jwt_the_members_key_verifies(tmp_path: Path, algorithm: str,
     before = int(datetime.now(UTC).timestamp())
     token = ok("token", "--member", CLIENT, "--key", str(member_dir / "key.pem")).stdout.strip()
     assert jwt.get_unverified_header(token)["alg"] == jose_alg
-    claims = jwt.decode(
-        token, _public_key(member_dir), algorithms=[jose_alg], audience="440300.tongban.gateway"
-    )
+    claims = jwt.decode(token, _public_key(member_dir), algorithms=[jose_alg], audience="440300.tongban.gateway")
     assert claims["iss"] == claims["sub"] == CLIENT
     assert claims["aud"] == "440300.tongban.gateway"
     assert claims["exp"] - claims["iat"] == 120
@@ -343,9 +331,7 @@ def test_token_audience_follows_the_configured_city(tmp_path: Path, monkeypatch:
 
 def test_token_jti_is_fresh_each_time(tmp_path: Path) -> None:
     member_dir = register(tmp_path, CLIENT)
-    tokens = [
-        ok("token", "--member", CLIENT, "--key", str(member_dir / "key.pem")).stdout.strip() for _ in range(2)
-    ]
+    tokens = [ok("token", "--member", CLIENT, "--key", str(member_dir / "key.pem")).stdout.strip() for _ in range(2)]
     assert len({jwt.decode(t, options={"verify_signature": False})["jti"] for t in tokens}) == 2
 
 
@@ -372,17 +358,26 @@ def test_audit_verify_on_an_empty_log_exits_zero() -> None:
     assert "intact: 0 entries" in result.stdout
 
 
-def test_audit_verify_counts_and_then_names_the_first_bad_entry(var_dir: Path) -> None:
-    database = Database(f"sqlite:///{var_dir / 'tongban.db'}")
+def _filled_log(count: int) -> TransparencyLog:
+    from gateway.runtime import open_transparency_log
+    from gateway.settings import load_settings
+
+    current = load_settings()
+    database = Database(current.database_url)
     database.migrate()
-    log = HashChainAuditLog(database)
-    for n in range(4):
-        log.append({"seq": n}, exchange_id="ex", now=datetime(2026, 3, 1, tzinfo=UTC))
+    log = open_transparency_log(current, database)
+    for n in range(count):
+        log.append_now({"kind": "test", "seq": n}, exchange_id=f"ex-{n}")
+    return log
+
+
+def test_audit_verify_counts_and_then_names_the_first_bad_entry() -> None:
+    log = _filled_log(4)
     assert "intact: 4 entries" in ok("audit", "verify").stdout
 
-    with database.write() as connection:
-        connection.execute(delete(audit_chain).where(audit_chain.c.idx == 2))
-    database.dispose()
+    with log.database.write() as connection:
+        connection.execute(update(audit_entries).where(audit_entries.c.idx == 2).values(entry=b'{"kind":"forged"}'))
+    log.database.dispose()
     result = run("audit", "verify")
     assert result.exit_code != 0
     reasons = [line for line in result.stderr.splitlines() if line.startswith("tongban: ")]
@@ -390,15 +385,11 @@ def test_audit_verify_counts_and_then_names_the_first_bad_entry(var_dir: Path) -
     assert "entry 2" in reasons[0]
 
 
-def test_audit_verify_failure_is_one_line_on_stderr(var_dir: Path) -> None:
-    database = Database(f"sqlite:///{var_dir / 'tongban.db'}")
-    database.migrate()
-    log = HashChainAuditLog(database)
-    for n in range(3):
-        log.append({"seq": n}, exchange_id="ex", now=datetime(2026, 3, 1, tzinfo=UTC))
-    with database.write() as connection:
-        connection.execute(delete(audit_chain).where(audit_chain.c.idx == 0))
-    database.dispose()
+def test_audit_verify_failure_is_one_line_on_stderr() -> None:
+    log = _filled_log(3)
+    with log.database.write() as connection:
+        connection.execute(delete(audit_entries).where(audit_entries.c.idx == 0))
+    log.database.dispose()
     assert_one_line_failure(run("audit", "verify"), "entry 0")
 
 

@@ -75,9 +75,7 @@ def test_workers_share_the_replay_store_and_stop_cleanly(served: Any) -> None:
         jwks = client.get(url + "/.well-known/jwks.json").json()
         # New connections spread over both workers; one jti is accepted exactly once between them.
         statuses = [
-            httpx.get(
-                url + "/v1/members", headers={"Authorization": f"Bearer {token}"}, trust_env=False
-            ).status_code
+            httpx.get(url + "/v1/members", headers={"Authorization": f"Bearer {token}"}, trust_env=False).status_code
             for _ in range(6)
         ]
         assert statuses.count(200) == 1 and statuses.count(401) == 5

@@ -65,10 +65,7 @@ def test_public_url_is_derived_from_host_and_port() -> None:
 
 
 def test_explicit_public_url_loses_its_trailing_slash() -> None:
-    assert (
-        load_settings(public_url="https://tongban.example.gov.cn/").public_url
-        == "https://tongban.example.gov.cn"
-    )
+    assert load_settings(public_url="https://tongban.example.gov.cn/").public_url == "https://tongban.example.gov.cn"
 
 
 def test_database_url_defaults_to_sqlite_under_var_dir(tmp_path: Path) -> None:
@@ -150,9 +147,7 @@ def test_file_is_read_per_call_not_remembered(tmp_path: Path) -> None:
 # ---- precedence ---------------------------------------------------------------------------------
 
 
-def test_precedence_explicit_over_environment_over_file(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_precedence_explicit_over_environment_over_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     config = write_toml(tmp_path / "tongban.toml", 'port = 1111\ncity = "441900"\nhost = "127.0.0.3"\n')
     monkeypatch.setenv("TONGBAN_PORT", "2222")
     monkeypatch.setenv("TONGBAN_CITY", "442000")
@@ -246,9 +241,7 @@ def test_missing_config_file_is_refused(tmp_path: Path) -> None:
     assert str(missing) in str(caught.value)
 
 
-def test_missing_file_named_by_tongban_config_is_refused(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_missing_file_named_by_tongban_config_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("TONGBAN_CONFIG", str(tmp_path / "nowhere.toml"))
     with pytest.raises(ConfigurationError, match=r"nowhere\.toml"):
         load_settings()

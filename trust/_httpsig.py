@@ -84,8 +84,7 @@ def signature_parameters(headers: httpx.Headers) -> dict[str, dict[str, Any]]:
     """Label -> unverified parameters of each signature in Signature-Input; {} if absent or malformed."""
     try:
         return {
-            label: params
-            for label, (_value, params) in _parse_dictionary(headers.get("signature-input", "")).items()
+            label: params for label, (_value, params) in _parse_dictionary(headers.get("signature-input", "")).items()
         }
     except ValueError:
         return {}
@@ -108,9 +107,7 @@ def verify_content_digest(unverified_value: str | None, body: bytes) -> None:
     if "sha-256" not in known and "sha-512" not in known:
         raise DigestMismatch("Content-Digest has no sha-256 or sha-512 member")
     for name, expected in known.items():
-        if not isinstance(expected, bytes) or not hmac.compare_digest(
-            expected, _DIGESTS[name](body).digest()
-        ):
+        if not isinstance(expected, bytes) or not hmac.compare_digest(expected, _DIGESTS[name](body).digest()):
             raise DigestMismatch(f"Content-Digest {name} does not match the body")
 
 
@@ -138,9 +135,7 @@ def sign_message(
 ) -> None:
     """Add Signature-Input and Signature to the message's headers (replacing any there)."""
     algorithm = _ALGORITHMS[key_kind(private_key).http_sig_alg]
-    signer = HTTPMessageSigner(
-        signature_algorithm=algorithm, key_resolver=_SingleKey(keyid, private_key=private_key)
-    )
+    signer = HTTPMessageSigner(signature_algorithm=algorithm, key_resolver=_SingleKey(keyid, private_key=private_key))
     signer.sign(
         message,
         key_id=keyid,
@@ -228,9 +223,7 @@ def verify_message(
     )
     try:
         selected = _only_label(message, label)
-        results = verifier.verify(
-            selected, max_age=None, require_components=tuple(required_components), body=body
-        )
+        results = verifier.verify(selected, max_age=None, require_components=tuple(required_components), body=body)
     except SignatureOutOfTime:
         raise
     except (_LibraryInvalidSignature, HTTPMessageSignaturesException, ValueError, KeyError, TypeError) as exc:

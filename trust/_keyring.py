@@ -84,9 +84,7 @@ class Keyring:
     Other processes may rotate the keys; `refresh()` picks that up cheaply (one stat).
     """
 
-    def __init__(
-        self, directory: Path, keys: list[GatewayKey], current_kid: str, stamp: tuple[int, int, int]
-    ) -> None:
+    def __init__(self, directory: Path, keys: list[GatewayKey], current_kid: str, stamp: tuple[int, int, int]) -> None:
         self.directory = directory
         self._keys = keys
         self._current_kid = current_kid
@@ -96,9 +94,7 @@ class Keyring:
     # ---- construction --------------------------------------------------------------------
 
     @classmethod
-    def open(
-        cls, directory: Path, *, algorithm: SigningAlgorithm, now: datetime, create: bool = True
-    ) -> Keyring:
+    def open(cls, directory: Path, *, algorithm: SigningAlgorithm, now: datetime, create: bool = True) -> Keyring:
         """Load the keys, creating a first key if there are none (and `create` allows it)."""
         index = directory / _INDEX
         if not index.exists():
@@ -134,9 +130,7 @@ class Keyring:
         return cls(directory, keys, current, stamp)
 
     @staticmethod
-    def _add_key(
-        directory: Path, algorithm: SigningAlgorithm, now: datetime, index_data: dict[str, Any]
-    ) -> str:
+    def _add_key(directory: Path, algorithm: SigningAlgorithm, now: datetime, index_data: dict[str, Any]) -> str:
         private_key = _generate(algorithm)
         kid = thumbprint(private_key.public_key())
         file_name = f"{kid}.pem"

@@ -1,7 +1,81 @@
-"""Audit: the append-only record of everything that crosses the gateway."""
+"""Audit: the append-only, verifiable record of everything that crosses the gateway.
+
+An RFC 9162 Merkle tree over RFC 8785 canonical JSON entries, C2SP signed checkpoints, inclusion
+and consistency proofs, encrypted bodies kept apart from the tree, and evidence bundles that a
+third party checks offline with only the log's public key.
+"""
 
 from __future__ import annotations
 
-from gateway.audit._chain import AuditLog, AuditReceipt, ChainBreak, HashChainAuditLog, canonical_entry
+from gateway.audit._bodies import BodyCipher, BodyUnreadable
+from gateway.audit._checkpoint import (
+    Checkpoint,
+    MalformedCheckpoint,
+    MalformedNote,
+    UnverifiedNote,
+    Verifier,
+    add_signature,
+    format_checkpoint,
+    open_note,
+    parse_checkpoint,
+    parse_verifier_key,
+    sign_note,
+    verifier_key_string,
+)
+from gateway.audit._evidence import EVIDENCE_FORMAT, EvidenceCheck, EvidenceReport, build_evidence, check_evidence
+from gateway.audit._log import (
+    AuditLog,
+    AuditReceipt,
+    BodyToKeep,
+    CheckpointSigner,
+    LogBroken,
+    StoredCheckpoint,
+    TransparencyLog,
+    canonical_entry,
+)
+from gateway.audit._merkle import (
+    EMPTY_ROOT,
+    CompactRange,
+    InvalidProof,
+    leaf_hash,
+    root_from_leaf_hashes,
+    verify_consistency,
+    verify_inclusion,
+)
 
-__all__ = ["AuditLog", "AuditReceipt", "ChainBreak", "HashChainAuditLog", "canonical_entry"]
+__all__ = [
+    "AuditLog",
+    "AuditReceipt",
+    "BodyCipher",
+    "BodyToKeep",
+    "BodyUnreadable",
+    "Checkpoint",
+    "CheckpointSigner",
+    "CompactRange",
+    "EMPTY_ROOT",
+    "EVIDENCE_FORMAT",
+    "EvidenceCheck",
+    "EvidenceReport",
+    "InvalidProof",
+    "LogBroken",
+    "MalformedCheckpoint",
+    "MalformedNote",
+    "StoredCheckpoint",
+    "TransparencyLog",
+    "UnverifiedNote",
+    "Verifier",
+    "add_signature",
+    "build_evidence",
+    "canonical_entry",
+    "check_evidence",
+    "format_checkpoint",
+    "leaf_hash",
+    "open_note",
+    "parse_checkpoint",
+    "parse_verifier_key",
+    "root_from_leaf_hashes",
+    "sign_note",
+    "verifier_key_string",
+    "verify_consistency",
+    "verify_inclusion",
+]

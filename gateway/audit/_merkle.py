@@ -79,9 +79,7 @@ def _root_of_slice(leaf_hashes: Sequence[bytes], start: int, end: int) -> bytes:
     if end - start == 1:
         return leaf_hashes[start]
     k = _split(end - start)
-    return node_hash(
-        _root_of_slice(leaf_hashes, start, start + k), _root_of_slice(leaf_hashes, start + k, end)
-    )
+    return node_hash(_root_of_slice(leaf_hashes, start, start + k), _root_of_slice(leaf_hashes, start + k, end))
 
 
 def root_from_nodes(get_node: NodeReader, tree_size: int) -> bytes:
@@ -189,9 +187,7 @@ def verify_inclusion(leaf: bytes, index: int, tree_size: int, proof: Sequence[by
         raise InvalidProof("inclusion proof does not verify")
 
 
-def verify_consistency(
-    first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]
-) -> None:
+def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]) -> None:
     """Check that the tree of size second with second_root extends the first (RFC 9162 2.1.4.2).
 
     Returns nothing or raises InvalidProof. Beyond the RFC's 0 < first < second: an empty tree

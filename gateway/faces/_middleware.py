@@ -69,15 +69,11 @@ class SigningMiddleware:
 
     async def _send_signed(self, start: Message, body: bytes, exchange_id: str, send: Send) -> None:
         raw_headers: list[tuple[bytes, bytes]] = list(start.get("headers", []))
-        headers = httpx.Headers(
-            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in raw_headers]
-        )
+        headers = httpx.Headers([(name.decode("latin-1"), value.decode("latin-1")) for name, value in raw_headers])
         already_signed = SIGNED_MARKER in headers.get("signature-input", "")
         if not already_signed:
             sign_reply(headers, start["status"], body, exchange_id, self.runtime, self.runtime.clock.now())
         headers["content-length"] = str(len(body))
-        out_headers: Any = [
-            (name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.multi_items()
-        ]
+        out_headers: Any = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.multi_items()]
         await send({"type": "http.response.start", "status": start["status"], "headers": out_headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -7,10 +7,17 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import errors
+from gateway.audit_operations import (
+    consistency_operation,
+    cosign_operation,
+    entry_operation,
+    evidence_operation,
+    proof_operation,
+)
 from gateway.exchange import Exchange, InboundRequest, Message, Operation
 from gateway.logs import log
 from gateway.metrics import CONTENT_TYPE_LATEST, render
@@ -33,9 +40,7 @@ def problem_response(error: errors.TongbanError, exchange_id: str | None) -> JSO
         headers["Retry-After"] = str(retry_after)
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-    return JSONResponse(
-        error.problem(exchange_id), status_code=error.status, headers=headers, media_type=PROBLEM_JSON
-    )
+    return JSONResponse(error.problem(exchange_id), status_code=error.status, headers=headers, media_type=PROBLEM_JSON)
 
 
 def _exchange_id(request: Request) -> str | None:
@@ -145,9 +150,7 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
         checks: dict[str, str] = {}
         try:
             await runtime.in_thread(runtime.database.ping)
-            checks["database"] = (
-                "ok" if await runtime.in_thread(runtime.database.is_current) else "schema not migrated"
-            )
+            checks["database"] = "ok" if await runtime.in_thread(runtime.database.is_current) else "schema not migrated"
         except Exception as exc:  # readiness reports, it does not raise
             checks["database"] = f"unreachable: {type(exc).__name__}"
         try:
@@ -175,7 +178,8 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
                 "gateway_signature": runtime.signing_key().kind.http_sig_alg,
                 "content_digest": ["sha-256", "sha-512"],
             },
-            "audit_origin": f"{settings.gateway_id}/audit",
+            "audit_origin": settings.audit_origin,
+            "audit_key": runtime.transparency_log.signer.verifier_key() if runtime.transparency_log else None,
             "token_max_lifetime_seconds": settings.token_max_lifetime_seconds,
             "signature_max_age_seconds": settings.signature_max_age_seconds,
             "max_body_bytes": settings.max_body_bytes,
@@ -189,6 +193,11 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
                 "health": "/healthz",
                 "ready": "/readyz",
                 "metrics": "/metrics",
+                "audit_checkpoint": "/v1/audit/checkpoint",
+                "audit_entry": "/v1/audit/entries/{index}",
+                "audit_proof": "/v1/audit/entries/{index}/proof?tree_size=",
+                "audit_consistency": "/v1/audit/consistency?first=&second=",
+                "audit_evidence": "/v1/audit/exchanges/{exchange_id}/evidence",
             },
         }
 
@@ -203,10 +212,45 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
         return await run(request, list_members_operation())
 
     @router.get("/v1/services", tags=["registry"], summary="Published services and gateway operations")
-    async def services(
-        request: Request, allowed: bool = False, page: int = 1, page_size: int = 50
-    ) -> Response:
+    async def services(request: Request, allowed: bool = False, page: int = 1, page_size: int = 50) -> Response:
         return await run(request, list_services_operation())
+
+    @router.get(
+        "/v1/audit/checkpoint",
+        tags=["audit"],
+        summary="Latest signed checkpoint (C2SP signed note), public",
+        response_class=PlainTextResponse,
+    )
+    async def audit_checkpoint() -> PlainTextResponse:
+        log = runtime.transparency_log
+        if log is None:
+            raise errors.ServiceUnavailable("this gateway keeps no transparency log")
+        checkpoint = await runtime.in_thread(log.current_checkpoint)
+        return PlainTextResponse(checkpoint.note, media_type="text/plain; charset=utf-8")
+
+    @router.post("/v1/audit/checkpoint/cosignatures", tags=["audit"], summary="A witness's countersigned checkpoint")
+    async def audit_cosign(request: Request, size: int) -> Response:
+        return await run(request, cosign_operation())
+
+    @router.get("/v1/audit/entries/{index}", tags=["audit"], summary="One audit entry and its leaf hash")
+    async def audit_entry(request: Request, index: int) -> Response:
+        return await run(request, entry_operation(index))
+
+    @router.get("/v1/audit/entries/{index}/proof", tags=["audit"], summary="Inclusion proof (RFC 9162)")
+    async def audit_proof(request: Request, index: int, tree_size: int | None = None) -> Response:
+        return await run(request, proof_operation(index))
+
+    @router.get("/v1/audit/consistency", tags=["audit"], summary="Consistency proof between two tree sizes")
+    async def audit_consistency(request: Request, first: int, second: int) -> Response:
+        return await run(request, consistency_operation())
+
+    @router.get(
+        "/v1/audit/exchanges/{exchange_id}/evidence",
+        tags=["audit"],
+        summary="Evidence bundle: entries, inclusion proofs, signed checkpoint, kept messages",
+    )
+    async def audit_evidence(request: Request, exchange_id: str) -> Response:
+        return await run(request, evidence_operation(exchange_id))
 
     async def relay(request: Request, provider_member_id: str, service_code: str, path: str = "") -> Response:
         service_id = f"{provider_member_id}/{service_code}"

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import TYPE_CHECKING, Any
 
 from gateway import errors
+from gateway.audit import BodyToKeep
 from gateway.logs import log
 from trust import content_digest
 
 if TYPE_CHECKING:
+    import httpx
+
     from gateway.exchange import Exchange
     from gateway.runtime import Runtime
 
 __all__ = ["audit_failure", "audit_request", "audit_response"]
+
+# The headers that make a kept message evidence: what was signed, by whom, about what.
+EVIDENCE_HEADERS = (
+    "authorization",
+    "content-type",
+    "content-digest",
+    "signature-input",
+    "signature",
+    "x-tongban-purpose",
+    "idempotency-key",
+    "x-tongban-exchange-id",
+)
 
 
 def _base(exchange: Exchange, kind: str, runtime: Runtime) -> dict[str, Any]:
@@ -24,16 +41,28 @@ def _base(exchange: Exchange, kind: str, runtime: Runtime) -> dict[str, Any]:
         "time": runtime.clock.now().isoformat(timespec="microseconds"),
         "gateway": runtime.settings.gateway_id,
         "client": exchange.caller.id if exchange.caller else None,
+        "provider": operation.provider,
         "operation": operation.name,
         "service": operation.service_label,
     }
 
 
-async def _append(exchange: Exchange, runtime: Runtime, entry: dict[str, Any]) -> None:
-    now = runtime.clock.now()
-    receipt = await runtime.in_thread(
-        lambda: runtime.audit_log.append(entry, exchange_id=exchange.id, now=now)
-    )
+def _timings_us(exchange: Exchange) -> dict[str, int]:
+    # Integers: canonical JSON of floats is exact but harder for a reader to reproduce by hand.
+    return {stage: round(ms * 1000) for stage, ms in exchange.timings_ms.items()}
+
+
+def _kept_headers(headers: httpx.Headers) -> dict[str, str]:
+    return {name: headers[name] for name in EVIDENCE_HEADERS if name in headers}
+
+
+def _envelope(**fields: Any) -> bytes:
+    body: bytes = fields.pop("body")
+    return json.dumps({**fields, "body_b64": base64.b64encode(body).decode("ascii")}, ensure_ascii=False).encode()
+
+
+async def _append(exchange: Exchange, runtime: Runtime, entry: dict[str, Any], body: BodyToKeep | None = None) -> None:
+    receipt = await runtime.audit_log.append(entry, exchange_id=exchange.id, body=body)
     exchange.audit_indexes.append(receipt.index)
 
 
@@ -64,24 +93,34 @@ async def audit_request(exchange: Exchange, runtime: Runtime) -> None:
             "signature_input": exchange.outbound.headers.get("signature-input"),
             "signature": exchange.outbound.headers.get("signature"),
         }
-    await _append(exchange, runtime, entry)
+    body = None
+    if runtime.settings.audit_keep_bodies:
+        content = _envelope(
+            method=request.method,
+            target_uri=request.url,
+            headers=_kept_headers(request.headers),
+            body=request.body,
+        )
+        body = BodyToKeep("request", content)
+    await _append(exchange, runtime, entry, body)
 
 
 async def audit_response(exchange: Exchange, runtime: Runtime) -> None:
     if not exchange.operation.audited:
         return
-    assert exchange.reply is not None
+    reply = exchange.reply
+    assert reply is not None
     entry = _base(exchange, "exchange.response", runtime)
     entry.update(
         {
-            "status": exchange.reply.status,
+            "status": reply.status,
             "outcome": "replayed" if exchange.replayed_from else "answered",
-            "response_digest": exchange.reply.headers.get("content-digest"),
+            "response_digest": reply.headers.get("content-digest"),
             "gateway_signature": {
-                "signature_input": exchange.reply.headers.get("signature-input"),
-                "signature": exchange.reply.headers.get("signature"),
+                "signature_input": reply.headers.get("signature-input"),
+                "signature": reply.headers.get("signature"),
             },
-            "timings_ms": dict(exchange.timings_ms),
+            "timings_us": _timings_us(exchange),
         }
     )
     if exchange.upstream is not None:
@@ -90,7 +129,11 @@ async def audit_response(exchange: Exchange, runtime: Runtime) -> None:
             "digest": content_digest(exchange.upstream.body),
             "signature": exchange.upstream_signature,
         }
-    await _append(exchange, runtime, entry)
+    body = None
+    if runtime.settings.audit_keep_bodies:
+        content = _envelope(status=reply.status, headers=_kept_headers(reply.headers), body=reply.body)
+        body = BodyToKeep("response", content)
+    await _append(exchange, runtime, entry, body)
 
 
 async def audit_failure(exchange: Exchange, runtime: Runtime, error: errors.TongbanError, stage: str) -> None:
@@ -110,7 +153,7 @@ async def audit_failure(exchange: Exchange, runtime: Runtime, error: errors.Tong
             "code": error.code,
             "status": error.status,
             "internal": error.internal,
-            "timings_ms": dict(exchange.timings_ms),
+            "timings_us": _timings_us(exchange),
         }
     )
     try:

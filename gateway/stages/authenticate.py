@@ -107,9 +107,7 @@ def _verify_token(token: str, runtime: Runtime, now: datetime) -> tuple[Member, 
         )
     try:
         # Only the signature is checked here; times against our clock and the audience below.
-        payload = _JWS.decode_complete(token, key=member.certificate.public_key, algorithms=[algorithm])[
-            "payload"
-        ]
+        payload = _JWS.decode_complete(token, key=member.certificate.public_key, algorithms=[algorithm])["payload"]
         claims = json.loads(payload)
     except jwt.InvalidSignatureError as exc:
         raise errors.BadTokenSignature() from exc

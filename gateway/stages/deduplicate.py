@@ -59,13 +59,9 @@ def _claim(runtime: Runtime, exchange: Exchange, fingerprint: str) -> Message | 
             f"Idempotency-Key {key[1]!r} was used for a different request (exchange {row.exchange_id})"
         )
     if row.state != "done":
-        raise errors.IdempotencyInProgress(
-            f"exchange {row.exchange_id} with this key is still running", retry_after=1
-        )
+        raise errors.IdempotencyInProgress(f"exchange {row.exchange_id} with this key is still running", retry_after=1)
     exchange.replayed_from = row.exchange_id
-    return Message(
-        status=row.status_code, headers=httpx.Headers(json.loads(row.headers_json)), body=bytes(row.body)
-    )
+    return Message(status=row.status_code, headers=httpx.Headers(json.loads(row.headers_json)), body=bytes(row.body))
 
 
 async def deduplicate(exchange: Exchange, runtime: Runtime) -> None:

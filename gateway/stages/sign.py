@@ -43,9 +43,7 @@ def sign_reply(
     headers["x-tongban-exchange-id"] = exchange_id
     headers["content-digest"] = content_digest(body)
     view = ResponseView(status, headers)
-    sign_message(
-        view, private_key=key.private_key, keyid=key.kid, components=RESPONSE_COMPONENTS, created=now
-    )
+    sign_message(view, private_key=key.private_key, keyid=key.kid, components=RESPONSE_COMPONENTS, created=now)
 
 
 async def sign_request(exchange: Exchange, runtime: Runtime) -> None:

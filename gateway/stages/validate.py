@@ -35,7 +35,5 @@ async def validate(exchange: Exchange, runtime: Runtime) -> None:
         exchange.idempotency_key = key
     limit = exchange.operation.max_body_bytes or runtime.settings.max_body_bytes
     if len(exchange.request.body) > limit:
-        raise errors.PayloadTooLarge(
-            f"the body has {len(exchange.request.body)} bytes; this service takes {limit}"
-        )
+        raise errors.PayloadTooLarge(f"the body has {len(exchange.request.body)} bytes; this service takes {limit}")
     await exchange.operation.prepare(exchange, runtime)

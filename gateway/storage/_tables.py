@@ -26,7 +26,12 @@ from sqlalchemy.types import TypeDecorator
 __all__ = [
     "UTCDateTime",
     "access_rights",
-    "audit_chain",
+    "audit_bodies",
+    "audit_checkpoints",
+    "audit_entries",
+    "audit_head",
+    "audit_nodes",
+    "audit_witnessed",
     "circuit_states",
     "idempotency_records",
     "members",
@@ -136,14 +141,68 @@ circuit_states = Table(
     Column("trial_started_at", UTCDateTime, nullable=True),
 )
 
-# The interim audit log: a hash chain. Each entry's bytes are the RFC 8785 canonical JSON.
-audit_chain = Table(
-    "audit_chain",
+# The audit transparency log (RFC 9162). Entry bytes are RFC 8785 canonical JSON.
+audit_entries = Table(
+    "audit_entries",
     metadata,
     Column("idx", BigInteger, primary_key=True, autoincrement=False),
     Column("exchange_id", String(36), nullable=True),
+    Column("kind", String(64), nullable=False),
     Column("entry", LargeBinary, nullable=False),
-    Column("chain_hash", LargeBinary(32), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
-Index("ix_audit_chain_exchange_id", audit_chain.c.exchange_id)
+Index("ix_audit_entries_exchange_id", audit_entries.c.exchange_id)
+
+# Every perfect subtree hash, leaves (level 0) included, so that a proof is O(log n) reads.
+# leaf_end (the last leaf it covers) orders them as they complete, for streaming verification.
+audit_nodes = Table(
+    "audit_nodes",
+    metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("leaf_end", BigInteger, nullable=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+Index("ix_audit_nodes_leaf_end", audit_nodes.c.leaf_end, audit_nodes.c.level)
+
+# One row: the tree size, and the row writers lock to take turns (one sequencer at a time).
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("size", BigInteger, nullable=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("note", Text, nullable=False),  # the C2SP signed note, with any witness cosignatures
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Message bodies, apart from the tree and encrypted (AES-GCM); deleted after the retention period.
+audit_bodies = Table(
+    "audit_bodies",
+    metadata,
+    Column("exchange_id", String(36), primary_key=True),
+    Column("part", String(16), primary_key=True),  # request | response
+    Column("nonce", LargeBinary(12), nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# What this gateway, as a witness, last countersigned of another gateway's log.
+audit_witnessed = Table(
+    "audit_witnessed",
+    metadata,
+    Column("origin", String(300), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("witnessed_at", UTCDateTime, nullable=False),
+)

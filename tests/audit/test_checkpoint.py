@@ -340,9 +340,7 @@ def test_checkpoint_with_extensions_and_empty_tree() -> None:
         ("log", 1, bytes(32), ("x\ny",)),
     ],
 )
-def test_checkpoint_rejects_bad_fields(
-    origin: str, size: int, root: bytes, extensions: tuple[str, ...]
-) -> None:
+def test_checkpoint_rejects_bad_fields(origin: str, size: int, root: bytes, extensions: tuple[str, ...]) -> None:
     with pytest.raises(MalformedCheckpoint):
         Checkpoint(origin, size, root, extensions)
 

@@ -107,9 +107,7 @@ def test_consistency_proofs_match_vectors() -> None:
         first, second, path = case["first"], case["second"], _hexes(case["path_hex"])
         assert consistency_proof(leaves, first, second) == path
         assert consistency_proof_from_nodes(_node_reader(leaves), first, second) == path
-        verify_consistency(
-            first, second, bytes.fromhex(roots[str(first)]), bytes.fromhex(roots[str(second)]), path
-        )
+        verify_consistency(first, second, bytes.fromhex(roots[str(first)]), bytes.fromhex(roots[str(second)]), path)
 
 
 def test_node_hash_is_rfc9162() -> None:

@@ -99,9 +99,9 @@ def test_hmac_signed_with_the_public_key_is_refused(setup: Any) -> None:
     import hashlib
     import hmac
 
-    signature = base64.urlsafe_b64encode(
-        hmac.new(public_pem, header + b"." + payload, hashlib.sha256).digest()
-    ).rstrip(b"=")
+    signature = base64.urlsafe_b64encode(hmac.new(public_pem, header + b"." + payload, hashlib.sha256).digest()).rstrip(
+        b"="
+    )
     token = b".".join((header, payload, signature)).decode()
     assert_problem(get(gateway, token), 401, "auth.algorithm_not_allowed")
     pem_token = b".".join((header, payload, signature)).decode()
@@ -113,9 +113,7 @@ def test_algorithm_not_matching_the_registered_key(setup: Any) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
 
     other = ec.generate_private_key(ec.SECP256R1())
-    assert_problem(
-        get(gateway, assertion(caller, claims(gateway), "ES256", other)), 401, "auth.algorithm_not_allowed"
-    )
+    assert_problem(get(gateway, assertion(caller, claims(gateway), "ES256", other)), 401, "auth.algorithm_not_allowed")
 
 
 def test_signature_by_another_key(setup: Any) -> None:
@@ -129,9 +127,7 @@ def test_signature_by_another_key(setup: Any) -> None:
 def test_expired(setup: Any) -> None:
     gateway, caller, *_ = setup
     past = int(time.time()) - 400
-    assert_problem(
-        get(gateway, assertion(caller, claims(gateway, iat=past, exp=past + 60))), 401, "auth.token_expired"
-    )
+    assert_problem(get(gateway, assertion(caller, claims(gateway, iat=past, exp=past + 60))), 401, "auth.token_expired")
 
 
 def test_issued_in_the_future(setup: Any) -> None:
@@ -183,9 +179,7 @@ def test_replayed_jti(setup: Any) -> None:
     assert_problem(get(gateway, token), 401, "auth.replayed_token")
 
 
-def test_replay_is_caught_after_a_restart_and_by_another_gateway_process(
-    setup: Any, start_gateway: Any
-) -> None:
+def test_replay_is_caught_after_a_restart_and_by_another_gateway_process(setup: Any, start_gateway: Any) -> None:
     """The jti store is the shared database: a second gateway on it (a restart, or another
     worker behind the load balancer) refuses a token the first one accepted."""
     gateway, caller, *_ = setup
@@ -247,9 +241,7 @@ def test_write_without_message_signature(setup: Any) -> None:
 
 def test_body_not_matching_content_digest(setup: Any) -> None:
     gateway, caller, service, upstream = setup
-    response = signed_post(
-        gateway, caller, f"/v1/exchange/{service}/echo", b'{"a":2}', digest_body=b'{"a":1}'
-    )
+    response = signed_post(gateway, caller, f"/v1/exchange/{service}/echo", b'{"a":2}', digest_body=b'{"a":1}')
     assert_problem(response, 401, "auth.content_digest_mismatch")
     assert upstream.calls["echo"] == 0
 
@@ -273,9 +265,7 @@ def test_signature_over_another_target(setup: Any) -> None:
     gateway, caller, service, _ = setup
     url = gateway.url + f"/v1/exchange/{service}/echo"
     body = b"{}"
-    signed = caller.credentials.signed_headers(
-        "POST", url + "?amount=1", body, audience=gateway.settings.gateway_id
-    )
+    signed = caller.credentials.signed_headers("POST", url + "?amount=1", body, audience=gateway.settings.gateway_id)
     response = httpx.post(url + "?amount=1000", headers=signed, content=body, trust_env=False)
     assert_problem(response, 401, "auth.bad_signature")
 
@@ -283,9 +273,7 @@ def test_signature_over_another_target(setup: Any) -> None:
 @pytest.mark.parametrize("offset", [-301 - 30, 301 + 30])
 def test_signature_created_outside_300_seconds(setup: Any, offset: int) -> None:
     gateway, caller, service, _ = setup
-    response = signed_post(
-        gateway, caller, f"/v1/exchange/{service}/echo", b"{}", created=int(time.time()) + offset
-    )
+    response = signed_post(gateway, caller, f"/v1/exchange/{service}/echo", b"{}", created=int(time.time()) + offset)
     assert_problem(response, 401, "auth.stale_signature")
 
 

@@ -135,9 +135,9 @@ def test_independent_client_calls_a_relayed_service_and_verifies_the_answer(
     gateway_alg = {"ed25519": algorithms.ED25519, "ecdsa-p256-sha256": algorithms.ECDSA_P256_SHA256}[
         metadata["algorithms"]["gateway_signature"]
     ]
-    results = HTTPMessageVerifier(
-        signature_algorithm=gateway_alg, key_resolver=Keys(public={kid: public})
-    ).verify(response, require_components=("@status", "content-digest"), body=response.content)
+    results = HTTPMessageVerifier(signature_algorithm=gateway_alg, key_resolver=Keys(public={kid: public})).verify(
+        response, require_components=("@status", "content-digest"), body=response.content
+    )
     assert results[0].parameters["keyid"] == kid
 
     tampered = httpx.Response(

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 CLIENT = "442000.zsgov.window"
 
-header_text = st.text(
-    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=0, max_size=120
-).map(str.strip)  # HTTP itself forbids surrounding white space in field values
+header_text = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=0, max_size=120).map(
+    str.strip
+)  # HTTP itself forbids surrounding white space in field values
 json_scalars = st.one_of(
     st.none(),
     st.booleans(),
@@ -60,9 +60,7 @@ def test_random_headers_are_refused_cleanly(
         "Signature": signature,
         "Content-Digest": digest,
     }
-    response = httpx.post(
-        gateway.url + "/v1/exchange/440300.x.y/svc", headers=headers, content=b"{}", trust_env=False
-    )
+    response = httpx.post(gateway.url + "/v1/exchange/440300.x.y/svc", headers=headers, content=b"{}", trust_env=False)
     assert_client_error(response)
 
 
@@ -70,18 +68,12 @@ def test_random_headers_are_refused_cleanly(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     header=st.dictionaries(st.sampled_from(["alg", "typ", "kid", "crit"]), json_values, max_size=3),
-    claims=st.dictionaries(
-        st.sampled_from(["iss", "sub", "aud", "iat", "exp", "jti", "nbf"]), json_values, max_size=7
-    ),
+    claims=st.dictionaries(st.sampled_from(["iss", "sub", "aud", "iat", "exp", "jti", "nbf"]), json_values, max_size=7),
 )
-def test_random_token_contents_are_refused_cleanly(
-    target: Any, header: dict[str, Any], claims: dict[str, Any]
-) -> None:
+def test_random_token_contents_are_refused_cleanly(target: Any, header: dict[str, Any], claims: dict[str, Any]) -> None:
     gateway, member = target
     token = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}.{b64(b'x' * 64)}"
-    response = httpx.get(
-        gateway.url + "/v1/members", headers={"Authorization": f"Bearer {token}"}, trust_env=False
-    )
+    response = httpx.get(gateway.url + "/v1/members", headers={"Authorization": f"Bearer {token}"}, trust_env=False)
     assert_client_error(response)
 
 
@@ -135,9 +127,7 @@ components = st.lists(
     max_size=5,
 )
 structured_input = st.builds(
-    lambda label, covered, created, keyid, alg: (
-        f'{label}=({" ".join(covered)});created={created};keyid="{keyid}"{alg}'
-    ),
+    lambda label, covered, created, keyid, alg: f'{label}=({" ".join(covered)});created={created};keyid="{keyid}"{alg}',
     st.sampled_from(["sig1", "member", "a-b", "*"]),
     components,
     st.one_of(st.integers(min_value=-(2**62), max_value=2**62), st.just(0)),
@@ -166,7 +156,5 @@ def test_structured_but_wrong_signatures_are_401(
         "Signature": signature,
         "Content-Digest": content_digest(body),
     }
-    response = httpx.post(
-        gateway.url + "/v1/exchange/440300.x.y/svc", headers=headers, content=body, trust_env=False
-    )
+    response = httpx.post(gateway.url + "/v1/exchange/440300.x.y/svc", headers=headers, content=body, trust_env=False)
     assert response.status_code == 401, response.text

@@ -105,9 +105,7 @@ def test_unknown_route_and_method_are_problems(gateway: Any) -> None:
 def test_members_and_services_listing(gateway: Any, serve: Any) -> None:
     client = gateway.add_member(CLIENT)
     gateway.add_member("440300.szamr.licence", "ecdsa-p256")
-    first = gateway.add_service(
-        "440300.szamr.licence", "licences", "http://127.0.0.1:9/api", title="电子证照"
-    )
+    first = gateway.add_service("440300.szamr.licence", "licences", "http://127.0.0.1:9/api", title="电子证照")
     gateway.add_service("440300.szamr.licence", "seals", "http://127.0.0.1:9/seals")
     gateway.grant(CLIENT, first)
     gateway.grant(CLIENT, "audit.read")

@@ -69,9 +69,7 @@ def test_success_forwards_path_query_and_body_unchanged_and_signs_both_ways(rela
     assert headers["x-tongban-exchange-id"] == response.headers["x-tongban-exchange-id"]
     # The partner can check that the call came through the gateway, with the gateway's JWKS.
     jwk = gateway.jwks()["keys"][0]
-    view = RequestView(
-        "POST", f"{upstream_url(gateway, service)}/echo/sub?page=2&q=%E6%B7%B1", httpx.Headers(headers)
-    )
+    view = RequestView("POST", f"{upstream_url(gateway, service)}/echo/sub?page=2&q=%E6%B7%B1", httpx.Headers(headers))
     verify_message(
         view,
         keyid=jwk["kid"],
@@ -145,9 +143,7 @@ def test_idempotent_calls_are_retried_until_the_partner_answers(relay: Any) -> N
 def test_post_without_idempotency_key_is_not_retried(relay: Any) -> None:
     gateway, caller, upstream, service = relay(upstream_retries=2)
     upstream.fail_times = 1
-    problem(
-        gateway.call(caller, "POST", f"/v1/exchange/{service}/flaky", body=b"{}"), 503, "upstream.unavailable"
-    )
+    problem(gateway.call(caller, "POST", f"/v1/exchange/{service}/flaky", body=b"{}"), 503, "upstream.unavailable")
     assert upstream.calls["flaky"] == 1
 
 
@@ -205,9 +201,7 @@ def test_idempotency_key_replays_the_stored_answer(relay: Any) -> None:
     assert second.headers["x-tongban-exchange-id"] != first.headers["x-tongban-exchange-id"]
     verify_gateway_response(second, gateway.jwks())
     replay_entries = gateway.runtime.audit_log.entries_for(second.headers["x-tongban-exchange-id"])
-    assert [entry["decision"] for _i, entry in replay_entries if entry["kind"] == "exchange.request"] == [
-        "replay"
-    ]
+    assert [entry["decision"] for _i, entry in replay_entries if entry["kind"] == "exchange.request"] == ["replay"]
 
 
 def test_idempotency_key_reused_for_another_body_is_refused(relay: Any) -> None:
@@ -231,10 +225,7 @@ def test_idempotency_key_is_released_after_a_failure(relay: Any) -> None:
         503,
         "upstream.unavailable",
     )
-    assert (
-        gateway.call(caller, "POST", f"/v1/exchange/{service}/flaky", body=b"{}", headers=headers).status_code
-        == 200
-    )
+    assert gateway.call(caller, "POST", f"/v1/exchange/{service}/flaky", body=b"{}", headers=headers).status_code == 200
 
 
 def test_idempotency_keys_belong_to_one_caller(relay: Any) -> None:
@@ -248,7 +239,7 @@ def test_idempotency_keys_belong_to_one_caller(relay: Any) -> None:
 
 
 class FailingAuditLog:
-    def append(self, *args: Any, **kwargs: Any) -> Any:
+    async def append(self, *args: Any, **kwargs: Any) -> Any:
         raise AuditUnavailable(internal="disk full")
 
     def entries_for(self, exchange_id: str) -> list[Any]:
@@ -263,6 +254,18 @@ def test_no_audit_entry_means_no_forward(relay: Any) -> None:
     assert response.headers["retry-after"] == str(gateway.settings.audit_retry_after_seconds)
     assert upstream.calls["echo"] == 0
     assert "disk full" not in response.text  # the story goes to the log, not to the caller
+
+
+def test_audit_storage_failing_mid_flight_means_no_forward(relay: Any) -> None:
+    """The real log on a database that lost a table: the append fails, the caller gets 503."""
+    from sqlalchemy import text
+
+    gateway, caller, upstream, service = relay()
+    with gateway.runtime.database.write() as connection:
+        connection.execute(text("DROP TABLE audit_nodes"))
+    response = gateway.call(caller, "POST", f"/v1/exchange/{service}/echo", body=b"{}")
+    problem(response, 503, "audit.unavailable")
+    assert upstream.calls["echo"] == 0
 
 
 def test_unknown_service_is_404_after_authentication(relay: Any) -> None:
@@ -284,9 +287,7 @@ def test_body_over_the_limit_is_413(relay: Any) -> None:
 
 def test_per_service_body_limit(relay: Any) -> None:
     gateway, caller, upstream, _service = relay(max_body_bytes=4096)
-    big = gateway.add_service(
-        PROVIDER, "bulk", f"{upstream_url(gateway, _service)}", max_body_bytes=64 * 1024
-    )
+    big = gateway.add_service(PROVIDER, "bulk", f"{upstream_url(gateway, _service)}", max_body_bytes=64 * 1024)
     gateway.grant(CLIENT, big)
     assert gateway.call(caller, "POST", f"/v1/exchange/{big}/echo", body=b"x" * 20000).status_code == 200
 
@@ -296,9 +297,7 @@ def test_purpose_required_by_the_service(relay: Any) -> None:
     strict = gateway.add_service(PROVIDER, "credit", upstream_url(gateway, service), purpose_required=True)
     gateway.grant(CLIENT, strict)
     problem(gateway.call(caller, "GET", f"/v1/exchange/{strict}/echo"), 422, "request.purpose_required")
-    ok = gateway.call(
-        caller, "GET", f"/v1/exchange/{strict}/echo", headers={"X-Tongban-Purpose": "loan.review"}
-    )
+    ok = gateway.call(caller, "GET", f"/v1/exchange/{strict}/echo", headers={"X-Tongban-Purpose": "loan.review"})
     assert ok.status_code == 200
 
 
@@ -313,9 +312,7 @@ def test_partner_signature_is_verified_when_present(relay: Any) -> None:
 
 def test_partner_signature_required_by_the_service(relay: Any) -> None:
     gateway, caller, upstream, service = relay()
-    strict = gateway.add_service(
-        PROVIDER, "strict", upstream_url(gateway, service), response_signature="required"
-    )
+    strict = gateway.add_service(PROVIDER, "strict", upstream_url(gateway, service), response_signature="required")
     gateway.grant(CLIENT, strict)
     problem(gateway.call(caller, "GET", f"/v1/exchange/{strict}/echo"), 502, "upstream.bad_signature")
     assert gateway.call(caller, "GET", f"/v1/exchange/{strict}/signed").status_code == 200
@@ -347,9 +344,7 @@ def test_the_circuit_is_shared_by_every_gateway_process(relay: Any, start_gatewa
 
 def test_percent_encoded_paths_are_forwarded_as_written(relay: Any) -> None:
     gateway, caller, upstream, service = relay()
-    response = gateway.call(
-        caller, "GET", f"/v1/exchange/{service}/echo/%E8%90%A5%E4%B8%9A%E6%89%A7%E7%85%A7?q=a%2Fb"
-    )
+    response = gateway.call(caller, "GET", f"/v1/exchange/{service}/echo/%E8%90%A5%E4%B8%9A%E6%89%A7%E7%85%A7?q=a%2Fb")
     assert response.status_code == 200, response.text
     assert response.json()["path"] == "echo/营业执照"
     assert upstream.received[-1]["query"] == "q=a%2Fb"

@@ -68,9 +68,7 @@ class Upstream:
             answer, media_type="application/json; charset=utf-8", headers={"X-Secret-Upstream": "internal"}
         )
         if path.startswith("signed") or path.startswith("badsig"):
-            headers = httpx.Headers(
-                {"content-digest": content_digest(answer), "content-type": "application/json"}
-            )
+            headers = httpx.Headers({"content-digest": content_digest(answer), "content-type": "application/json"})
             view = ResponseView(200, headers)
             sign_message(
                 view,

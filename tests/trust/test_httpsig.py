@@ -196,9 +196,7 @@ def test_request_round_trip(private_key: Any) -> None:
 
 def test_response_round_trip(private_key: Any) -> None:
     view = signed_response(private_key)
-    verified = verify(
-        view, private_key.public_key(), keyid="gateway-key", required_components=RESPONSE_COMPONENTS
-    )
+    verified = verify(view, private_key.public_key(), keyid="gateway-key", required_components=RESPONSE_COMPONENTS)
     assert verified.keyid == "gateway-key"
     assert verified.label == "tongban"
     assert {name.strip('"') for name in verified.covered} == set(RESPONSE_COMPONENTS)
@@ -406,9 +404,7 @@ def test_the_signature_with_the_asked_keyid_is_chosen() -> None:
     member_key = ed25519.Ed25519PrivateKey.generate()
     proxy_key = ec.generate_private_key(ec.SECP256R1())
     by_member = signed_request(member_key, keyid="442000.zsgov.window", label="member")
-    by_proxy = signed_request(
-        proxy_key, keyid="proxy", label="proxy", components=("@method", "content-digest")
-    )
+    by_proxy = signed_request(proxy_key, keyid="proxy", label="proxy", components=("@method", "content-digest"))
     both = _merge(by_proxy, by_member)
     assert set(http_sf.parse(both.headers["signature"].encode(), tltype="dictionary")) == {"member", "proxy"}
 

@@ -155,9 +155,7 @@ def test_ed25519_public_jwk_round_trips_through_the_client() -> None:
     key = ed25519.Ed25519PrivateKey.generate().public_key()
     back = public_key_from_jwk(public_jwk(key))
     assert isinstance(back, ed25519.Ed25519PublicKey)
-    assert back.public_bytes(Encoding.Raw, PublicFormat.Raw) == key.public_bytes(
-        Encoding.Raw, PublicFormat.Raw
-    )
+    assert back.public_bytes(Encoding.Raw, PublicFormat.Raw) == key.public_bytes(Encoding.Raw, PublicFormat.Raw)
     assert thumbprint(back) == thumbprint(key)
 
 

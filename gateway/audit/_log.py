@@ -1,0 +1,536 @@
+"""The audit transparency log: RFC 9162 Merkle tree over canonical JSON entries, signed checkpoints,
+proofs, encrypted bodies, and durable appends by group commit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import anyio
+import rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.audit._bodies import BodyCipher
+from gateway.audit._checkpoint import (
+    Checkpoint,
+    MalformedCheckpoint,
+    MalformedNote,
+    UnverifiedNote,
+    Verifier,
+    format_checkpoint,
+    open_note,
+    parse_checkpoint,
+    sign_note,
+    verifier_key_string,
+)
+from gateway.audit._merkle import (
+    EMPTY_ROOT,
+    CompactRange,
+    InvalidRange,
+    consistency_proof_from_nodes,
+    inclusion_proof_from_nodes,
+    leaf_hash,
+)
+from gateway.clock import Clock, Entropy
+from gateway.errors import AuditUnavailable, InvalidContent
+from gateway.storage import (
+    Database,
+    audit_bodies,
+    audit_checkpoints,
+    audit_entries,
+    audit_head,
+    audit_nodes,
+)
+
+__all__ = [
+    "AuditLog",
+    "AuditReceipt",
+    "BodyToKeep",
+    "CheckpointSigner",
+    "LogBroken",
+    "StoredCheckpoint",
+    "TransparencyLog",
+    "canonical_entry",
+]
+
+
+def canonical_entry(entry: Mapping[str, Any]) -> bytes:
+    """The bytes that are hashed: RFC 8785 (JCS) canonical JSON."""
+    return rfc8785.dumps(dict(entry))
+
+
+@dataclass(frozen=True)
+class AuditReceipt:
+    """Where an entry landed."""
+
+    index: int
+    leaf_hash: bytes
+
+
+@dataclass(frozen=True)
+class BodyToKeep:
+    """A message kept beside its entry: encrypted, and deleted after the retention period."""
+
+    part: str  # request | response
+    content: bytes
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    root: bytes
+    note: str
+    created_at: datetime
+
+
+class AuditLog(Protocol):
+    """What the pipeline's audit stages need: a durable append."""
+
+    async def append(
+        self, entry: Mapping[str, Any], *, exchange_id: str | None, body: BodyToKeep | None = None
+    ) -> AuditReceipt:
+        """Return once the entry is durable; raise AuditUnavailable otherwise."""
+
+    def entries_for(self, exchange_id: str) -> list[tuple[int, dict[str, Any]]]:
+        """The entries of one exchange, in order."""
+
+
+class LogBroken(Exception):
+    """Verification found the log changed; `index` is the first entry shown to be affected."""
+
+    def __init__(self, index: int, reason: str) -> None:
+        super().__init__(f"audit entry {index}: {reason}")
+        self.index = index
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class CheckpointSigner:
+    """The log's origin line and the Ed25519 key that signs its checkpoints (the note key name is the origin)."""
+
+    origin: str
+    private_key: Ed25519PrivateKey
+    verifying_keys: tuple[Ed25519PublicKey, ...] = ()  # older keys, for checkpoints signed before a rotation
+
+    def sign(self, size: int, root: bytes) -> str:
+        return sign_note(format_checkpoint(Checkpoint(self.origin, size, root)), self.origin, self.private_key)
+
+    def verifier_key(self) -> str:
+        """The C2SP verifier key string others configure to check our checkpoints."""
+        return verifier_key_string(self.origin, self.private_key.public_key())
+
+    def verifiers(self) -> list[Verifier]:
+        keys = [self.private_key.public_key(), *self.verifying_keys]
+        return [Verifier.from_public_key(self.origin, key) for key in keys]
+
+
+@dataclass(frozen=True)
+class _Record:
+    entry: bytes
+    kind: str
+    exchange_id: str | None
+    body: BodyToKeep | None
+
+
+@dataclass
+class _Pending:
+    record: _Record
+    future: asyncio.Future[AuditReceipt]
+
+
+@dataclass
+class _GroupCommit:
+    """Entries arriving while a batch is being written wait and go together in the next one:
+    one transaction and one fsync for many entries, with no timer."""
+
+    write: Callable[[list[_Record]], list[AuditReceipt]]
+    max_batch: int
+    pending: list[_Pending] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+
+    async def submit(self, record: _Record) -> AuditReceipt:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[AuditReceipt] = loop.create_future()
+        self.pending.append(_Pending(record, future))
+        if self.task is None or self.task.done():
+            self.task = loop.create_task(self._drain())
+        return await asyncio.shield(future)  # a caller that goes away does not cancel the batch
+
+    async def _drain(self) -> None:
+        while self.pending:
+            batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch :]
+            try:
+                receipts = await anyio.to_thread.run_sync(self.write, [item.record for item in batch])
+            except Exception as exc:
+                error = exc if isinstance(exc, AuditUnavailable) else AuditUnavailable(internal=repr(exc))
+                for item in batch:
+                    if not item.future.done():
+                        item.future.set_exception(error)
+                continue
+            for item, receipt in zip(batch, receipts, strict=True):
+                if not item.future.done():
+                    item.future.set_result(receipt)
+
+
+class TransparencyLog:
+    """The one append-only log. Any number of processes may append: writers take turns on the
+    head row (a database lock), so exactly one sequences at a time."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        signer: CheckpointSigner,
+        clock: Clock,
+        entropy: Entropy,
+        body_cipher: BodyCipher,
+        body_retention: timedelta,
+        checkpoint_interval: float = 1.0,
+        max_batch: int = 1000,
+    ) -> None:
+        self.database = database
+        self.signer = signer
+        self.clock = clock
+        self.entropy = entropy
+        self.body_cipher = body_cipher
+        self.body_retention = body_retention
+        self.checkpoint_interval = timedelta(seconds=checkpoint_interval)
+        self.max_batch = max_batch
+        self._write_lock = threading.Lock()
+        self._frontier: CompactRange | None = None
+        self._committers: dict[asyncio.AbstractEventLoop, _GroupCommit] = {}
+
+    @property
+    def origin(self) -> str:
+        return self.signer.origin
+
+    # ---- appending ---------------------------------------------------------------------------
+
+    async def append(
+        self, entry: Mapping[str, Any], *, exchange_id: str | None, body: BodyToKeep | None = None
+    ) -> AuditReceipt:
+        record = _Record(canonical_entry(entry), str(entry.get("kind", "")), exchange_id, body)
+        loop = asyncio.get_running_loop()
+        committer = self._committers.get(loop)
+        if committer is None:
+            committer = self._committers[loop] = _GroupCommit(self._write_batch, self.max_batch)
+        return await committer.submit(record)
+
+    def append_now(
+        self, entry: Mapping[str, Any], *, exchange_id: str | None = None, body: BodyToKeep | None = None
+    ) -> AuditReceipt:
+        """Append from synchronous code (the CLI, tests): one entry, one transaction."""
+        record = _Record(canonical_entry(entry), str(entry.get("kind", "")), exchange_id, body)
+        return self._write_batch([record])[0]
+
+    @staticmethod
+    def _node_reader(connection: Connection) -> Callable[[int, int], bytes]:
+        def get_node(level: int, index: int) -> bytes:
+            value = connection.execute(
+                select(audit_nodes.c.hash).where(audit_nodes.c.level == level, audit_nodes.c.idx == index)
+            ).scalar_one_or_none()
+            if value is None:
+                raise LogBroken(index << level, f"the tree node at level {level}, index {index} is missing")
+            return bytes(value)
+
+        return get_node
+
+    def _write_batch(self, records: list[_Record]) -> list[AuditReceipt]:
+        now = self.clock.now()
+        try:
+            with self._write_lock, self.database.write() as connection:
+                head = connection.execute(
+                    select(audit_head.c.size).where(audit_head.c.id == 1).with_for_update()
+                ).scalar_one()
+                if self._frontier is not None and self._frontier.size == head:
+                    frontier = CompactRange(head, self._frontier.hashes)
+                else:  # another process appended since: resume from the stored right edge
+                    frontier = CompactRange.from_nodes(self._node_reader(connection), head)
+                entry_rows, node_rows, body_rows, receipts = [], [], [], []
+                for offset, record in enumerate(records):
+                    index = head + offset
+                    leaf = leaf_hash(record.entry)
+                    for level, node_index, value in frontier.append(leaf):
+                        node_rows.append(
+                            {
+                                "level": level,
+                                "idx": node_index,
+                                "leaf_end": ((node_index + 1) << level) - 1,
+                                "hash": value,
+                            }
+                        )
+                    entry_rows.append(
+                        {
+                            "idx": index,
+                            "exchange_id": record.exchange_id,
+                            "kind": record.kind[:64],
+                            "entry": record.entry,
+                            "created_at": now,
+                        }
+                    )
+                    if record.body is not None and record.exchange_id is not None:
+                        nonce = self.entropy.token_bytes(12)
+                        body_rows.append(
+                            {
+                                "exchange_id": record.exchange_id,
+                                "part": record.body.part,
+                                "nonce": nonce,
+                                "ciphertext": self.body_cipher.seal(
+                                    record.exchange_id, record.body.part, record.body.content, nonce
+                                ),
+                                "created_at": now,
+                                "expires_at": now + self.body_retention,
+                            }
+                        )
+                    receipts.append(AuditReceipt(index, leaf))
+                connection.execute(insert(audit_entries), entry_rows)
+                connection.execute(insert(audit_nodes), node_rows)
+                if body_rows:
+                    connection.execute(insert(audit_bodies), body_rows)
+                root = frontier.root()
+                connection.execute(
+                    update(audit_head).where(audit_head.c.id == 1).values(size=frontier.size, root=root, updated_at=now)
+                )
+                self._checkpoint_if_due(connection, frontier.size, root, now)
+        except SQLAlchemyError as exc:
+            self._frontier = None
+            raise AuditUnavailable(internal=f"audit append failed: {exc}") from exc
+        except BaseException:
+            self._frontier = None
+            raise
+        self._frontier = frontier
+        return receipts
+
+    # ---- checkpoints -------------------------------------------------------------------------
+
+    def _latest_checkpoint_row(self, connection: Connection) -> Any:
+        return connection.execute(select(audit_checkpoints).order_by(audit_checkpoints.c.size.desc()).limit(1)).first()
+
+    def _checkpoint_if_due(self, connection: Connection, size: int, root: bytes, now: datetime) -> bool:
+        latest = self._latest_checkpoint_row(connection)
+        if latest is not None and (latest.size >= size or now - latest.created_at < self.checkpoint_interval):
+            return False
+        note = self.signer.sign(size, root)
+        connection.execute(insert(audit_checkpoints).values(size=size, root=root, note=note, created_at=now))
+        return True
+
+    def checkpoint_now(self) -> StoredCheckpoint:
+        """A checkpoint of the whole tree as it is, made now unless one was made within the interval."""
+        now = self.clock.now()
+        with self._write_lock, self.database.write() as connection:
+            head = connection.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
+            self._checkpoint_if_due(connection, head.size, bytes(head.root), now)
+            latest = self._latest_checkpoint_row(connection)
+        if latest is None:  # an empty log that was checkpointed within the interval cannot happen
+            raise AuditUnavailable(internal="no checkpoint could be made")
+        return StoredCheckpoint(latest.size, bytes(latest.root), latest.note, latest.created_at)
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        with self.database.read() as connection:
+            row = self._latest_checkpoint_row(connection)
+        return None if row is None else StoredCheckpoint(row.size, bytes(row.root), row.note, row.created_at)
+
+    def checkpoint_at(self, size: int) -> StoredCheckpoint | None:
+        with self.database.read() as connection:
+            row = connection.execute(select(audit_checkpoints).where(audit_checkpoints.c.size == size)).first()
+        return None if row is None else StoredCheckpoint(row.size, bytes(row.root), row.note, row.created_at)
+
+    def current_checkpoint(self) -> StoredCheckpoint:
+        """The newest checkpoint, made fresh when the tree grew and the last one is older than the interval."""
+        latest = self.latest_checkpoint()
+        size = self.size()
+        if latest is not None and (
+            latest.size >= size or self.clock.now() - latest.created_at < self.checkpoint_interval
+        ):
+            return latest
+        return self.checkpoint_now()
+
+    def checkpoint_covering(self, size: int, *, timeout: float = 10.0) -> StoredCheckpoint:
+        """The newest checkpoint covering the first `size` entries, waiting for the next one if needed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            checkpoint = self.current_checkpoint()
+            if checkpoint.size >= size:
+                return checkpoint
+            if time.monotonic() > deadline:
+                raise AuditUnavailable(internal=f"no checkpoint covers {size} entries yet")
+            time.sleep(min(0.1, self.checkpoint_interval.total_seconds()))
+
+    def add_cosignature(self, size: int, cosigned_note: str, witnesses: Sequence[Verifier]) -> StoredCheckpoint:
+        """Keep a witness's countersignature on one of our checkpoints (the note then carries both)."""
+        stored = self.checkpoint_at(size)
+        if stored is None:
+            raise InvalidContent(f"there is no checkpoint of size {size}")
+        try:
+            text, signers = open_note(cosigned_note, [*self.signer.verifiers(), *witnesses])
+        except (MalformedNote, UnverifiedNote) as exc:
+            raise InvalidContent(f"the cosigned checkpoint does not verify: {exc}") from exc
+        if text != open_note(stored.note, self.signer.verifiers())[0]:
+            raise InvalidContent("the cosigned checkpoint is not the checkpoint stored for that size")
+        if self.origin not in signers or not set(signers) - {self.origin}:
+            raise InvalidContent("the note must carry this log's signature and a configured witness's")
+        with self.database.write() as connection:
+            connection.execute(
+                update(audit_checkpoints).where(audit_checkpoints.c.size == size).values(note=cosigned_note)
+            )
+        return StoredCheckpoint(stored.size, stored.root, cosigned_note, stored.created_at)
+
+    # ---- reading -----------------------------------------------------------------------------
+
+    def size(self) -> int:
+        with self.database.read() as connection:
+            return int(connection.execute(select(audit_head.c.size).where(audit_head.c.id == 1)).scalar_one())
+
+    def entry(self, index: int) -> tuple[dict[str, Any], bytes] | None:
+        with self.database.read() as connection:
+            row = connection.execute(select(audit_entries.c.entry).where(audit_entries.c.idx == index)).first()
+        if row is None:
+            return None
+        data = bytes(row.entry)
+        return json.loads(data), leaf_hash(data)
+
+    def entries_for(self, exchange_id: str) -> list[tuple[int, dict[str, Any]]]:
+        with self.database.read() as connection:
+            rows = connection.execute(
+                select(audit_entries.c.idx, audit_entries.c.entry)
+                .where(audit_entries.c.exchange_id == exchange_id)
+                .order_by(audit_entries.c.idx)
+            )
+            return [(row.idx, json.loads(bytes(row.entry))) for row in rows]
+
+    def inclusion_proof(self, index: int, tree_size: int) -> list[bytes]:
+        with self.database.read() as connection:
+            try:
+                return inclusion_proof_from_nodes(self._node_reader(connection), index, tree_size)
+            except InvalidRange as exc:
+                raise InvalidContent(f"no inclusion proof for entry {index} in a tree of {tree_size}: {exc}") from exc
+
+    def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        with self.database.read() as connection:
+            try:
+                return consistency_proof_from_nodes(self._node_reader(connection), first, second)
+            except InvalidRange as exc:
+                raise InvalidContent(f"no consistency proof from {first} to {second}: {exc}") from exc
+
+    def body(self, exchange_id: str, part: str) -> bytes | None:
+        """A kept message, decrypted; None once the retention period has removed it."""
+        with self.database.read() as connection:
+            row = connection.execute(
+                select(audit_bodies.c.nonce, audit_bodies.c.ciphertext).where(
+                    audit_bodies.c.exchange_id == exchange_id, audit_bodies.c.part == part
+                )
+            ).first()
+        if row is None:
+            return None
+        return self.body_cipher.open(exchange_id, part, bytes(row.ciphertext), bytes(row.nonce))
+
+    def purge_bodies(self) -> int:
+        """Delete the bodies past their retention period; the tree is untouched and still verifies."""
+        with self.database.write() as connection:
+            result = connection.execute(delete(audit_bodies).where(audit_bodies.c.expires_at <= self.clock.now()))
+        return int(result.rowcount or 0)
+
+    # ---- verification ------------------------------------------------------------------------
+
+    def _stream(self, query: Any, key: str, batch: int = 5000) -> Iterator[Any]:
+        after: Any = None
+        while True:
+            with self.database.read() as connection:
+                statement = query if after is None else query.where(after)
+                rows = connection.execute(statement.limit(batch)).all()
+            if not rows:
+                return
+            yield from rows
+            after = self._after(key, rows[-1])
+
+    @staticmethod
+    def _after(key: str, row: Any) -> Any:
+        if key == "entries":
+            return audit_entries.c.idx > row.idx
+        return (audit_nodes.c.leaf_end > row.leaf_end) | (
+            (audit_nodes.c.leaf_end == row.leaf_end) & (audit_nodes.c.level > row.level)
+        )
+
+    def verify(self, progress: Callable[[int], None] | None = None) -> int:
+        """Recompute the whole tree from the stored entries; check every stored node, the head and
+        every checkpoint (signature and root). Return the number of entries, or raise LogBroken."""
+        verifiers = self.signer.verifiers()
+        with self.database.read() as connection:
+            # One snapshot of the head bounds the check: appends that land meanwhile are not judged.
+            head = connection.execute(select(audit_head).where(audit_head.c.id == 1)).one()
+            checkpoints = connection.execute(
+                select(audit_checkpoints)
+                .where(audit_checkpoints.c.size <= head.size)
+                .order_by(audit_checkpoints.c.size)
+            ).all()
+            beyond = connection.execute(
+                select(audit_checkpoints.c.size).where(audit_checkpoints.c.size > head.size).limit(1)
+            ).scalar_one_or_none()
+        if beyond is not None:
+            raise LogBroken(head.size, f"the log head says {head.size} entries but checkpoint {beyond} covers more")
+        pending_checkpoints = list(checkpoints)
+        nodes = self._stream(
+            select(audit_nodes)
+            .where(audit_nodes.c.leaf_end < head.size)
+            .order_by(audit_nodes.c.leaf_end, audit_nodes.c.level),
+            "nodes",
+        )
+        entries = self._stream(
+            select(audit_entries.c.idx, audit_entries.c.entry)
+            .where(audit_entries.c.idx < head.size)
+            .order_by(audit_entries.c.idx),
+            "entries",
+        )
+        frontier = CompactRange()
+        for row in entries:
+            index = frontier.size
+            if row.idx != index:
+                raise LogBroken(index, f"missing: the next stored entry is {row.idx}")
+            for level, node_index, value in frontier.append(leaf_hash(bytes(row.entry))):
+                stored = next(nodes, None)
+                first_leaf = node_index << level
+                if stored is None or (stored.level, stored.idx) != (level, node_index):
+                    raise LogBroken(first_leaf, f"tree node ({level}, {node_index}) is missing or out of place")
+                if bytes(stored.hash) != value:
+                    if level == 0:
+                        raise LogBroken(index, "its content does not match its recorded leaf hash")
+                    last_leaf = ((node_index + 1) << level) - 1
+                    raise LogBroken(first_leaf, f"the subtree over entries {first_leaf}..{last_leaf} does not match")
+            while pending_checkpoints and pending_checkpoints[0].size == frontier.size:
+                self._check_checkpoint(pending_checkpoints.pop(0), frontier, verifiers)
+            if progress is not None:
+                progress(1)
+        size = frontier.size
+        while pending_checkpoints and pending_checkpoints[0].size == 0:
+            self._check_checkpoint(pending_checkpoints.pop(0), frontier, verifiers)
+        if pending_checkpoints:
+            raise LogBroken(
+                size,
+                f"entries from {size} on are missing: checkpoint {pending_checkpoints[0].size} covers them",
+            )
+        if next(nodes, None) is not None:
+            raise LogBroken(size, "tree nodes beyond the last entry: entries were removed")
+        if head.size != size or bytes(head.root) != frontier.root():
+            raise LogBroken(min(size, head.size), f"the log head says {head.size} entries, storage holds {size}")
+        return size
+
+    def _check_checkpoint(self, row: Any, frontier: CompactRange, verifiers: list[Verifier]) -> None:
+        size = frontier.size
+        try:
+            text, _signers = open_note(row.note, verifiers)
+            checkpoint = parse_checkpoint(text)
+        except (MalformedNote, UnverifiedNote, MalformedCheckpoint) as exc:
+            raise LogBroken(max(size - 1, 0), f"checkpoint {row.size} does not verify: {exc}") from exc
+        root = frontier.root() if size else EMPTY_ROOT
+        if checkpoint.size != row.size or checkpoint.root_hash != root or bytes(row.root) != root:
+            raise LogBroken(max(size - 1, 0), f"the entries do not hash to signed checkpoint {row.size}")
+        if checkpoint.origin != self.origin:
+            raise LogBroken(max(size - 1, 0), f"checkpoint {row.size} is of another log ({checkpoint.origin})")

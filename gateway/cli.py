@@ -119,9 +119,12 @@ def serve(
     if config or _state["config"]:
         os.environ["TONGBAN_CONFIG"] = str(Path(config or _state["config"]).resolve())
     database = Database(current.database_url)
-    database.migrate()  # once, before the workers start
-    database.dispose()
+    database.migrate()  # once, before the workers start; keys too, so that workers only read them
     Keyring.open(current.keys_dir, algorithm=current.signing_algorithm, now=SystemClock().now())
+    from gateway.runtime import open_transparency_log
+
+    open_transparency_log(current, database)
+    database.dispose()
     worker_count = current.effective_workers
     if worker_count > 1:
         metrics_dir = current.var_dir / "metrics"
@@ -525,6 +528,72 @@ def audit_key() -> None:
 def audit_checkpoint() -> None:
     """Make (if the tree grew) and print the latest signed checkpoint."""
     typer.echo(_transparency_log(settings()).current_checkpoint().note, nl=False)
+
+
+@audit_app.command("witness")
+@one_line_errors
+def audit_witness(
+    url: Annotated[str, typer.Argument(help="The other gateway's base URL, e.g. https://tongban.zs.example")],
+    origin_key: Annotated[
+        str, typer.Option(help="The other log's C2SP verifier key (agreed out of band; /.well-known/tongban shows it)")
+    ],
+    member: Annotated[str, typer.Option(help="This gateway's member id at the other gateway")],
+    member_key: Annotated[Path, typer.Option(metavar="PEM", help="Private key of that member's certificate")],
+    submit: Annotated[bool, typer.Option(help="Hand the cosigned checkpoint back to the other gateway")] = True,
+) -> None:
+    """Countersign another gateway's latest checkpoint, after checking it extends the last one we signed."""
+    import httpx
+
+    from gateway.audit import WitnessRefused, cosign_checkpoint, load_witnessed, parse_verifier_key, save_witnessed
+    from gateway.client import MemberCredentials
+
+    current = settings()
+    log = _transparency_log(current)
+    origin_verifier = parse_verifier_key(origin_key)
+    credentials = MemberCredentials.from_pem_file(member, member_key)
+    base = url.rstrip("/")
+    with httpx.Client(timeout=30, trust_env=False) as http:
+        audience = http.get(f"{base}/.well-known/tongban").raise_for_status().json()["gateway_id"]
+
+        def authenticated(method: str, path: str, body: bytes = b"", content_type: str | None = None) -> httpx.Response:
+            headers = {"Content-Type": content_type} if content_type else None
+            signed = credentials.signed_headers(method, base + path, body, audience=audience, headers=headers)
+            response = http.request(method, base + path, headers=signed, content=body)
+            if response.status_code >= 400:
+                detail = response.json().get("code", "") if "json" in response.headers.get("content-type", "") else ""
+                raise fail(f"{method} {path}: HTTP {response.status_code} {detail}")
+            return response
+
+        def consistency(first: int, second: int) -> list[bytes]:
+            import base64
+
+            answer = authenticated("GET", f"/v1/audit/consistency?first={first}&second={second}").json()
+            return [base64.b64decode(value) for value in answer["hashes"]]
+
+        note = http.get(f"{base}/v1/audit/checkpoint").raise_for_status().text
+        previous = load_witnessed(log.database, origin_verifier.name)
+        try:
+            cosigned, state = cosign_checkpoint(
+                note,
+                origin_verifier=origin_verifier,
+                previous=previous,
+                consistency_proof=consistency,
+                witness_name=log.signer.origin,
+                witness_key=log.signer.private_key,
+            )
+        except WitnessRefused as exc:
+            raise fail(f"refused to witness {origin_verifier.name}: {exc}") from None
+        save_witnessed(log.database, state, SystemClock().now())
+        if submit:
+            authenticated(
+                "POST",
+                f"/v1/audit/checkpoint/cosignatures?size={state.size}",
+                cosigned.encode("utf-8"),
+                "text/plain; charset=utf-8",
+            )
+    since = f"consistent with {previous.size}" if previous else "first checkpoint witnessed"
+    typer.echo(f"witnessed {state.origin} at {state.size} entries ({since})", err=True)
+    typer.echo(cosigned, nl=False)
 
 
 @audit_app.command("purge")

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from gateway import errors
 from gateway.exchange import Exchange, Message
 from gateway.logs import current_exchange_id, log
@@ -80,6 +82,12 @@ class Pipeline:
             if final is error:
                 raise
             raise final from error
+        except SQLAlchemyError as exc:
+            # The gateway's own database failed: nothing the caller did, and worth a retry.
+            log.exception("database failure in stage %s", stage.name)
+            unavailable = errors.ServiceUnavailable("the gateway's database is unavailable", internal=repr(exc))
+            unavailable.retry_after = 5
+            raise await self._failed(exchange, unavailable, stage.name) from exc
         except Exception as exc:
             log.exception("unexpected failure in stage %s", stage.name)
             raise await self._failed(exchange, errors.InternalError(internal=repr(exc)), stage.name) from exc

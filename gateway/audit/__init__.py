@@ -42,6 +42,13 @@ from gateway.audit._merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from gateway.audit._witness import (
+    WitnessedState,
+    WitnessRefused,
+    cosign_checkpoint,
+    load_witnessed,
+    save_witnessed,
+)
 
 __all__ = [
     "AuditLog",
@@ -64,16 +71,21 @@ __all__ = [
     "TransparencyLog",
     "UnverifiedNote",
     "Verifier",
+    "WitnessRefused",
+    "WitnessedState",
     "add_signature",
     "build_evidence",
     "canonical_entry",
     "check_evidence",
+    "cosign_checkpoint",
     "format_checkpoint",
     "leaf_hash",
+    "load_witnessed",
     "open_note",
     "parse_checkpoint",
     "parse_verifier_key",
     "root_from_leaf_hashes",
+    "save_witnessed",
     "sign_note",
     "verifier_key_string",
     "verify_consistency",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
+import secrets
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -14,6 +16,23 @@ __all__ = ["BodyCipher", "BodyUnreadable"]
 
 class BodyUnreadable(Exception):
     """A stored body that does not decrypt: wrong key, or changed in storage."""
+
+
+def _create_key_file(key_file: Path) -> None:
+    """Write a new key aside, then link it into place: processes starting together on a fresh
+    var dir all end up reading the one key that won, never a half-written file."""
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    temporary = key_file.with_name(f".{key_file.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(base64.b64encode(AESGCM.generate_key(bit_length=256)))
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another process won; its key is the key
+            os.link(temporary, key_file)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 class BodyCipher:
@@ -34,10 +53,7 @@ class BodyCipher:
             except ValueError as exc:
                 raise ValueError("TONGBAN_AUDIT_BODY_KEY must be 32 bytes in base64") from exc
         if not key_file.exists():
-            key_file.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(base64.b64encode(AESGCM.generate_key(bit_length=256)))
+            _create_key_file(key_file)
         return cls(base64.b64decode(key_file.read_bytes().strip()))
 
     @staticmethod

@@ -490,6 +490,8 @@ class TransparencyLog:
             "entries",
         )
         frontier = CompactRange()
+        while pending_checkpoints and pending_checkpoints[0].size == 0:
+            self._check_checkpoint(pending_checkpoints.pop(0), frontier, verifiers)
         for row in entries:
             index = frontier.size
             if row.idx != index:
@@ -509,8 +511,6 @@ class TransparencyLog:
             if progress is not None:
                 progress(1)
         size = frontier.size
-        while pending_checkpoints and pending_checkpoints[0].size == 0:
-            self._check_checkpoint(pending_checkpoints.pop(0), frontier, verifiers)
         if pending_checkpoints:
             raise LogBroken(
                 size,

@@ -268,6 +268,18 @@ def test_audit_storage_failing_mid_flight_means_no_forward(relay: Any) -> None:
     assert upstream.calls["echo"] == 0
 
 
+def test_a_failing_gateway_database_is_503_and_retryable(relay: Any) -> None:
+    from sqlalchemy import text
+
+    gateway, caller, upstream, service = relay()
+    with gateway.runtime.database.write() as connection:
+        connection.execute(text("DROP TABLE circuit_states"))
+    response = gateway.call(caller, "GET", f"/v1/exchange/{service}/echo")
+    body = problem(response, 503, "gateway.unavailable")
+    assert body["retryable"] is True and response.headers["retry-after"] == "5"
+    assert upstream.calls["echo"] == 0
+
+
 def test_unknown_service_is_404_after_authentication(relay: Any) -> None:
     gateway, caller, _upstream, _service = relay()
     problem(gateway.call(caller, "GET", f"/v1/exchange/{PROVIDER}/nosuch/x"), 404, "service.unknown")

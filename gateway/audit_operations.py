@@ -40,15 +40,23 @@ def _log(runtime: Runtime) -> TransparencyLog:
     return runtime.transparency_log
 
 
-def _int_param(exchange: Exchange, name: str, default: int | None = None) -> int:
+def _int_param(exchange: Exchange, name: str) -> int:
+    value = _optional_int_param(exchange, name)
+    if value is None:
+        raise errors.InvalidContent(f"{name} is required")
+    return value
+
+
+def _optional_int_param(exchange: Exchange, name: str) -> int | None:
     values = parse_qs(exchange.request.query).get(name)
     if not values:
-        if default is None:
-            raise errors.InvalidContent(f"{name} is required")
-        return default
-    if not values[0].isdigit():
+        return None
+    if len(values) > 1:
+        raise errors.InvalidContent(f"{name} is given more than once")
+    value = values[0]
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
         raise errors.InvalidContent(f"{name} must be a whole number")
-    return int(values[0])
+    return int(value)
 
 
 def _check_may_read(runtime: Runtime, exchange: Exchange, entries: list[dict[str, Any]]) -> None:
@@ -78,8 +86,10 @@ def _proof(runtime: Runtime, exchange: Exchange, index: int) -> dict[str, Any]:
     if found is None:
         raise errors.NotFound(f"no audit entry {index}")
     _check_may_read(runtime, exchange, [found[0]])
-    latest = log.current_checkpoint()
-    tree_size = _int_param(exchange, "tree_size", latest.size)
+    # Without tree_size: the newest checkpoint that includes the entry (made on demand if needed).
+    tree_size = _optional_int_param(exchange, "tree_size")
+    if tree_size is None:
+        tree_size = log.checkpoint_covering(index + 1).size
     if not index < tree_size <= log.size():
         raise errors.InvalidContent(f"tree_size must be above {index} and at most {log.size()}")
     hashes = log.inclusion_proof(index, tree_size)

@@ -149,17 +149,25 @@ def _check_caller_signature(report: EvidenceReport, bundle: Mapping[str, Any], e
 
 def check_evidence(bundle: Mapping[str, Any], public_key: Ed25519PublicKey) -> EvidenceReport:
     """Check a bundle with nothing but the log's public key. Every check is reported; none is skipped
-    silently. The bundle passes when all checks pass."""
+    silently. The bundle passes when all checks pass; a bundle of the wrong shape fails, never raises."""
     report = EvidenceReport()
+    try:
+        _check(bundle, public_key, report)
+    except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
+        report.add("bundle shape", False, f"not a well-formed evidence bundle ({type(exc).__name__})")
+    return report
+
+
+def _check(bundle: Mapping[str, Any], public_key: Ed25519PublicKey, report: EvidenceReport) -> None:
     if not report.add("format", bundle.get("format") == EVIDENCE_FORMAT, str(bundle.get("format"))):
-        return report
+        return
     origin = str(bundle.get("origin", ""))
     try:
         text, _signers = open_note(str(bundle.get("checkpoint", "")), [Verifier.from_public_key(origin, public_key)])
         checkpoint = parse_checkpoint(text)
     except (MalformedNote, UnverifiedNote, MalformedCheckpoint, ValueError) as exc:
         report.add("checkpoint signature", False, str(exc))
-        return report
+        return
     report.add("checkpoint signature", checkpoint.origin == origin, f"{origin}, size {checkpoint.size}")
     exchange_id = bundle.get("exchange_id")
     entries = bundle.get("entries") or []
@@ -184,7 +192,6 @@ def check_evidence(bundle: Mapping[str, Any], public_key: Ed25519PublicKey) -> E
         except (InvalidProof, ValueError, binascii.Error) as exc:
             report.add(f"entry {index} inclusion", False, str(exc))
     _check_messages(report, bundle)
-    return report
 
 
 def _check_messages(report: EvidenceReport, bundle: Mapping[str, Any]) -> None:

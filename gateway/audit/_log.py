@@ -4,6 +4,7 @@ proofs, encrypted bodies, and durable appends by group commit."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import threading
 import time
@@ -40,7 +41,7 @@ from gateway.audit._merkle import (
     leaf_hash,
 )
 from gateway.clock import Clock, Entropy
-from gateway.errors import AuditUnavailable, InvalidContent
+from gateway.errors import AuditUnavailable, InvalidContent, ServiceUnavailable
 from gateway.storage import (
     Database,
     audit_bodies,
@@ -62,9 +63,35 @@ __all__ = [
 ]
 
 
+ON_DEMAND_GAP = timedelta(seconds=1)
+
+
 def canonical_entry(entry: Mapping[str, Any]) -> bytes:
     """The bytes that are hashed: RFC 8785 (JCS) canonical JSON."""
     return rfc8785.dumps(dict(entry))
+
+
+def _signature_lines(note: str) -> tuple[str, list[str]]:
+    text, _, signatures = note.partition("\n\n")
+    return text + "\n\n", [line for line in signatures.split("\n") if line]
+
+
+def _merge_signatures(kept: str, incoming: str) -> str:
+    """The kept note with any signature lines of the incoming one it lacks (same text assumed).
+    Lines are told apart by key: the name and the leading key id of `— name base64(keyid || sig)`."""
+    text, lines = _signature_lines(kept)
+    _, more = _signature_lines(incoming)
+
+    def key_of(line: str) -> tuple[str, bytes]:
+        _dash, name, blob = [*line.split(" ", 2), "", ""][:3]
+        try:
+            return name, base64.b64decode(blob, validate=True)[:4]
+        except ValueError:
+            return name, blob.encode()
+
+    known = {key_of(line) for line in lines}
+    merged = lines + [line for line in more if key_of(line) not in known]
+    return text + "".join(line + "\n" for line in merged)
 
 
 @dataclass(frozen=True)
@@ -314,20 +341,24 @@ class TransparencyLog:
     def _latest_checkpoint_row(self, connection: Connection) -> Any:
         return connection.execute(select(audit_checkpoints).order_by(audit_checkpoints.c.size.desc()).limit(1)).first()
 
-    def _checkpoint_if_due(self, connection: Connection, size: int, root: bytes, now: datetime) -> bool:
+    def _checkpoint_if_due(
+        self, connection: Connection, size: int, root: bytes, now: datetime, min_gap: timedelta | None = None
+    ) -> bool:
         latest = self._latest_checkpoint_row(connection)
-        if latest is not None and (latest.size >= size or now - latest.created_at < self.checkpoint_interval):
+        gap = self.checkpoint_interval if min_gap is None else min_gap
+        if latest is not None and (latest.size >= size or now - latest.created_at < gap):
             return False
         note = self.signer.sign(size, root)
         connection.execute(insert(audit_checkpoints).values(size=size, root=root, note=note, created_at=now))
         return True
 
-    def checkpoint_now(self) -> StoredCheckpoint:
-        """A checkpoint of the whole tree as it is, made now unless one was made within the interval."""
+    def checkpoint_now(self, min_gap: timedelta | None = None) -> StoredCheckpoint:
+        """A checkpoint of the whole tree as it is, made now unless one was made within `min_gap`
+        (default: the checkpoint interval)."""
         now = self.clock.now()
         with self._write_lock, self.database.write() as connection:
             head = connection.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
-            self._checkpoint_if_due(connection, head.size, bytes(head.root), now)
+            self._checkpoint_if_due(connection, head.size, bytes(head.root), now, min_gap)
             latest = self._latest_checkpoint_row(connection)
         if latest is None:  # an empty log that was checkpointed within the interval cannot happen
             raise AuditUnavailable(internal="no checkpoint could be made")
@@ -354,15 +385,20 @@ class TransparencyLog:
         return self.checkpoint_now()
 
     def checkpoint_covering(self, size: int, *, timeout: float = 10.0) -> StoredCheckpoint:
-        """The newest checkpoint covering the first `size` entries, waiting for the next one if needed."""
+        """The newest checkpoint covering the first `size` entries. One that is asked for is made
+        on demand, but never within ON_DEMAND_GAP of the last: a caller waits at most that long."""
+        gap = min(self.checkpoint_interval, ON_DEMAND_GAP)
         deadline = time.monotonic() + timeout
         while True:
-            checkpoint = self.current_checkpoint()
+            latest = self.latest_checkpoint()
+            if latest is not None and latest.size >= size:
+                return latest
+            checkpoint = self.checkpoint_now(min_gap=gap)
             if checkpoint.size >= size:
                 return checkpoint
             if time.monotonic() > deadline:
-                raise AuditUnavailable(internal=f"no checkpoint covers {size} entries yet")
-            time.sleep(min(0.1, self.checkpoint_interval.total_seconds()))
+                raise ServiceUnavailable(f"no checkpoint covers {size} entries yet; try again", retry_after=1)
+            time.sleep(min(0.05, gap.total_seconds()))
 
     def add_cosignature(self, size: int, cosigned_note: str, witnesses: Sequence[Verifier]) -> StoredCheckpoint:
         """Keep a witness's countersignature on one of our checkpoints (the note then carries both)."""
@@ -378,10 +414,14 @@ class TransparencyLog:
         if self.origin not in signers or not set(signers) - {self.origin}:
             raise InvalidContent("the note must carry this log's signature and a configured witness's")
         with self.database.write() as connection:
-            connection.execute(
-                update(audit_checkpoints).where(audit_checkpoints.c.size == size).values(note=cosigned_note)
-            )
-        return StoredCheckpoint(stored.size, stored.root, cosigned_note, stored.created_at)
+            # Re-read under the write lock: another witness may have cosigned meanwhile; keep both.
+            current = connection.execute(
+                select(audit_checkpoints.c.note).where(audit_checkpoints.c.size == size)
+            ).scalar_one()
+            merged = _merge_signatures(current, cosigned_note)
+            open_note(merged, [*self.signer.verifiers(), *witnesses])  # every line still verifies
+            connection.execute(update(audit_checkpoints).where(audit_checkpoints.c.size == size).values(note=merged))
+        return StoredCheckpoint(stored.size, stored.root, merged, stored.created_at)
 
     # ---- reading -----------------------------------------------------------------------------
 

@@ -28,8 +28,8 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check gateway trust adapters catalogs tests
-	$(BIN)/ruff format --check gateway trust adapters catalogs tests
+	$(BIN)/ruff check gateway trust adapters catalogs tests bench
+	$(BIN)/ruff format --check gateway trust adapters catalogs tests bench
 	$(BIN)/mypy
 
 bench: $(VENV)/.installed-test

@@ -495,8 +495,10 @@ class TransparencyLog:
     def _after(key: str, row: Any) -> Any:
         if key == "entries":
             return audit_entries.c.idx > row.idx
-        return (audit_nodes.c.leaf_end > row.leaf_end) | (
-            (audit_nodes.c.leaf_end == row.leaf_end) & (audit_nodes.c.level > row.level)
+        # The leading `leaf_end >=` lets both databases seek in the (leaf_end, level) index; the
+        # OR alone made every page re-read all earlier nodes (quadratic verification).
+        return (audit_nodes.c.leaf_end >= row.leaf_end) & (
+            (audit_nodes.c.leaf_end > row.leaf_end) | (audit_nodes.c.level > row.level)
         )
 
     def verify(self, progress: Callable[[int], None] | None = None) -> int:

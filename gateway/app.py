@@ -11,7 +11,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway.faces import SigningMiddleware
-from gateway.faces.rest import install_error_handlers, rest_router
+from gateway.faces.rest import install_error_handlers, read_body, rest_router, target_uri
+from gateway.faces.soap import soap_router
 from gateway.logs import configure_logging
 from gateway.logs import log as logger
 from gateway.pipeline import Pipeline
@@ -84,5 +85,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(rest_router(runtime, pipeline))
+    app.include_router(soap_router(runtime, pipeline, read_body, target_uri))
     app.add_middleware(SigningMiddleware, runtime=runtime)
     return app

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from gateway.registry import Member
     from gateway.runtime import Runtime
 
-__all__ = ["Exchange", "InboundRequest", "Message", "Operation", "OutboundRequest"]
+__all__ = ["Exchange", "InboundRequest", "Message", "Operation", "OutboundRequest", "SoapEnvelope"]
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -54,6 +54,17 @@ class Message:
 
 
 @dataclass
+class SoapEnvelope:
+    """A SOAP request as the SOAP face decoded it; the reply envelope is built by the operation
+    and signed (WS-Security) by the sign stage."""
+
+    version: str  # "1.1" or "1.2"
+    envelope: Any  # the parsed request (lxml element), checked by authenticate
+    operation: str  # PascalCase, e.g. ListMembers
+    reply: Any = None  # the answer's envelope (lxml element), before signing
+
+
+@dataclass
 class Exchange:
     id: str
     received_at: datetime
@@ -72,6 +83,7 @@ class Exchange:
     replayed_from: str | None = None
     audit_indexes: list[int] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    soap: SoapEnvelope | None = None  # set by the SOAP face; None for REST
 
     @property
     def answered(self) -> bool:

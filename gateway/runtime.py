@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,6 +12,8 @@ from typing import Any, TypeVar
 
 import anyio
 import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.audit import AuditLog, BodyCipher, CheckpointSigner, TransparencyLog
@@ -18,7 +22,7 @@ from gateway.clock import Clock, Entropy, SystemClock, SystemEntropy
 from gateway.errors import ConfigurationError
 from gateway.settings import Settings
 from gateway.storage import Database
-from trust import Keyring, KeyringError
+from trust import Keyring, KeyringError, self_signed_certificate
 
 __all__ = ["Runtime", "open_transparency_log"]
 
@@ -70,6 +74,7 @@ class Runtime:
     breakers: CircuitBreakers = field(init=False)
     http: httpx.AsyncClient | None = field(init=False, default=None)
     _keys_checked: float = field(init=False, default=0.0)
+    _soap_identity: tuple[Any, Any] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.breakers = CircuitBreakers(
@@ -128,6 +133,35 @@ class Runtime:
     async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
         """Run blocking work (the database) off the event loop."""
         return await anyio.to_thread.run_sync(function, *args)
+
+    def soap_identity(self) -> tuple[Any, Any]:
+        """The gateway's WS-Security key (ECDSA P-256) and its self-signed certificate, made on first use;
+        the key is published in the JWKS with the certificate as x5c."""
+        if self._soap_identity is None:
+            directory = self.settings.keys_dir / "soap"
+            keyring = Keyring.open(directory, algorithm="ecdsa-p256", now=self.clock.now())
+            key = keyring.current
+            cert_file = directory / f"{key.kid}.crt"
+            if not cert_file.exists():
+                certificate = self_signed_certificate(
+                    key.private_key, f"{self.settings.gateway_id} SOAP", now=self.clock.now()
+                )
+                temporary = cert_file.with_suffix(f".{os.getpid()}.tmp")
+                temporary.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+                os.replace(temporary, cert_file)
+            certificate = x509.load_pem_x509_certificate(cert_file.read_bytes())
+            self._soap_identity = (key, certificate)
+        return self._soap_identity
+
+    def jwks(self) -> dict[str, Any]:
+        """The HTTP signing keys (current first) and the WS-Security key with its certificate (x5c)."""
+        self.keyring.refresh()
+        keys = list(self.keyring.jwks()["keys"])
+        soap_key, certificate = self.soap_identity()
+        soap_jwk = soap_key.jwk()
+        soap_jwk["x5c"] = [base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode("ascii")]
+        keys.append(soap_jwk)
+        return {"keys": keys}
 
     def signing_key(self) -> Any:
         """The current gateway key, noticing a rotation by another process within a few seconds."""

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
 
 from trust._errors import InvalidCertificate, UnsupportedKey
 from trust._jwk import KeyKind, PublicKey, key_kind, thumbprint
 
-__all__ = ["MemberCertificate", "load_member_certificate"]
+__all__ = ["MemberCertificate", "load_member_certificate", "self_signed_certificate"]
 
 
 @dataclass(frozen=True)
@@ -43,3 +48,25 @@ def load_member_certificate(pem: bytes | str) -> MemberCertificate:
     if not isinstance(public_key, PublicKey):  # pragma: no cover - key_kind already refused others
         raise UnsupportedKey(type(public_key).__name__)
     return MemberCertificate(certificate, public_key, kind, thumbprint(public_key))
+
+
+def self_signed_certificate(private_key: Any, common_name: str, *, now: datetime, days: int = 825) -> x509.Certificate:
+    """A self-signed certificate for one of the gateway's own keys (its WS-Security identity).
+
+    Partners pin it, or the key, through the JWKS (x5c); no CA is involved.
+    """
+    name = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, common_name), x509.NameAttribute(NameOID.COUNTRY_NAME, "CN")]
+    )
+    digest = None if isinstance(private_key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(private_key, digest)
+    )

@@ -204,8 +204,7 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
     @router.get("/.well-known/jwks.json", tags=["metadata"], summary="Gateway public keys, current first")
     async def jwks() -> dict[str, Any]:
         # Always look: another process may already sign with a key this one has not loaded yet.
-        await runtime.in_thread(runtime.keyring.refresh)
-        return runtime.keyring.jwks()
+        return await runtime.in_thread(runtime.jwks)
 
     @router.get("/v1/members", tags=["registry"], summary="Registered partner systems")
     async def members(request: Request, page: int = 1, page_size: int = 50) -> Response:

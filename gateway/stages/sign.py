@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
+from lxml import etree
 
-from trust import RequestView, ResponseView, content_digest, sign_message
+from trust import RequestView, ResponseView, content_digest, sign_envelope, sign_message
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -20,6 +21,7 @@ __all__ = [
     "sign_reply",
     "sign_request",
     "sign_response",
+    "sign_soap_envelope",
 ]
 
 RESPONSE_COMPONENTS = ("@status", "content-digest", "x-tongban-exchange-id")
@@ -65,7 +67,16 @@ async def sign_request(exchange: Exchange, runtime: Runtime) -> None:
     )
 
 
+def sign_soap_envelope(envelope: Any, runtime: Runtime) -> bytes:
+    """WS-Security on an answer envelope, with the gateway's SOAP key and certificate; the bytes to send."""
+    key, certificate = runtime.soap_identity()
+    sign_envelope(envelope, private_key=key.private_key, certificate=certificate, now=runtime.clock.now())
+    return bytes(etree.tostring(envelope, xml_declaration=True, encoding="utf-8"))
+
+
 async def sign_response(exchange: Exchange, runtime: Runtime) -> None:
     reply: Message | None = exchange.reply
     assert reply is not None, "translate_response (or deduplicate) sets the reply"
+    if exchange.soap is not None and exchange.soap.reply is not None:
+        reply.body = await runtime.in_thread(sign_soap_envelope, exchange.soap.reply, runtime)
     sign_reply(reply.headers, reply.status, reply.body, exchange.id, runtime, runtime.clock.now())

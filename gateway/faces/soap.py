@@ -1,0 +1,295 @@
+"""The SOAP face: SOAP 1.1 and 1.2 at POST /soap, the WSDL at GET /soap?wsdl. It only decodes and
+encodes; every operation runs through the same pipeline as REST, WS-Security included."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from lxml import etree
+
+from gateway import errors
+from gateway.audit_operations import entry_operation
+from gateway.exchange import Exchange, InboundRequest, Message, Operation, SoapEnvelope
+from gateway.logs import log
+from gateway.operations import LocalOperation, list_members_operation, list_services_operation
+from gateway.pipeline import Pipeline
+from gateway.runtime import Runtime
+from gateway.stages.sign import sign_soap_envelope
+from trust import XmlRejected, parse_xml
+
+__all__ = ["SOAP11", "SOAP12", "TONGBAN_NS", "soap_router"]
+
+SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+TONGBAN_NS = "urn:tongban:gateway:v1"
+WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+_VERSIONS = {SOAP11: "1.1", SOAP12: "1.2"}
+_CONTENT_TYPES = {"1.1": "text/xml; charset=utf-8", "1.2": "application/soap+xml; charset=utf-8"}
+
+
+def _tb(name: str) -> str:
+    return f"{{{TONGBAN_NS}}}{name}"
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _text_of(payload: Any, name: str) -> str | None:
+    element = payload.find(_tb(name))
+    return None if element is None or element.text is None else element.text.strip()
+
+
+def _query(payload: Any, fields: dict[str, str]) -> str:
+    """SOAP parameters as the query string the REST operations read (one decoding for both faces)."""
+    parts = []
+    for element_name, query_name in fields.items():
+        value = _text_of(payload, element_name)
+        if value is not None:
+            parts.append(f"{query_name}={httpx.QueryParams({query_name: value})[query_name]}")
+    return "&".join(parts)
+
+
+def _append_value(parent: Any, name: str, value: Any) -> None:
+    child = etree.SubElement(parent, _tb(name))
+    child.text = ("true" if value else "false") if isinstance(value, bool) else ("" if value is None else str(value))
+
+
+def _page_renderer(item_name: str, fields: tuple[str, ...]) -> Callable[[Any, Any], None]:
+    def render(result: dict[str, Any], response: Any) -> None:
+        for key in ("total", "page", "page_size"):
+            _append_value(response, _camel(key), result[key])
+        for item in result["items"]:
+            element = etree.SubElement(response, _tb(item_name))
+            for field in fields:
+                if field in item:
+                    _append_value(element, _camel(field), item[field])
+
+    return render
+
+
+def _render_entry(result: dict[str, Any], response: Any) -> None:
+    _append_value(response, "index", result["index"])
+    _append_value(response, "entryJson", json.dumps(result["entry"], ensure_ascii=False, sort_keys=True))
+    _append_value(response, "leafHash", result["leaf_hash"])
+
+
+def _render_checkpoint(result: dict[str, Any], response: Any) -> None:
+    _append_value(response, "note", result["note"])
+
+
+def _checkpoint_operation() -> LocalOperation:
+    def compute(runtime: Runtime, exchange: Exchange) -> dict[str, Any]:
+        if runtime.transparency_log is None:
+            raise errors.ServiceUnavailable("this gateway keeps no transparency log")
+        return {"note": runtime.transparency_log.current_checkpoint().note}
+
+    return LocalOperation(name="audit.checkpoint", compute=compute)
+
+
+def _entry_index(payload: Any) -> int:
+    value = _text_of(payload, "index")
+    if value is None or not (value.isascii() and value.isdigit()):
+        raise errors.InvalidContent("GetAuditEntry needs a whole-number index")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class SoapOperationSpec:
+    """One SOAP operation: how its request becomes a pipeline operation, how its result is written."""
+
+    build: Callable[[Any], tuple[Operation, str]]  # payload -> (operation, query string)
+    render: Callable[[Any, Any], None]  # (result, response element) -> None
+
+
+SOAP_OPERATIONS: dict[str, SoapOperationSpec] = {
+    "ListMembers": SoapOperationSpec(
+        build=lambda p: (list_members_operation(), _query(p, {"page": "page", "pageSize": "page_size"})),
+        render=_page_renderer(
+            "member",
+            (
+                "id",
+                "city",
+                "name",
+                "algorithm",
+                "key_thumbprint",
+                "certificate_subject",
+                "certificate_not_after",
+                "registered_at",
+            ),
+        ),
+    ),
+    "ListServices": SoapOperationSpec(
+        build=lambda p: (
+            list_services_operation(),
+            _query(p, {"allowed": "allowed", "page": "page", "pageSize": "page_size"}),
+        ),
+        render=_page_renderer(
+            "service", ("id", "kind", "provider", "code", "protocol", "title", "purpose_required", "exchange_path")
+        ),
+    ),
+    "GetAuditCheckpoint": SoapOperationSpec(build=lambda p: (_checkpoint_operation(), ""), render=_render_checkpoint),
+    "GetAuditEntry": SoapOperationSpec(build=lambda p: (entry_operation(_entry_index(p)), ""), render=_render_entry),
+}
+
+
+def new_envelope(version: str) -> tuple[Any, Any]:
+    """An empty envelope with Header and Body: (envelope, body)."""
+    namespace = SOAP11 if version == "1.1" else SOAP12
+    envelope = etree.Element(f"{{{namespace}}}Envelope", nsmap={"soap": namespace, "tb": TONGBAN_NS, "wsu": WSU})
+    etree.SubElement(envelope, f"{{{namespace}}}Header")
+    body = etree.SubElement(envelope, f"{{{namespace}}}Body")
+    return envelope, body
+
+
+@dataclass
+class SoapOperation:
+    """A pipeline operation answered as SOAP: the inner operation does the work; its result is
+    written into a response envelope that the sign stage signs with WS-Security."""
+
+    operation_name: str
+    inner: Operation
+    spec: SoapOperationSpec
+    version: str
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
+        await self.inner.prepare(exchange, runtime)
+
+    async def translate_request(self, exchange: Exchange, runtime: Runtime) -> None:
+        await self.inner.translate_request(exchange, runtime)
+
+    async def forward(self, exchange: Exchange, runtime: Runtime) -> None:
+        await self.inner.forward(exchange, runtime)
+
+    async def verify_response(self, exchange: Exchange, runtime: Runtime) -> None:
+        await self.inner.verify_response(exchange, runtime)
+
+    async def translate_response(self, exchange: Exchange, runtime: Runtime) -> None:
+        envelope, body = new_envelope(self.version)
+        response = etree.SubElement(body, _tb(f"{self.operation_name}Response"))
+        self.spec.render(exchange.result, response)
+        assert exchange.soap is not None
+        exchange.soap.reply = envelope
+        # The body is written by the sign stage, once WS-Security has signed the envelope.
+        exchange.reply = Message(200, httpx.Headers({"content-type": _CONTENT_TYPES[self.version]}), b"")
+
+
+def fault_envelope(version: str, error: errors.TongbanError, exchange_id: str | None) -> Any:
+    """A SOAP fault carrying the same dotted code as the REST problem: faultstring prefix and detail."""
+    envelope, body = new_envelope(version)
+    namespace = SOAP11 if version == "1.1" else SOAP12
+    reason = f"{error.code}: {error.detail}"
+    fault = etree.SubElement(body, f"{{{namespace}}}Fault")
+    if version == "1.1":
+        etree.SubElement(fault, "faultcode").text = f"soap:{error.soap_fault}"
+        etree.SubElement(fault, "faultstring").text = reason
+        detail = etree.SubElement(fault, "detail")
+    else:
+        code = etree.SubElement(fault, f"{{{namespace}}}Code")
+        etree.SubElement(code, f"{{{namespace}}}Value").text = (
+            "soap:Sender" if error.soap_fault == "Client" else "soap:Receiver"
+        )
+        reason_element = etree.SubElement(fault, f"{{{namespace}}}Reason")
+        text = etree.SubElement(reason_element, f"{{{namespace}}}Text")
+        text.text = reason
+        text.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
+        detail = etree.SubElement(fault, f"{{{namespace}}}Detail")
+    info = etree.SubElement(detail, _tb("Fault"))
+    _append_value(info, "code", error.code)
+    _append_value(info, "exchangeId", exchange_id or "")
+    _append_value(info, "retryable", error.retryable)
+    _append_value(info, "detail", error.detail)
+    return envelope
+
+
+def decode(body: bytes, max_bytes: int) -> tuple[str, Any, str, Any]:
+    """(version, envelope, operation name, payload element); raises MalformedRequest."""
+    try:
+        envelope = parse_xml(body, max_bytes=max_bytes)
+    except XmlRejected as exc:
+        raise errors.MalformedRequest(f"not acceptable XML: {exc}") from exc
+    namespace = etree.QName(envelope).namespace or ""
+    if etree.QName(envelope).localname != "Envelope" or namespace not in _VERSIONS:
+        raise errors.MalformedRequest("not a SOAP 1.1 or 1.2 Envelope")
+    bodies = envelope.findall(f"{{{namespace}}}Body")
+    if len(bodies) != 1:
+        raise errors.MalformedRequest("the Envelope must have exactly one Body")
+    payloads = [child for child in bodies[0] if isinstance(child.tag, str)]
+    if len(payloads) != 1:
+        raise errors.MalformedRequest("the Body must hold exactly one operation element")
+    payload = payloads[0]
+    name = etree.QName(payload)
+    if name.namespace != TONGBAN_NS or name.localname not in SOAP_OPERATIONS:
+        known = ", ".join(sorted(SOAP_OPERATIONS))
+        raise errors.NotFound(f"unknown operation {name.localname!r}; the WSDL lists {known}")
+    return _VERSIONS[namespace], envelope, name.localname, payload
+
+
+def soap_router(
+    runtime: Runtime, pipeline: Pipeline, read_body: Callable[..., Any], target_uri: Callable[..., str]
+) -> APIRouter:
+    router = APIRouter()
+    settings = runtime.settings
+    wsdl_template = resources.files("gateway.faces").joinpath("tongban.wsdl").read_text("utf-8")
+
+    @router.get("/soap", tags=["soap"], summary="The WSDL (GET /soap?wsdl)", response_class=Response)
+    async def wsdl(request: Request) -> Response:
+        if "wsdl" not in request.query_params and request.url.query.lower() != "wsdl":
+            raise errors.NotFound("the SOAP face answers POST; its WSDL is at /soap?wsdl")
+        # The address the caller reached us at (behind a proxy, set public_url and forward Host).
+        address = str(request.base_url).rstrip("/") + "/soap"
+        return Response(wsdl_template.replace("{address}", address), media_type="text/xml; charset=utf-8")
+
+    @router.post("/soap", tags=["soap"], summary="SOAP 1.1 and 1.2 with WS-Security", response_class=Response)
+    async def soap(request: Request) -> Response:
+        exchange_id = request.state.exchange_id
+        version = "1.2" if "application/soap+xml" in request.headers.get("content-type", "") else "1.1"
+        try:
+            body = await read_body(request, settings.max_body_bytes)
+            version, envelope, operation_name, payload = decode(body, settings.max_body_bytes)
+            spec = SOAP_OPERATIONS[operation_name]
+            inner, query = spec.build(payload)
+            operation = SoapOperation(operation_name, inner, spec, version)
+            inbound = InboundRequest(
+                method="POST",
+                url=target_uri(request),
+                path=request.url.path,
+                query=query,
+                headers=httpx.Headers(request.headers.raw),
+                body=body,
+                client_address=request.client.host if request.client else "",
+            )
+            exchange = Exchange(
+                id=exchange_id,
+                received_at=runtime.clock.now(),
+                request=inbound,
+                operation=operation,
+                soap=SoapEnvelope(version=version, envelope=envelope, operation=operation_name),
+            )
+            reply = await pipeline.run(exchange)
+        except errors.TongbanError as error:
+            status = 500 if version == "1.1" or error.status >= 500 else 400
+            envelope = fault_envelope(version, error, exchange_id)
+            try:  # zeep verifies before it reads a fault: faults are signed like answers
+                content = await runtime.in_thread(sign_soap_envelope, envelope, runtime)
+            except Exception:  # a fault must still go out if signing itself is what failed
+                log.exception("could not sign a SOAP fault")
+                content = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+            response = Response(content, status_code=status, media_type=_CONTENT_TYPES[version])
+            if error.retry_after is not None or error.retryable:
+                response.headers["Retry-After"] = str(error.retry_after or 1)
+            return response
+        return Response(reply.body, status_code=reply.status, headers=dict(reply.headers.multi_items()))
+
+    return router

@@ -1,0 +1,39 @@
+"""What every city adapter offers: pure mapping both ways, and a client that does the I/O."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, TypeVar
+
+from gateway.canonical import ApplicationStatus, CreditSubject, Licence
+
+__all__ = ["CanonicalRecord", "PartnerClient", "PartnerMapping"]
+
+CanonicalRecord = TypeVar("CanonicalRecord", Licence, CreditSubject, ApplicationStatus)
+
+
+class PartnerMapping(Protocol):
+    """Pure functions, driven by catalogs/ (field maps, code tables): no I/O, no clock."""
+
+    city: str  # GB/T 2260 code of the city whose format this is
+
+    def to_partner(self, record: Licence | CreditSubject | ApplicationStatus) -> Any:
+        """The partner's representation: a JSON-ready dict (REST cities) or an lxml element (SOAP)."""
+
+    def from_partner(self, data: Any, record_type: type[CanonicalRecord]) -> CanonicalRecord:
+        """The canonical record; raises ValueError (catalogs.CatalogError) naming the bad field."""
+
+
+class PartnerClient(Protocol):
+    """The I/O to one city's partner systems (its sandbox on loopback, or the real ones)."""
+
+    city: str
+
+    async def get_licence(self, licence_number: str) -> Licence | None: ...
+
+    async def find_licences(self, holder_id: str, licence_type: str | None = None) -> list[Licence]: ...
+
+    async def get_credit_subject(self, uscc: str) -> CreditSubject | None: ...
+
+    async def get_application_status(self, application_id: str) -> ApplicationStatus | None: ...
+
+    async def aclose(self) -> None: ...

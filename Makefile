@@ -22,7 +22,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
-	$(BIN)/tongban serve --port $(PORT) $(if $(WORKERS),--workers $(WORKERS),)
+	$(BIN)/tongban run --port $(PORT) $(if $(WORKERS),--workers $(WORKERS),)
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -40,6 +40,8 @@ app.add_typer(services_app, name="services")
 app.add_typer(access_app, name="access")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+sandbox_app = typer.Typer(help="The sandbox partner systems of each city, with seeded fictional data.")
+app.add_typer(sandbox_app, name="sandbox")
 
 console = Console()
 F = TypeVar("F", bound=Callable[..., Any])
@@ -147,6 +149,69 @@ def serve(
         access_log=False,
         server_header=False,
     )
+
+
+@app.command()
+@one_line_errors
+def run(
+    config: ConfigOption = None,
+    port: Annotated[int | None, typer.Option(help="Gateway port (also $PORT)", envvar="PORT")] = None,
+    workers: Annotated[int | None, typer.Option(help="Gateway worker processes (default: CPU cores)")] = None,
+    sandbox_port: Annotated[int, typer.Option(help="First sandbox port; each city takes the next")] = 8081,
+) -> None:
+    """What `make run` starts: the sandbox partner systems, then the gateway in the foreground."""
+    from adapters.sandboxes import start_sandboxes
+
+    sandboxes = start_sandboxes(base_port=sandbox_port)
+    for city, url in sandboxes.urls().items():
+        typer.echo(f"sandbox {city:<10} {url}", err=True)
+    try:
+        serve(config=config, host=None, port=port, workers=workers)
+    finally:
+        sandboxes.stop()
+
+
+@sandbox_app.callback(invoke_without_command=True)
+def sandbox(
+    context: typer.Context,
+    config: ConfigOption = None,
+    port: Annotated[int, typer.Option(help="First port; each city takes the next")] = 8081,
+) -> None:
+    """Run the sandbox partner systems alone (Ctrl-C stops them)."""
+    if context.invoked_subcommand is not None:
+        return
+    import signal
+    import threading
+
+    from adapters.sandboxes import start_sandboxes
+
+    try:
+        sandboxes = start_sandboxes(base_port=port)
+    except RuntimeError as exc:
+        raise fail(str(exc)) from None
+    for city, url in sandboxes.urls().items():
+        typer.echo(f"sandbox {city:<10} {url}", err=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandboxes.stop()
+
+
+@sandbox_app.command("list")
+@one_line_errors
+def sandbox_list(
+    kind: Annotated[str, typer.Argument(help="subjects, licences, enterprises or persons")],
+) -> None:
+    """Print the sandbox's seeded data as JSON (fictional, with valid codes)."""
+    from adapters.sandboxes import seed_listing
+
+    if kind in ("experts", "members"):
+        raise fail(f"the sandbox has no {kind} yet: they come with the evaluation and trust-list work")
+    typer.echo(json.dumps(seed_listing(kind), ensure_ascii=False, indent=2))
 
 
 # ---- members ------------------------------------------------------------------------------

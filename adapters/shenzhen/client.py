@@ -1,0 +1,149 @@
+"""The I/O to Shenzhen's partner systems over REST/JSON (its sandbox on loopback, or the real ones).
+
+Answers are read back with ShenzhenMapping.from_partner. What can go wrong, and what it becomes:
+
+    transport failure (refused, reset, timeout), HTTP 5xx      PartnerUnavailable   (a retry may help)
+    404 with Shenzhen's "record not found" code (40401)        None from get_* methods
+    any other 4xx, or an error code in a 2xx envelope          PartnerRejected      (a retry will not help)
+    an answer that is not Shenzhen's JSON envelope/record      MalformedPartnerData (ValueError, names the field)
+
+httpx's errors are translated in exactly one place (`_send`), `raise ... from exc`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+from urllib.parse import quote
+
+import httpx
+
+from adapters.shenzhen.mapping import CITY, NOT_FOUND_CODE, OK_CODE, MalformedPartnerData, ShenzhenMapping
+from catalogs import code_table, field_map
+from gateway.canonical import ApplicationState, ApplicationStatus, CreditSubject, Licence
+
+__all__ = ["DEFAULT_TIMEOUT", "PartnerRejected", "PartnerUnavailable", "ShenzhenClient"]
+
+DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=3.0)
+
+
+class _PartnerFailure(Exception):
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # HTTP status of the partner's answer, None when there was no answer
+        self.code = code  # Shenzhen's own error code ("40001"), when it sent one
+
+
+class PartnerUnavailable(_PartnerFailure):
+    """Shenzhen's systems could not be reached or failed (connection, timeout, 5xx); a retry may help."""
+
+
+class PartnerRejected(_PartnerFailure):
+    """Shenzhen's systems refused the request (4xx other than not-found, or an error code); do not retry."""
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+class ShenzhenClient:
+    """A PartnerClient for Shenzhen: licence registry, credit platform and service-handling system."""
+
+    city: str = "440300"
+
+    def __init__(
+        self,
+        base_url: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    ) -> None:
+        self._mapping = ShenzhenMapping()
+        self._map = field_map(CITY)
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            transport=transport,
+            timeout=timeout,
+            trust_env=False,
+            headers={"Accept": "application/json"},
+        )
+
+    async def __aenter__(self) -> ShenzhenClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ---- PartnerClient -----------------------------------------------------------------------------
+
+    async def get_licence(self, licence_number: str) -> Licence | None:
+        data = await self._get(f"/api/licence/v1/licences/{_segment(licence_number)}")
+        return None if data is None else self._mapping.from_partner(data, Licence)
+
+    async def find_licences(self, holder_id: str, licence_type: str | None = None) -> list[Licence]:
+        record = self._map.record(Licence)
+        params = {record.field("holder").fields["id_number"].name or "": holder_id}
+        if licence_type is not None:
+            spec = record.field("licence_type")
+            params[spec.name or ""] = code_table(spec.code_table or "").to_city(CITY, licence_type)
+        data = await self._get("/api/licence/v1/licences", params=params)
+        rows = data.get("list") if isinstance(data, dict) else None
+        if not isinstance(rows, list):
+            raise MalformedPartnerData("data.list", "expected the licence search's JSON array")
+        return [self._mapping.from_partner(row, Licence) for row in rows]
+
+    async def get_credit_subject(self, uscc: str) -> CreditSubject | None:
+        data = await self._get(f"/api/credit/v1/subjects/{_segment(uscc)}")
+        return None if data is None else self._mapping.from_partner(data, CreditSubject)
+
+    async def get_application_status(self, application_id: str) -> ApplicationStatus | None:
+        data = await self._get(f"/api/handle/v1/applications/{_segment(application_id)}/status")
+        return None if data is None else self._mapping.from_partner(data, ApplicationStatus)
+
+    # ---- beyond the protocol -----------------------------------------------------------------------
+
+    async def update_application_status(
+        self, application_id: str, state: ApplicationState, note: str | None = None
+    ) -> ApplicationStatus | None:
+        """Push a state change to the service-handling system; the status it now holds (None if unknown)."""
+        record = self._map.record(ApplicationStatus)
+        state_spec, note_spec = record.field("state"), record.field("note")
+        body = {
+            state_spec.name or "": code_table(state_spec.code_table or "").to_city(CITY, state),
+            note_spec.name or "": note,
+        }
+        path = f"/api/handle/v1/applications/{_segment(application_id)}/status"
+        data = await self._send("POST", path, json=body)
+        return None if data is None else self._mapping.from_partner(data, ApplicationStatus)
+
+    # ---- the one place httpx meets Shenzhen's envelope -----------------------------------------------
+
+    async def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
+        return await self._send("GET", path, params=params)
+
+    async def _send(self, method: str, path: str, **options: Any) -> Any:
+        try:
+            response = await self._http.request(method, path, **options)
+        except httpx.TimeoutException as exc:
+            raise PartnerUnavailable(f"shenzhen {method} {path}: timed out") from exc
+        except httpx.TransportError as exc:
+            raise PartnerUnavailable(f"shenzhen {method} {path}: {type(exc).__name__}: {exc}") from exc
+        status = response.status_code
+        try:
+            envelope = response.json()
+        except ValueError:
+            envelope = None
+        code = envelope.get("code") if isinstance(envelope, dict) else None
+        message = envelope.get("message") if isinstance(envelope, dict) else None
+        described = f"shenzhen {method} {path}: HTTP {status}" + (f" {code} {message}" if code else "")
+        if status >= 500:
+            raise PartnerUnavailable(described, status=status, code=code)
+        if status == 404 and code == NOT_FOUND_CODE:
+            return None
+        if status >= 400 or (code is not None and code != OK_CODE):
+            raise PartnerRejected(described, status=status, code=code)
+        if not isinstance(envelope, dict) or code != OK_CODE or "data" not in envelope:
+            raise MalformedPartnerData("<envelope>", f"{described}: not Shenzhen's {{code, message, data}} envelope")
+        return envelope["data"]

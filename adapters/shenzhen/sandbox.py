@@ -1,0 +1,255 @@
+"""Sandbox of Shenzhen's partner systems: a small Starlette REST server holding the seeded data in memory.
+
+It answers as Shenzhen's platforms do: UTF-8 JSON, camelCase keys, ISO 8601 dates and times at
++08:00, Shenzhen's own codes (records written with ShenzhenMapping.to_partner). Every answer is an
+envelope: success {"code": "00000", "message": "成功", "data": ...}; failure {"code": "<5 digits>",
+"message": "..."} with the HTTP status in the code's first three digits.
+
+    GET  /health                                             {"status": "UP"} (no envelope)
+    licence registry (电子证照库)
+    GET  /api/licence/v1/licences/{licenceNo}                one licence (the number may hold "/", 粤, （）)
+    GET  /api/licence/v1/licences?holderCertNo=&licenceTypeCode=   {"total": n, "list": [...]}; type optional
+    credit platform (公共信用信息平台)
+    GET  /api/credit/v1/subjects/{creditCode}                one credit subject with its creditRecords
+    service handling (一网通办受理系统)
+    GET  /api/handle/v1/applications/{applyNo}/status        where an application stands
+    POST /api/handle/v1/applications/{applyNo}/status        body {"handleStatus": "30", "remark": "..."}
+    seal platform (电子印章平台)
+    GET  /api/seal/v1/enterprises/{creditCode}/seals         the enterprise's e-seal metadata (fictional)
+    trading centre (公共资源交易中心)
+    GET  /api/trade/v1/projects?projectStatus=               bid projects (fictional), status optional
+
+Error codes: 40001 bad request, 40401 no such record, 40400 no such endpoint, 40501 method not allowed,
+50001 internal error. The clock is a parameter (`now`), so tests pin the time a status change is stamped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, Final
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from adapters.shenzhen.mapping import NOT_FOUND_CODE, OK_CODE, ShenzhenMapping
+from catalogs import code_table
+from catalogs.seed import CitySeed, SeedData, generate
+from gateway.canonical import ApplicationState, ApplicationStatus, CreditSubject, Licence
+
+__all__ = ["create_app", "seed_application_statuses"]
+
+_SHENZHEN_TIME: Final = timezone(timedelta(hours=8))
+_SEEDED_STATES: Final[tuple[ApplicationState, ...]] = (
+    "received",
+    "accepted",
+    "correction",
+    "processing",
+    "concluded",
+    "delivered",
+)
+_ITEM_CODES: Final = ("11440300TB0001000001", "11440300TB0002000003", "11440300TB0003000007")
+
+
+class _Fault(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class _JSON(JSONResponse):
+    media_type = "application/json; charset=utf-8"
+
+
+def _ok(data: Any) -> Response:
+    return _JSON({"code": OK_CODE, "message": "成功", "data": data})
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return _JSON({"code": code, "message": message}, status_code=status)
+
+
+def seed_application_statuses(city: CitySeed) -> tuple[ApplicationStatus, ...]:
+    """A few applications by the seed's enterprises, one in each of the early states (fictional)."""
+    base = datetime(2026, 11, 20, 9, 0, tzinfo=_SHENZHEN_TIME)
+    found = []
+    for index, (enterprise, state) in enumerate(zip(city.enterprises, _SEEDED_STATES, strict=False)):
+        found.append(
+            ApplicationStatus(
+                application_id=f"SZ20261120{index + 1:05d}",
+                item_code=_ITEM_CODES[index % len(_ITEM_CODES)],
+                state=state,
+                updated_at=base + timedelta(hours=3 * index),
+                note=f"{enterprise.name}的申请",
+            )
+        )
+    return tuple(found)
+
+
+@dataclass
+class _Store:
+    licences: dict[str, Licence]
+    subjects: dict[str, CreditSubject]
+    applications: dict[str, ApplicationStatus]
+    seals: dict[str, list[dict[str, Any]]]
+    projects: list[dict[str, Any]]
+
+
+def _seals(city: CitySeed) -> dict[str, list[dict[str, Any]]]:
+    kinds = (("01", "法定名称章"), ("02", "财务专用章"), ("03", "合同专用章"))
+    seals: dict[str, list[dict[str, Any]]] = {}
+    for index, enterprise in enumerate(city.enterprises):
+        own = []
+        for number, (kind, kind_name) in enumerate(kinds[: 1 + index % len(kinds)]):
+            own.append(
+                {
+                    "sealCode": f"4403{index + 1:06d}{number + 1:02d}TB",
+                    "sealName": enterprise.name if kind == "01" else f"{enterprise.name}{kind_name}",
+                    "sealTypeCode": kind,
+                    "sealTypeName": kind_name,
+                    "creditCode": enterprise.id_number,
+                    "entName": enterprise.name,
+                    "sealStatus": "01",
+                    "makeDate": f"2024-{1 + index % 12:02d}-{1 + index % 28:02d}",
+                    "validTo": f"2029-{1 + index % 12:02d}-{1 + index % 28:02d}",
+                    "certSn": f"TB{index + 1:04d}{number + 1:02d}{'0' * 10}",
+                }
+            )
+        seals[enterprise.id_number] = own
+    return seals
+
+
+def _projects(city: CitySeed) -> list[dict[str, Any]]:
+    kinds = ("工程建设", "政府采购", "土地使用权出让")
+    statuses = ("10", "20", "30")  # 10 公告中, 20 开标中, 30 已定标
+    projects = []
+    for index, enterprise in enumerate(city.enterprises[:8]):
+        opens = datetime(2026, 12, 1, 9, 30, tzinfo=_SHENZHEN_TIME) + timedelta(days=index)
+        projects.append(
+            {
+                "projectCode": f"SZGG2026{index + 1:04d}",
+                "projectName": f"{enterprise.name.removesuffix('有限公司')}{kinds[index % len(kinds)]}项目",
+                "tradeType": kinds[index % len(kinds)],
+                "tendereeName": enterprise.name,
+                "tendereeCreditCode": enterprise.id_number,
+                "budgetAmount": (index + 1) * 1_250_000,
+                "bidOpenTime": opens.isoformat(),
+                "projectStatus": statuses[index % len(statuses)],
+            }
+        )
+    return projects
+
+
+def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime] | None = None) -> Starlette:
+    """The Shenzhen sandbox as an ASGI app, holding `seed_data` (default: catalogs.seed.generate())."""
+    city = (seed_data or generate()).city("shenzhen")
+    clock = now or (lambda: datetime.now(UTC))
+    mapping = ShenzhenMapping()
+    states = code_table("application_state")
+    store = _Store(
+        licences={licence.licence_number: licence for licence in city.licences},
+        subjects={subject.uscc: subject for subject in city.credit_subjects},
+        applications={status.application_id: status for status in seed_application_statuses(city)},
+        seals=_seals(city),
+        projects=_projects(city),
+    )
+
+    def found(value: Any, what: str) -> Any:
+        if value is None:
+            raise _Fault(404, NOT_FOUND_CODE, f"{what}不存在")
+        return value
+
+    async def health(request: Request) -> Response:
+        return _JSON({"status": "UP"})
+
+    async def licence(request: Request) -> Response:
+        number = request.path_params["licence_no"]
+        return _ok(mapping.to_partner(found(store.licences.get(number), f"证照 {number} ")))
+
+    async def licences(request: Request) -> Response:
+        holder = request.query_params.get("holderCertNo")
+        if not holder:
+            raise _Fault(400, "40001", "缺少参数 holderCertNo")
+        wanted = request.query_params.get("licenceTypeCode") or None
+        licence_type = None
+        if wanted is not None:
+            try:
+                licence_type = code_table("licence_type").from_city("shenzhen", wanted)
+            except ValueError as exc:
+                raise _Fault(400, "40001", f"证照类型代码 {wanted} 无效") from exc
+        rows = [
+            mapping.to_partner(item)
+            for item in store.licences.values()
+            if item.holder.id_number == holder and licence_type in (None, item.licence_type)
+        ]
+        return _ok({"total": len(rows), "list": rows})
+
+    async def subject(request: Request) -> Response:
+        code = request.path_params["credit_code"]
+        return _ok(mapping.to_partner(found(store.subjects.get(code), f"信用主体 {code} ")))
+
+    async def application(request: Request) -> Response:
+        number = request.path_params["apply_no"]
+        return _ok(mapping.to_partner(found(store.applications.get(number), f"办件 {number} ")))
+
+    async def change_status(request: Request) -> Response:
+        number = request.path_params["apply_no"]
+        current = found(store.applications.get(number), f"办件 {number} ")
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _Fault(400, "40001", "请求体不是有效的 JSON") from exc
+        if not isinstance(body, dict) or not isinstance(body.get("handleStatus"), str):
+            raise _Fault(400, "40001", "缺少参数 handleStatus")
+        try:
+            state = states.from_city("shenzhen", body["handleStatus"])
+        except ValueError as exc:
+            raise _Fault(400, "40001", f"办件状态代码 {body['handleStatus']} 无效") from exc
+        remark = body.get("remark")
+        if remark is not None and not isinstance(remark, str):
+            raise _Fault(400, "40001", "remark 必须是字符串")
+        updated = current.model_copy(update={"state": state, "updated_at": clock(), "note": remark})
+        store.applications[number] = updated
+        return _ok(mapping.to_partner(updated))
+
+    async def seals(request: Request) -> Response:
+        code = request.path_params["credit_code"]
+        own = found(store.seals.get(code), f"企业 {code} ")
+        return _ok({"total": len(own), "list": own})
+
+    async def projects(request: Request) -> Response:
+        wanted = request.query_params.get("projectStatus")
+        rows = [p for p in store.projects if wanted is None or p["projectStatus"] == wanted]
+        return _ok({"total": len(rows), "list": rows})
+
+    async def fault(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, _Fault)
+        return _error(exc.status, exc.code, exc.message)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            return _error(404, "40400", "接口不存在")
+        if exc.status_code == 405:
+            return _error(405, "40501", "请求方法不支持")
+        return _error(exc.status_code, f"{exc.status_code}01", str(exc.detail))
+
+    async def crash(request: Request, exc: Exception) -> Response:
+        return _error(500, "50001", "系统内部错误")
+
+    routes = [
+        Route("/health", health),
+        Route("/api/licence/v1/licences/{licence_no:path}", licence),
+        Route("/api/licence/v1/licences", licences),
+        Route("/api/credit/v1/subjects/{credit_code}", subject),
+        Route("/api/handle/v1/applications/{apply_no:path}/status", application, methods=["GET"]),
+        Route("/api/handle/v1/applications/{apply_no:path}/status", change_status, methods=["POST"]),
+        Route("/api/seal/v1/enterprises/{credit_code}/seals", seals),
+        Route("/api/trade/v1/projects", projects),
+    ]
+    return Starlette(routes=routes, exception_handlers={_Fault: fault, HTTPException: http_error, Exception: crash})

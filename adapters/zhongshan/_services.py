@@ -1,0 +1,80 @@
+"""Zhongshan's SOAP services as data: namespaces, operations, their parameters and the fault codes both sides share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Final
+
+__all__ = [
+    "ERROR_BAD_PARAMETER",
+    "ERROR_BAD_REQUEST",
+    "ERROR_INTERNAL",
+    "ERROR_MISSING_PARAMETER",
+    "ERROR_UNKNOWN_OPERATION",
+    "FAULT_DETAIL",
+    "NAMESPACES",
+    "OPERATIONS",
+    "SOAP_ENV",
+    "Operation",
+    "operation",
+    "wsdl_resource",
+]
+
+SOAP_ENV: Final = "http://schemas.xmlsoap.org/soap/envelope/"
+
+NAMESPACES: Final[dict[str, str]] = {
+    "DzzzCxService": "urn:zhongshan:gov:dzzz",
+    "XyxxCxService": "urn:zhongshan:gov:xyxx",
+    "BjztTbService": "urn:zhongshan:gov:bjzt",
+}
+"""Each service the sandbox serves, with the target namespace of its WSDL."""
+
+# Zhongshan's fault detail: <ZSCW><CWDM>code</CWDM><CWXX>message</CWXX></ZSCW> in the service's namespace.
+FAULT_DETAIL: Final = ("ZSCW", "CWDM", "CWXX")
+ERROR_BAD_REQUEST: Final = "ZS-E1001"  # 请求报文格式错误 (not well-formed, DOCTYPE/entities, not a SOAP 1.1 envelope)
+ERROR_MISSING_PARAMETER: Final = "ZS-E1002"  # 缺少必填参数
+ERROR_BAD_PARAMETER: Final = "ZS-E1003"  # 参数格式或代码错误
+ERROR_UNKNOWN_OPERATION: Final = "ZS-E1004"  # 不支持的操作
+ERROR_INTERNAL: Final = "ZS-E9999"  # 系统内部错误
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One operation: its service, name, the record type it answers with and its parameters.
+
+    `parameters` are canonical field paths of that record type ("licence_number", "holder.id_number");
+    their element names and formats come from the field map. The first `required` are mandatory.
+    """
+
+    service: str
+    name: str
+    record_type: str
+    parameters: tuple[str, ...]
+    required: int
+    many: bool
+
+    @property
+    def namespace(self) -> str:
+        return NAMESPACES[self.service]
+
+
+OPERATIONS: Final[tuple[Operation, ...]] = (
+    Operation("DzzzCxService", "QueryDzzz", "Licence", ("licence_number",), 1, many=False),
+    Operation("DzzzCxService", "SearchDzzz", "Licence", ("holder.id_number", "licence_type"), 1, many=True),
+    Operation("XyxxCxService", "QueryXyzt", "CreditSubject", ("uscc",), 1, many=False),
+    Operation("BjztTbService", "QueryBjzt", "ApplicationStatus", ("application_id",), 1, many=False),
+)
+
+
+def operation(service: str, name: str) -> Operation | None:
+    """The operation `name` of `service`, or None if the service has no such operation."""
+    for item in OPERATIONS:
+        if item.service == service and item.name == name:
+            return item
+    return None
+
+
+def wsdl_resource(service: str) -> Any:
+    """The packaged WSDL of a service (importlib.resources Traversable)."""
+    return resources.files("adapters.zhongshan") / "wsdl" / f"{service}.wsdl"

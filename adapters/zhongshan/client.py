@@ -1,0 +1,164 @@
+"""ZhongshanClient: calls Zhongshan's SOAP 1.1 services with zeep and maps the answers with ZhongshanMapping.
+
+The WSDLs are the packaged ones (adapters/zhongshan/wsdl/), so nothing is fetched to learn the
+contract; each service's address is overridden with `base_url + /services/<Service>`. Requests
+go through zeep.AsyncClient over an httpx.AsyncClient (zeep.AsyncTransport): zeep builds the
+document/literal envelope from the WSDL. zeep runs with raw_response=True, so zeep never
+interprets the answer: its bytes are parsed with trust.parse_xml (GB18030 or UTF-8, as the
+XML declaration says) and each record element is read by ZhongshanMapping.from_partner, which
+keeps the reading driven by the field map alone.
+
+    client = ZhongshanClient("http://127.0.0.1:8642")
+    licence = await client.get_licence("91442000...")     # Licence | None
+    await client.aclose()
+
+`transport` is an httpx.AsyncBaseTransport (e.g. httpx.ASGITransport(app) for tests in process).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import zeep
+import zeep.exceptions
+from zeep.transports import AsyncTransport
+
+from adapters._base import CanonicalRecord
+from adapters.zhongshan._exceptions import PartnerRejected, PartnerUnavailable
+from adapters.zhongshan._services import FAULT_DETAIL, NAMESPACES, SOAP_ENV, Operation, operation, wsdl_resource
+from adapters.zhongshan.mapping import ZhongshanMapping
+from gateway.canonical import ApplicationStatus, CreditSubject, Licence
+from trust import XmlRejected, parse_xml
+
+__all__ = ["ZhongshanClient"]
+
+
+def _refuse(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("the Zhongshan client loads its WSDLs from package data only", request=request)
+
+
+class ZhongshanClient:
+    """PartnerClient for Zhongshan (442000): licences, credit subjects and application status over SOAP 1.1."""
+
+    city = "442000"
+
+    def __init__(
+        self,
+        base_url: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        timeout: float = 10.0,
+        mapping: ZhongshanMapping | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._mapping = mapping if mapping is not None else ZhongshanMapping()
+        self._http = httpx.AsyncClient(transport=transport, timeout=timeout, trust_env=False)
+        # zeep would fetch remote WSDLs and imports with this one; ours are local and import nothing.
+        self._wsdl_http = httpx.Client(transport=httpx.MockTransport(_refuse), trust_env=False)
+        self._transport = AsyncTransport(client=self._http, wsdl_client=self._wsdl_http)
+        self._settings = zeep.Settings(
+            strict=True, raw_response=True, forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
+        self._services: dict[str, Any] = {}
+
+    def _service(self, name: str) -> Any:
+        service = self._services.get(name)
+        if service is None:
+            client = zeep.AsyncClient(str(wsdl_resource(name)), transport=self._transport, settings=self._settings)
+            binding = f"{{{NAMESPACES[name]}}}{name}SoapBinding"
+            service = client.create_service(binding, f"{self.base_url}/services/{name}")
+            self._services[name] = service
+        return service
+
+    async def _call(self, op: Operation, record_type: type[CanonicalRecord], **arguments: Any) -> list[CanonicalRecord]:
+        """Call one operation; the one place where httpx, zeep and SOAP faults become our errors."""
+        parameters = {
+            self._mapping.value_name(op.record_type, path): self._mapping.value_to_partner(op.record_type, path, value)
+            for path, value in arguments.items()
+            if value is not None
+        }
+        try:
+            response = await getattr(self._service(op.service), op.name)(**parameters)
+        except httpx.HTTPError as exc:
+            raise PartnerUnavailable(f"Zhongshan {op.service} unreachable: {type(exc).__name__}") from exc
+        except zeep.exceptions.Error as exc:
+            raise PartnerUnavailable(f"Zhongshan {op.service}: {exc}") from exc
+        try:
+            root = parse_xml(response.content)
+        except XmlRejected as exc:
+            raise PartnerUnavailable(
+                f"Zhongshan {op.service} answered HTTP {response.status_code}: {exc.reason}"
+            ) from exc
+        body = root.find(f"{{{SOAP_ENV}}}Body") if root.tag == f"{{{SOAP_ENV}}}Envelope" else None
+        if body is None:
+            raise PartnerUnavailable(f"Zhongshan {op.service} answered something that is not a SOAP 1.1 envelope")
+        fault = body.find(f"{{{SOAP_ENV}}}Fault")
+        if fault is not None:
+            raise self._fault(op, fault)
+        if response.status_code != 200:
+            raise PartnerUnavailable(f"Zhongshan {op.service} answered HTTP {response.status_code}")
+        answer = body.find(f"{{{op.namespace}}}{op.name}Response")
+        if answer is None:
+            raise PartnerUnavailable(f"Zhongshan {op.service} answered without {op.name}Response")
+        try:
+            return [
+                self._mapping.from_partner(element, record_type) for element in answer if isinstance(element.tag, str)
+            ]
+        except ValueError as exc:
+            raise PartnerUnavailable(f"Zhongshan {op.service} answered malformed data: {exc}") from exc
+
+    @staticmethod
+    def _fault(op: Operation, fault: Any) -> PartnerRejected | PartnerUnavailable:
+        container, code_name, message_name = FAULT_DETAIL
+        faultcode = (fault.findtext("faultcode") or "").strip()
+        info = fault.find(f"detail/{{{op.namespace}}}{container}")
+        code = info.findtext(code_name) if info is not None else None
+        message = (info.findtext(message_name) if info is not None else None) or fault.findtext("faultstring") or ""
+        text = f"Zhongshan {op.service}.{op.name} fault {code or faultcode}: {message}"
+        if faultcode.rpartition(":")[2] == "Client":
+            return PartnerRejected(text, code)
+        return PartnerUnavailable(text, code)
+
+    async def _one(self, service: str, name: str, record_type: type[CanonicalRecord], **arguments: Any) -> Any:
+        op = operation(service, name)
+        assert op is not None
+        found = await self._call(op, record_type, **arguments)
+        if len(found) > 1:
+            raise PartnerUnavailable(f"Zhongshan {service}.{name} answered {len(found)} records for one key")
+        return found[0] if found else None
+
+    async def get_licence(self, licence_number: str) -> Licence | None:
+        """The licence with this number (证照编号), or None if Zhongshan has none."""
+        found: Licence | None = await self._one("DzzzCxService", "QueryDzzz", Licence, licence_number=licence_number)
+        return found
+
+    async def find_licences(self, holder_id: str, licence_type: str | None = None) -> list[Licence]:
+        """The licences held by this USCC or resident ID, optionally of one canonical licence type."""
+        op = operation("DzzzCxService", "SearchDzzz")
+        assert op is not None
+        arguments: dict[str, Any] = {"holder.id_number": holder_id, "licence_type": licence_type}
+        return await self._call(op, Licence, **arguments)
+
+    async def get_credit_subject(self, uscc: str) -> CreditSubject | None:
+        """The credit subject with this unified social credit code, or None."""
+        found: CreditSubject | None = await self._one("XyxxCxService", "QueryXyzt", CreditSubject, uscc=uscc)
+        return found
+
+    async def get_application_status(self, application_id: str) -> ApplicationStatus | None:
+        """Where the application (办件, by 申办流水号) stands, or None."""
+        found: ApplicationStatus | None = await self._one(
+            "BjztTbService", "QueryBjzt", ApplicationStatus, application_id=application_id
+        )
+        return found
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self._http.aclose()
+        self._wsdl_http.close()
+
+    async def __aenter__(self) -> ZhongshanClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

@@ -1,0 +1,254 @@
+"""ShenzhenMapping: Hypothesis round trips, every code survives, camelCase names, malformed data named."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adapters.shenzhen import MalformedPartnerData, ShenzhenMapping, seed_application_statuses
+from catalogs import RecordMap, code_table, field_map
+from catalogs.seed import generate
+from gateway.canonical import ApplicationStatus, CreditRecord, CreditSubject, Licence, Party
+
+SEED = generate().city("shenzhen")
+MAPPING = ShenzhenMapping()
+FIELD_MAP = field_map("shenzhen")
+
+
+def codes(table: str) -> st.SearchStrategy[Any]:
+    return st.sampled_from(code_table(table).canonical_codes)
+
+
+texts = st.text(st.characters(codec="utf-8"), min_size=1, max_size=40)
+optional_texts = st.none() | texts
+dates = st.dates(date(1950, 1, 1), date(2099, 12, 31))
+offsets = st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5, minutes=-30))])
+aware_datetimes = st.datetimes(datetime(2000, 1, 1), datetime(2099, 12, 31), timezones=offsets)
+
+
+@st.composite
+def parties(draw: st.DrawFn) -> Party:
+    base = draw(st.sampled_from(SEED.enterprises + SEED.persons))
+    return base.model_copy(update={"name": draw(st.just(base.name) | texts), "id_type": draw(codes("holder_id_type"))})
+
+
+@st.composite
+def licences(draw: st.DrawFn) -> Licence:
+    base = draw(st.sampled_from(SEED.licences))
+    return Licence(
+        licence_number=draw(st.just(base.licence_number) | st.text(min_size=1, max_size=64)),
+        licence_type=draw(codes("licence_type")),
+        title=draw(texts),
+        holder=draw(parties()),
+        issuer_name=base.issuer_name,
+        issuer_code=base.issuer_code,
+        issuing_city=base.issuing_city,
+        issued_on=draw(dates),
+        valid_from=draw(dates),
+        valid_until=draw(st.none() | dates),
+        status=draw(codes("licence_status")),
+        scope=draw(optional_texts),
+        address=draw(optional_texts),
+        legal_representative=draw(optional_texts),
+    )
+
+
+credit_records = st.builds(
+    CreditRecord,
+    kind=codes("credit_record_kind"),
+    title=texts,
+    authority=texts,
+    decided_on=dates,
+    valid_until=st.none() | dates,
+)
+
+
+@st.composite
+def credit_subjects(draw: st.DrawFn) -> CreditSubject:
+    base = draw(st.sampled_from(SEED.credit_subjects))
+    return base.model_copy(
+        update={
+            "subject_type": draw(codes("subject_type")),
+            "status": draw(codes("subject_status")),
+            "established_on": draw(st.none() | dates),
+            "legal_representative": draw(optional_texts),
+            "registered_capital_cny": draw(st.none() | st.integers(0, 10**15)),
+            "address": draw(optional_texts),
+            "records": tuple(draw(st.lists(credit_records, max_size=4))),
+        }
+    )
+
+
+application_statuses = st.builds(
+    ApplicationStatus,
+    application_id=st.sampled_from([s.application_id for s in seed_application_statuses(SEED)]) | texts,
+    item_code=texts,
+    state=codes("application_state"),
+    updated_at=aware_datetimes,
+    note=optional_texts,
+)
+
+
+def round_trip(record: Any) -> Any:
+    return MAPPING.from_partner(MAPPING.to_partner(record), type(record))
+
+
+@settings(max_examples=150)
+@given(licences())
+def test_licence_round_trip(licence: Licence) -> None:
+    assert round_trip(licence) == licence
+
+
+@settings(max_examples=150)
+@given(credit_subjects())
+def test_credit_subject_round_trip(subject: CreditSubject) -> None:
+    assert round_trip(subject) == subject
+
+
+@settings(max_examples=150)
+@given(application_statuses)
+def test_application_status_round_trip(status: ApplicationStatus) -> None:
+    back = round_trip(status)
+    assert back == status
+    assert back.updated_at.utcoffset() == timedelta(hours=8)  # sent at Shenzhen's local offset
+
+
+def test_every_seeded_record_round_trips() -> None:
+    for record in (*SEED.licences, *SEED.credit_subjects, *seed_application_statuses(SEED)):
+        assert round_trip(record) == record
+
+
+@pytest.mark.parametrize(
+    ("table", "make"),
+    [
+        ("licence_type", lambda code: SEED.licences[-1].model_copy(update={"licence_type": code})),
+        ("licence_status", lambda code: SEED.licences[-1].model_copy(update={"status": code})),
+        (
+            "holder_id_type",
+            lambda code: SEED.licences[-1].model_copy(
+                update={"holder": SEED.licences[-1].holder.model_copy(update={"id_type": code})}
+            ),
+        ),
+        ("subject_type", lambda code: SEED.credit_subjects[0].model_copy(update={"subject_type": code})),
+        ("subject_status", lambda code: SEED.credit_subjects[0].model_copy(update={"status": code})),
+        (
+            "credit_record_kind",
+            lambda code: SEED.credit_subjects[0].model_copy(
+                update={"records": (CreditRecord(kind=code, title="t", authority="a", decided_on=date(2024, 1, 1)),)}
+            ),
+        ),
+        ("application_state", lambda code: seed_application_statuses(SEED)[0].model_copy(update={"state": code})),
+    ],
+)
+def test_every_code_table_value_survives(table: str, make: Any) -> None:
+    shenzhen_codes = set()
+    for canonical_code in code_table(table).canonical_codes:
+        record = make(canonical_code)
+        wire = MAPPING.to_partner(record)
+        shenzhen_code = code_table(table).to_city("shenzhen", canonical_code)
+        assert shenzhen_code in _leaves(wire)
+        shenzhen_codes.add(shenzhen_code)
+        assert MAPPING.from_partner(wire, type(record)) == record
+    assert len(shenzhen_codes) == len(code_table(table))
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]
+
+
+def _names(record_map: RecordMap) -> set[str]:
+    return set(record_map.partner_names())
+
+
+def test_partner_keys_are_the_field_maps_camel_case_names() -> None:
+    licence = next(item for item in SEED.licences if item.valid_until is None)
+    wire = MAPPING.to_partner(licence)
+    assert set(wire) == _names(FIELD_MAP.record("Licence"))
+    assert wire["licenceNo"] == licence.licence_number
+    assert wire["holderCertNo"] == licence.holder.id_number
+    assert wire["validTo"] is None
+    subject = next(item for item in SEED.credit_subjects if item.records)
+    wire = MAPPING.to_partner(subject)
+    assert set(wire) == _names(FIELD_MAP.record("CreditSubject"))
+    assert set(wire["creditRecords"][0]) == _names(FIELD_MAP.record("CreditRecord"))
+    assert set(MAPPING.to_partner(seed_application_statuses(SEED)[0])) == _names(FIELD_MAP.record("ApplicationStatus"))
+    for name in (*wire, *wire["creditRecords"][0]):
+        assert name[0].islower() and "_" not in name
+
+
+def test_dates_and_times_are_iso_8601() -> None:
+    status = ApplicationStatus(
+        application_id="A1",
+        item_code="I1",
+        state="accepted",
+        updated_at=datetime(2026, 11, 23, 1, 2, 3, tzinfo=UTC),
+    )
+    assert MAPPING.to_partner(status)["updateTime"] == "2026-11-23T09:02:03+08:00"
+    assert MAPPING.to_partner(SEED.credit_subjects[0])["estDate"] == SEED.credit_subjects[0].established_on.isoformat()  # type: ignore[union-attr]
+
+
+def test_a_naive_time_cannot_be_sent() -> None:
+    status = ApplicationStatus(application_id="A1", item_code="I1", state="accepted", updated_at=datetime(2026, 1, 1))
+    with pytest.raises(ValueError, match="updateTime"):
+        MAPPING.to_partner(status)
+
+
+LICENCE_WIRE = MAPPING.to_partner(SEED.licences[-1])
+SUBJECT_WIRE = MAPPING.to_partner(next(item for item in SEED.credit_subjects if item.records))
+STATUS_WIRE = MAPPING.to_partner(seed_application_statuses(SEED)[0])
+
+
+@pytest.mark.parametrize(
+    ("wire", "record_type", "change", "field"),
+    [
+        (LICENCE_WIRE, Licence, {"licenceNo": None}, "licenceNo"),
+        (LICENCE_WIRE, Licence, {"licenceNo": 12345}, "licenceNo"),
+        (LICENCE_WIRE, Licence, {"licenceTypeCode": "yyzz"}, "licenceTypeCode"),
+        (LICENCE_WIRE, Licence, {"licenceStatus": "ZC"}, "licenceStatus"),
+        (LICENCE_WIRE, Licence, {"holderCertType": "001"}, "holderCertType"),
+        (LICENCE_WIRE, Licence, {"holderCertNo": "123"}, "holderCertNo"),
+        (LICENCE_WIRE, Licence, {"issueDate": "20240101"}, "issueDate"),
+        (LICENCE_WIRE, Licence, {"validFrom": "2024-02-30"}, "validFrom"),
+        (LICENCE_WIRE, Licence, {"issueAreaCode": "4403"}, "issueAreaCode"),
+        (SUBJECT_WIRE, CreditSubject, {"regCapital": "100万"}, "regCapital"),
+        (SUBJECT_WIRE, CreditSubject, {"regCapital": True}, "regCapital"),
+        (SUBJECT_WIRE, CreditSubject, {"subjectType": "enterprise"}, "subjectType"),
+        (SUBJECT_WIRE, CreditSubject, {"creditRecords": {"recordType": "RED_LIST"}}, "creditRecords"),
+        (SUBJECT_WIRE, CreditSubject, {"creditRecords": ["x"]}, "creditRecords[0]"),
+        (SUBJECT_WIRE, CreditSubject, {"creditRecords": [{"recordType": "RED_LIST"}]}, "creditRecords[0].recordTitle"),
+        (STATUS_WIRE, ApplicationStatus, {"handleStatus": "received"}, "handleStatus"),
+        (STATUS_WIRE, ApplicationStatus, {"updateTime": "2026-11-20 09:00:00"}, "updateTime"),
+        (STATUS_WIRE, ApplicationStatus, {"updateTime": "2026-11-20T09:00:00"}, "updateTime"),
+    ],
+)
+def test_malformed_partner_data_names_the_field(
+    wire: dict[str, Any], record_type: type[Any], change: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ValueError, match=field.replace("[", r"\[").replace("]", r"\]")) as caught:
+        MAPPING.from_partner({**wire, **change}, record_type)
+    assert isinstance(caught.value, MalformedPartnerData)
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize("data", [None, [], "licence", 42])
+def test_a_partner_record_must_be_an_object(data: Any) -> None:
+    with pytest.raises(MalformedPartnerData):
+        MAPPING.from_partner(data, Licence)
+
+
+def test_unknown_keys_are_ignored() -> None:
+    assert MAPPING.from_partner({**LICENCE_WIRE, "extraField": 1}, Licence) == SEED.licences[-1]
+
+
+def test_an_unknown_canonical_code_cannot_be_sent() -> None:
+    bogus = SEED.licences[-1].model_construct(**{**dict(SEED.licences[-1]), "licence_type": "no_such_type"})
+    with pytest.raises(ValueError, match="licenceTypeCode"):
+        MAPPING.to_partner(bogus)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol, TypeVar
 
 from gateway.canonical import ApplicationStatus, CreditSubject, Licence
+from gateway.partners import PartnerClient
 
 __all__ = ["CanonicalRecord", "PartnerClient", "PartnerMapping"]
 
@@ -23,17 +24,4 @@ class PartnerMapping(Protocol):
         """The canonical record; raises ValueError (catalogs.CatalogError) naming the bad field."""
 
 
-class PartnerClient(Protocol):
-    """The I/O to one city's partner systems (its sandbox on loopback, or the real ones)."""
-
-    city: str
-
-    async def get_licence(self, licence_number: str) -> Licence | None: ...
-
-    async def find_licences(self, holder_id: str, licence_type: str | None = None) -> list[Licence]: ...
-
-    async def get_credit_subject(self, uscc: str) -> CreditSubject | None: ...
-
-    async def get_application_status(self, application_id: str) -> ApplicationStatus | None: ...
-
-    async def aclose(self) -> None: ...
+# The client side is the core's own interface (gateway.partners), re-exported for adapter authors.

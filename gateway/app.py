@@ -7,14 +7,17 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
+from gateway import errors
 from gateway.faces import SigningMiddleware
 from gateway.faces.rest import install_error_handlers, read_body, rest_router, target_uri
 from gateway.faces.soap import soap_router
 from gateway.logs import configure_logging
 from gateway.logs import log as logger
+from gateway.partners import PartnerDirectory
 from gateway.pipeline import Pipeline
 from gateway.runtime import Runtime
 from gateway.settings import Settings, load_settings
@@ -52,12 +55,63 @@ async def _housekeeping(runtime: Runtime) -> None:
             logger.exception("audit housekeeping failed; trying again")
 
 
+class _GuardedClient:
+    """A city's adapter client whose failures become the gateway's own errors: the one place
+    where adapter exceptions are translated."""
+
+    def __init__(self, inner: Any, unavailable: tuple[type[Exception], ...], rejected: tuple[type[Exception], ...]):
+        self.inner, self.unavailable, self.rejected = inner, unavailable, rejected
+        self.city = inner.city
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await method(*args, **kwargs)
+            except self.unavailable as exc:
+                raise errors.UpstreamUnavailable(
+                    f"the {self.city} partner system is unavailable", internal=repr(exc)
+                ) from exc
+            except self.rejected as exc:
+                raise errors.UpstreamFailed(
+                    f"the {self.city} partner system refused the call", internal=repr(exc)
+                ) from exc
+            except ValueError as exc:  # the partner's answer did not map into the canonical model
+                raise errors.UpstreamFailed(
+                    f"the {self.city} partner system answered malformed data", internal=repr(exc)
+                ) from exc
+
+        return guarded
+
+
+def partner_directory(settings: Settings) -> PartnerDirectory:
+    """The cities' adapters, wired by city code from settings.partner_urls."""
+    from adapters import shenzhen, zhongshan
+
+    known = {
+        "440300": (shenzhen.ShenzhenClient, (shenzhen.PartnerUnavailable,), (shenzhen.PartnerRejected,)),
+        "442000": (zhongshan.ZhongshanClient, (zhongshan.PartnerUnavailable,), (zhongshan.PartnerRejected,)),
+    }
+    factories = {}
+    for city, url in settings.partner_urls.items():
+        if city not in known:
+            raise errors.ConfigurationError(f"partner_urls names city {city}, for which there is no adapter")
+        client_class, unavailable, rejected = known[city]
+        factories[city] = lambda client_class=client_class, url=url, unavailable=unavailable, rejected=rejected: (
+            _GuardedClient(client_class(url), unavailable, rejected)
+        )
+    return PartnerDirectory(factories)
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     """Build the gateway. With no arguments (uvicorn workers), settings come from the environment."""
     if runtime is None:
         settings = settings or load_settings()
         configure_logging(settings.log_level, json_lines=settings.log_json)
         runtime = Runtime.build(settings)
+    if runtime.partners is None:
+        runtime.partners = partner_directory(runtime.settings)
     pipeline = Pipeline(runtime)
 
     @asynccontextmanager

@@ -171,6 +171,23 @@ def run(
         sandboxes.stop()
 
 
+@app.command()
+@one_line_errors
+def demo(config: ConfigOption = None) -> None:
+    """Run every flow end to end against the sandbox and print a table of results."""
+    from gateway.demo import run_demo
+
+    current = settings(config, log_level="WARNING")
+    results = run_demo(current)
+    table = Table("flow", "result", "detail", title="Tongban demo")
+    for result in results:
+        table.add_row(result.flow, "[green]ok[/green]" if result.ok else "[red]FAILED[/red]", result.detail)
+    console.print(table)
+    failed = [result.flow for result in results if not result.ok]
+    if failed:
+        raise fail(f"{len(failed)} of {len(results)} flows failed: {', '.join(failed)}")
+
+
 @sandbox_app.callback(invoke_without_command=True)
 def sandbox(
     context: typer.Context,

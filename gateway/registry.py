@@ -42,6 +42,7 @@ SERVICE_CODE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 GATEWAY_OPERATIONS: dict[str, str] = {
     "audit.read": "read the audit entries and evidence of any exchange (supervisors)",
     "audit.witness": "countersign this gateway's audit checkpoints (another city's gateway)",
+    "licences.lookup": "look a licence up at its issuing city's registry, through that city's adapter",
 }
 
 

@@ -20,6 +20,7 @@ from gateway.audit import AuditLog, BodyCipher, CheckpointSigner, TransparencyLo
 from gateway.circuit import CircuitBreakers
 from gateway.clock import Clock, Entropy, SystemClock, SystemEntropy
 from gateway.errors import ConfigurationError
+from gateway.partners import PartnerDirectory
 from gateway.settings import Settings
 from gateway.storage import Database
 from trust import Keyring, KeyringError, self_signed_certificate
@@ -68,6 +69,7 @@ class Runtime:
     keyring: Keyring
     audit_log: AuditLog
     transparency_log: TransparencyLog | None = None
+    partners: PartnerDirectory | None = None
     clock: Clock = field(default_factory=SystemClock)
     entropy: Entropy = field(default_factory=SystemEntropy)
     upstream_transport: httpx.AsyncBaseTransport | None = None
@@ -125,6 +127,8 @@ class Runtime:
         )
 
     async def stop(self) -> None:
+        if self.partners is not None:
+            await self.partners.aclose()
         if self.http is not None:
             await self.http.aclose()
             self.http = None

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     # Requests
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
 
+    # Partner systems reached through adapters: city code -> base URL (defaults: the sandboxes)
+    partner_urls: dict[str, str] = Field(
+        default_factory=lambda: {"440300": "http://127.0.0.1:8081", "442000": "http://127.0.0.1:8082"}
+    )
+
     # Upstream relay
     upstream_connect_timeout: float = Field(5.0, gt=0)
     upstream_read_timeout: float = Field(30.0, gt=0)

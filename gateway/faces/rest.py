@@ -22,6 +22,7 @@ from gateway.exchange import Exchange, InboundRequest, Message, Operation
 from gateway.logs import log
 from gateway.metrics import CONTENT_TYPE_LATEST, render
 from gateway.operations import list_members_operation, list_services_operation
+from gateway.partner_operations import LicenceLookup
 from gateway.pipeline import Pipeline
 from gateway.registry import find_service
 from gateway.relay import RelayOperation
@@ -250,6 +251,14 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
     )
     async def audit_evidence(request: Request, exchange_id: str) -> Response:
         return await run(request, evidence_operation(exchange_id))
+
+    @router.get(
+        "/v1/registries/{issuing_city}/licences/{licence_number:path}",
+        tags=["licences"],
+        summary="A licence from its issuing city's registry, in the canonical model (right: licences.lookup)",
+    )
+    async def licence_lookup(request: Request, issuing_city: str, licence_number: str) -> Response:
+        return await run(request, LicenceLookup(issuing_city, licence_number))
 
     async def relay(request: Request, provider_member_id: str, service_code: str, path: str = "") -> Response:
         service_id = f"{provider_member_id}/{service_code}"

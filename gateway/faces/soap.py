@@ -19,6 +19,7 @@ from gateway.audit_operations import entry_operation
 from gateway.exchange import Exchange, InboundRequest, Message, Operation, SoapEnvelope
 from gateway.logs import log
 from gateway.operations import LocalOperation, list_members_operation, list_services_operation
+from gateway.partner_operations import LicenceLookup
 from gateway.pipeline import Pipeline
 from gateway.runtime import Runtime
 from gateway.stages.sign import sign_soap_envelope
@@ -86,6 +87,42 @@ def _render_checkpoint(result: dict[str, Any], response: Any) -> None:
     _append_value(response, "note", result["note"])
 
 
+LICENCE_FIELDS = (
+    "licence_number",
+    "licence_type",
+    "title",
+    "issuer_name",
+    "issuer_code",
+    "issuing_city",
+    "issued_on",
+    "valid_from",
+    "valid_until",
+    "status",
+    "scope",
+    "address",
+    "legal_representative",
+)
+
+
+def _render_licence(result: dict[str, Any], response: Any) -> None:
+    licence = etree.SubElement(response, _tb("licence"))
+    for name in LICENCE_FIELDS[:3]:
+        _append_value(licence, _camel(name), result.get(name))
+    holder = etree.SubElement(licence, _tb("holder"))
+    for name in ("name", "id_type", "id_number"):
+        _append_value(holder, _camel(name), result["holder"][name])
+    for name in LICENCE_FIELDS[3:]:
+        if result.get(name) is not None:
+            _append_value(licence, _camel(name), result[name])
+
+
+def _licence_lookup(payload: Any) -> tuple[Operation, str]:
+    city, number = _text_of(payload, "issuingCity"), _text_of(payload, "licenceNumber")
+    if not city or not number:
+        raise errors.InvalidContent("GetLicence needs issuingCity and licenceNumber")
+    return LicenceLookup(city, number), ""
+
+
 def _checkpoint_operation() -> LocalOperation:
     def compute(runtime: Runtime, exchange: Exchange) -> dict[str, Any]:
         if runtime.transparency_log is None:
@@ -138,6 +175,7 @@ SOAP_OPERATIONS: dict[str, SoapOperationSpec] = {
     ),
     "GetAuditCheckpoint": SoapOperationSpec(build=lambda p: (_checkpoint_operation(), ""), render=_render_checkpoint),
     "GetAuditEntry": SoapOperationSpec(build=lambda p: (entry_operation(_entry_index(p)), ""), render=_render_entry),
+    "GetLicence": SoapOperationSpec(build=_licence_lookup, render=_render_licence),
 }
 
 

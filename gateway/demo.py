@@ -1,0 +1,234 @@
+"""`tongban demo`: every flow that works today, end to end against the sandbox, as a table of results.
+
+Uses the gateway at the configured URL when one answers there (for example under `make run`);
+otherwise starts its own gateway and sandboxes on free loopback ports for the run.
+"""
+
+from __future__ import annotations
+
+import base64
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from gateway.settings import Settings, load_settings
+
+__all__ = ["DemoResult", "run_demo"]
+
+SOAP_WINDOW = "442000.zsgov.window"  # Zhongshan's service window, a SOAP system
+REST_WINDOW = "440300.szgov.window"  # Shenzhen's service window, a REST system
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    flow: str
+    ok: bool
+    detail: str
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=2, trust_env=False).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextmanager
+def _gateway_for_demo(settings: Settings) -> Iterator[tuple[str, Settings]]:
+    """The configured gateway if it answers, otherwise our own with its own sandboxes."""
+    if _answers(settings.public_url):
+        yield settings.public_url, settings
+        return
+    import uvicorn
+
+    from adapters.sandboxes import start_sandboxes
+    from gateway.app import create_app
+
+    base_port = _free_port()
+    sandboxes = start_sandboxes(base_port=base_port) if _port_pair_free(base_port) else start_sandboxes(base_port=0)
+    with tempfile.TemporaryDirectory(prefix="tongban-demo-") as scratch:
+        port = _free_port()
+        own = load_settings(
+            var_dir=Path(scratch) / "var",
+            port=port,
+            log_level="WARNING",
+            partner_urls={"440300": sandboxes.urls()["shenzhen"], "442000": sandboxes.urls()["zhongshan"]},
+        )
+        server = uvicorn.Server(uvicorn.Config(create_app(own), host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the demo gateway did not start")
+            time.sleep(0.02)
+        try:
+            yield f"http://127.0.0.1:{port}", own
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+            sandboxes.stop()
+
+
+def _port_pair_free(port: int) -> bool:
+    try:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", port + 1))
+        return True
+    except OSError:
+        return False
+
+
+def _rsa_identity(directory: Path, member_id: str) -> tuple[Path, Path, bytes]:
+    """An RSA key and certificate for a SOAP member (kept, so a rerun reuses them)."""
+    key_file, cert_file = directory / f"{member_id}.key", directory / f"{member_id}.crt"
+    if not key_file.exists():
+        from datetime import UTC, datetime, timedelta
+
+        key = rsa.generate_private_key(65537, 2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, member_id)])
+        now = datetime.now(UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=365))
+            .sign(key, hashes.SHA256())
+        )
+        directory.mkdir(parents=True, exist_ok=True)
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        key_file.chmod(0o600)
+        cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return key_file, cert_file, cert_file.read_bytes()
+
+
+def _register(settings: Settings, keys: Path) -> tuple[Any, tuple[Path, Path]]:
+    from gateway.client import MemberCredentials, make_member_certificate
+    from gateway.clock import SystemClock
+    from gateway.registry import add_member, find_member, grant
+    from gateway.storage import Database
+
+    now = SystemClock().now()
+    rest_key = keys / f"{REST_WINDOW}.key"
+    if not rest_key.exists():
+        key_pem, cert_pem = make_member_certificate(REST_WINDOW)
+        keys.mkdir(parents=True, exist_ok=True)
+        rest_key.write_bytes(key_pem)
+        rest_key.chmod(0o600)
+        (keys / f"{REST_WINDOW}.crt").write_bytes(cert_pem)
+    soap_key, soap_cert, soap_pem = _rsa_identity(keys, SOAP_WINDOW)
+    database = Database(settings.database_url)
+    database.migrate()
+    try:
+        with database.write() as connection:
+            for member_id, pem in ((REST_WINDOW, (keys / f"{REST_WINDOW}.crt").read_bytes()), (SOAP_WINDOW, soap_pem)):
+                existing = find_member(connection, member_id)
+                if existing is None or existing.certificate.pem.encode() != x509.load_pem_x509_certificate(
+                    pem
+                ).public_bytes(serialization.Encoding.PEM):
+                    add_member(connection, member_id, pem, name="demo", now=now, replace=existing is not None)
+                for right in ("licences.lookup", "audit.read"):
+                    grant(connection, member_id, right, now=now)
+    finally:
+        database.dispose()
+    return MemberCredentials.from_pem_file(REST_WINDOW, rest_key), (soap_key, soap_cert)
+
+
+def _flow(results: list[DemoResult], name: str, step: Callable[[], str]) -> None:
+    try:
+        results.append(DemoResult(name, True, step()))
+    except Exception as exc:  # the demo reports every failure and goes on
+        results.append(DemoResult(name, False, f"{type(exc).__name__}: {exc}"[:200]))
+
+
+def run_demo(settings: Settings) -> list[DemoResult]:
+    """Run the flows; each result says what was shown, or why it failed."""
+    from catalogs import seed
+    from gateway.audit import check_evidence, parse_verifier_key
+    from gateway.client import verify_gateway_response
+    from gateway.soap_client import gateway_soap_client
+
+    data = seed.generate()
+    sz_licence = data.city("shenzhen").licences[0]
+    zs_licence = data.city("zhongshan").licences[0]
+    results: list[DemoResult] = []
+    with _gateway_for_demo(settings) as (url, active), tempfile.TemporaryDirectory() as scratch:
+        rest, (soap_key, soap_cert) = _register(active, active.var_dir / "demo-keys")
+        info = httpx.get(f"{url}/.well-known/tongban", trust_env=False).json()
+        jwks = httpx.get(f"{url}/.well-known/jwks.json", trust_env=False).json()
+        gateway_cert = Path(scratch) / "gateway.crt"
+        x5c = next(key["x5c"][0] for key in jwks["keys"] if "x5c" in key)
+        gateway_cert.write_bytes(
+            x509.load_der_x509_certificate(base64.b64decode(x5c)).public_bytes(serialization.Encoding.PEM)
+        )
+        exchange: dict[str, str] = {}
+
+        def soap_to_rest() -> str:
+            client = gateway_soap_client(
+                url, key_file=soap_key, certificate_file=soap_cert, gateway_certificate_file=gateway_cert
+            )
+            answer = client.service.GetLicence(issuingCity="440300", licenceNumber=sz_licence.licence_number)
+            assert answer.licenceNumber == sz_licence.licence_number and answer.holder.name == sz_licence.holder.name
+            return f"{answer.title} {answer.licenceNumber} of {answer.holder.name}; WS-Security both ways"
+
+        def rest_to_soap() -> str:
+            path = f"/v1/registries/442000/licences/{quote(zs_licence.licence_number, safe='')}"
+            headers = rest.signed_headers("GET", url + path, b"", audience=info["gateway_id"])
+            response = httpx.get(url + path, headers=headers, trust_env=False)
+            assert response.status_code == 200, response.text
+            kid = verify_gateway_response(response, jwks)
+            body = response.json()
+            assert body["holder"]["name"] == zs_licence.holder.name
+            exchange["id"] = response.headers["x-tongban-exchange-id"]
+            holder = body["holder"]["name"]
+            return f"{body['title']} {body['licence_number']} of {holder}; GB18030 SOAP behind; signed by {kid[:8]}…"
+
+        def replay() -> str:
+            path = f"/v1/registries/440300/licences/{quote(sz_licence.licence_number, safe='')}"
+            headers = rest.signed_headers("GET", url + path, b"", audience=info["gateway_id"])
+            first = httpx.get(url + path, headers=headers, trust_env=False)
+            second = httpx.get(url + path, headers=headers, trust_env=False)
+            assert first.status_code == 200 and second.status_code == 401, (first.status_code, second.status_code)
+            code = second.json()["code"]
+            return f"the same client assertion twice: {first.status_code}, then {second.status_code} {code}"
+
+        def evidence() -> str:
+            path = f"/v1/audit/exchanges/{exchange['id']}/evidence"
+            headers = rest.signed_headers("GET", url + path, b"", audience=info["gateway_id"])
+            bundle = httpx.get(url + path, headers=headers, trust_env=False, timeout=30).json()
+            key = parse_verifier_key(info["audit_key"]).public_key
+            report = check_evidence(bundle, key)
+            assert report.passed, [check for check in report.checks if not check.passed]
+            return f"{len(report.checks)} checks pass offline with only the log's public key"
+
+        _flow(results, "Zhongshan SOAP window → Shenzhen REST licence registry", soap_to_rest)
+        _flow(results, "Shenzhen REST window → Zhongshan SOAP licence registry", rest_to_soap)
+        _flow(results, "replayed client assertion refused", replay)
+        if "id" in exchange:
+            _flow(results, "evidence bundle of that exchange verified offline", evidence)
+    return results

@@ -1,0 +1,53 @@
+"""The partner systems the gateway reaches through adapters, as the core sees them: by city, in the
+canonical model. The app factory wires in the adapters; the core imports none of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from gateway import errors
+from gateway.canonical import ApplicationStatus, CreditSubject, Licence
+
+__all__ = ["PartnerClient", "PartnerDirectory"]
+
+
+class PartnerClient(Protocol):
+    """The I/O to one city's partner systems. Failures are raised as gateway errors
+    (UpstreamUnavailable, UpstreamFailed) by the wiring that builds the directory."""
+
+    city: str
+
+    async def get_licence(self, licence_number: str) -> Licence | None: ...
+
+    async def find_licences(self, holder_id: str, licence_type: str | None = None) -> list[Licence]: ...
+
+    async def get_credit_subject(self, uscc: str) -> CreditSubject | None: ...
+
+    async def get_application_status(self, application_id: str) -> ApplicationStatus | None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class PartnerDirectory:
+    """City code -> a client for that city's systems, made on first use."""
+
+    def __init__(self, factories: Mapping[str, Callable[[], PartnerClient]]) -> None:
+        self._factories = dict(factories)
+        self._clients: dict[str, PartnerClient] = {}
+
+    @property
+    def cities(self) -> list[str]:
+        return sorted(self._factories)
+
+    def client_for(self, city: str) -> PartnerClient:
+        if city not in self._factories:
+            raise errors.NotFound(f"no partner systems are configured for city {city}; known: {', '.join(self.cities)}")
+        if city not in self._clients:
+            self._clients[city] = self._factories[city]()
+        return self._clients[city]
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()

@@ -284,6 +284,8 @@ def members_keygen(
     from gateway.client import make_member_certificate
 
     registry.parse_member_id(member_id)
+    if algorithm not in ("ed25519", "ecdsa-p256"):  # what the CLI offers; P-256 also serves SOAP
+        raise fail(f"algorithm must be ed25519 or ecdsa-p256, not {algorithm!r}")
     key_pem, cert_pem = make_member_certificate(member_id, algorithm=algorithm)
     out.mkdir(parents=True, exist_ok=True)
     key_path, cert_path = out / "key.pem", out / "cert.pem"

@@ -13,10 +13,8 @@ from typing import Any
 
 import httpx
 import jwt
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from trust import (
     RequestView,
@@ -24,6 +22,7 @@ from trust import (
     b64url_decode,
     content_digest,
     key_kind,
+    self_signed_certificate,
     sign_message,
     signature_parameters,
     verify_message,
@@ -134,26 +133,16 @@ def make_member_certificate(
     For the sandbox, trying things out and tests; real members bring certificates from their CA.
     """
     now = now or datetime.now(UTC)
-    key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+    key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
     if algorithm == "ed25519":
         key = ed25519.Ed25519PrivateKey.generate()
     elif algorithm == "ecdsa-p256":
         key = ec.generate_private_key(ec.SECP256R1())
+    elif algorithm == "rsa":  # for SOAP members: WS-Security takes RSA or P-256, not Ed25519
+        key = rsa.generate_private_key(65537, 2048)
     else:
-        raise ValueError("algorithm must be ed25519 or ecdsa-p256")
-    name = x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, member_id), x509.NameAttribute(NameOID.COUNTRY_NAME, "CN")]
-    )
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=days))
-        .sign(key, None if algorithm == "ed25519" else hashes.SHA256())
-    )
+        raise ValueError("algorithm must be ed25519, ecdsa-p256 or rsa")
+    certificate = self_signed_certificate(key, member_id, now=now, days=days)
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )

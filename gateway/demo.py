@@ -20,9 +20,7 @@ from urllib.parse import quote
 
 import httpx
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 
 from gateway.settings import Settings, load_settings
 
@@ -45,6 +43,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _free_port_pair() -> int:
+    """A port whose successor is free too: the sandboxes take consecutive ports."""
+    while True:
+        port = _free_port()
+        try:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", port + 1))
+            return port
+        except OSError:
+            continue
+
+
 def _answers(url: str) -> bool:
     try:
         return httpx.get(f"{url}/readyz", timeout=2, trust_env=False).status_code == 200
@@ -63,8 +73,7 @@ def _gateway_for_demo(settings: Settings) -> Iterator[tuple[str, Settings]]:
     from adapters.sandboxes import start_sandboxes
     from gateway.app import create_app
 
-    base_port = _free_port()
-    sandboxes = start_sandboxes(base_port=base_port) if _port_pair_free(base_port) else start_sandboxes(base_port=0)
+    sandboxes = start_sandboxes(base_port=_free_port_pair())
     with tempfile.TemporaryDirectory(prefix="tongban-demo-") as scratch:
         port = _free_port()
         own = load_settings(
@@ -88,42 +97,17 @@ def _gateway_for_demo(settings: Settings) -> Iterator[tuple[str, Settings]]:
             sandboxes.stop()
 
 
-def _port_pair_free(port: int) -> bool:
-    try:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", port + 1))
-        return True
-    except OSError:
-        return False
-
-
 def _rsa_identity(directory: Path, member_id: str) -> tuple[Path, Path, bytes]:
     """An RSA key and certificate for a SOAP member (kept, so a rerun reuses them)."""
+    from gateway.client import make_member_certificate
+
     key_file, cert_file = directory / f"{member_id}.key", directory / f"{member_id}.crt"
     if not key_file.exists():
-        from datetime import UTC, datetime, timedelta
-
-        key = rsa.generate_private_key(65537, 2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, member_id)])
-        now = datetime.now(UTC)
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(days=365))
-            .sign(key, hashes.SHA256())
-        )
+        key_pem, cert_pem = make_member_certificate(member_id, algorithm="rsa")
         directory.mkdir(parents=True, exist_ok=True)
-        key_file.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
+        key_file.write_bytes(key_pem)
         key_file.chmod(0o600)
-        cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        cert_file.write_bytes(cert_pem)
     return key_file, cert_file, cert_file.read_bytes()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -68,7 +68,6 @@ class LocalOperation:
     not_found: str | None = None
     provider: str | None = None
     status: int = 200
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def service_label(self) -> str:

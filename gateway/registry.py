@@ -24,6 +24,7 @@ __all__ = [
     "add_service",
     "allowed_service_ids",
     "find_member",
+    "find_member_by_key",
     "find_service",
     "get_member",
     "get_service",
@@ -131,6 +132,12 @@ def get_member(connection: Connection, member_id: str) -> Member:
 
 def find_member(connection: Connection, member_id: str) -> Member | None:
     row = connection.execute(select(members).where(members.c.id == member_id)).first()
+    return None if row is None else _member_from_row(row)
+
+
+def find_member_by_key(connection: Connection, key_thumbprint: str) -> Member | None:
+    """The member whose registered certificate carries this key (RFC 7638 thumbprint)."""
+    row = connection.execute(select(members).where(members.c.key_thumbprint == key_thumbprint)).first()
     return None if row is None else _member_from_row(row)
 
 

@@ -19,11 +19,11 @@ __all__ = ["GatewaySigned", "SignRequests", "Timestamp", "gateway_soap_client"]
 class Timestamp:
     """wsu:Timestamp in the Security header (zeep adds none), so that the signature covers it."""
 
-    def __init__(self, lifetime: int = 300) -> None:
-        self.lifetime = lifetime
+    def __init__(self, lifetime: int = 300, created: datetime | None = None) -> None:
+        self.lifetime, self.created = lifetime, created  # `created`: fixed, for tests of stale stamps
 
     def apply(self, envelope: Any, headers: Any) -> Any:
-        created = datetime.now(UTC)
+        created = self.created or datetime.now(UTC)
         get_security_header(envelope).append(
             WSU.Timestamp(
                 WSU.Created(get_timestamp(created, zulu_timestamp=True)),

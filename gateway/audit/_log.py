@@ -480,21 +480,24 @@ class TransparencyLog:
 
     # ---- verification ------------------------------------------------------------------------
 
-    def _stream(self, query: Any, key: str, batch: int = 5000) -> Iterator[Any]:
-        after: Any = None
+    def _stream(self, query: Any, after: Callable[[Any], Any], batch: int = 5000) -> Iterator[Any]:
+        """Rows of `query` page by page; `after(last row)` is the condition for the next page."""
+        condition: Any = None
         while True:
             with self.database.read() as connection:
-                statement = query if after is None else query.where(after)
+                statement = query if condition is None else query.where(condition)
                 rows = connection.execute(statement.limit(batch)).all()
             if not rows:
                 return
             yield from rows
-            after = self._after(key, rows[-1])
+            condition = after(rows[-1])
 
     @staticmethod
-    def _after(key: str, row: Any) -> Any:
-        if key == "entries":
-            return audit_entries.c.idx > row.idx
+    def _after_entry(row: Any) -> Any:
+        return audit_entries.c.idx > row.idx
+
+    @staticmethod
+    def _after_node(row: Any) -> Any:
         # The leading `leaf_end >=` lets both databases seek in the (leaf_end, level) index; the
         # OR alone made every page re-read all earlier nodes (quadratic verification).
         return (audit_nodes.c.leaf_end >= row.leaf_end) & (
@@ -523,13 +526,13 @@ class TransparencyLog:
             select(audit_nodes)
             .where(audit_nodes.c.leaf_end < head.size)
             .order_by(audit_nodes.c.leaf_end, audit_nodes.c.level),
-            "nodes",
+            self._after_node,
         )
         entries = self._stream(
             select(audit_entries.c.idx, audit_entries.c.entry)
             .where(audit_entries.c.idx < head.size)
             .order_by(audit_entries.c.idx),
-            "entries",
+            self._after_entry,
         )
         frontier = CompactRange()
         while pending_checkpoints and pending_checkpoints[0].size == 0:

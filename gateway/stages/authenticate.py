@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import jwt
 from jwt.algorithms import OKPAlgorithm
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 
 from gateway import errors
-from gateway.registry import Member, find_member
-from gateway.storage import members, seen_tokens
+from gateway.registry import Member, find_member, find_member_by_key
+from gateway.storage import seen_tokens
 from trust import (
     DigestMismatch,
     InvalidSignature,
@@ -205,8 +205,7 @@ def _authenticate_soap(exchange: Exchange, runtime: Runtime, now: datetime) -> N
         raise errors.BadMessageSignature(str(exc)) from exc
     key_id = thumbprint(verified.certificate.public_key())  # type: ignore[arg-type]  # RSA or P-256 here
     with runtime.database.read() as connection:
-        row = connection.execute(select(members.c.id).where(members.c.key_thumbprint == key_id)).first()
-    member = _lookup_member(runtime, row.id) if row is not None else None
+        member = find_member_by_key(connection, key_id)
     if member is None:
         raise errors.UnknownIssuer("the signing certificate's key is not a registered member's")
     # The signature value is single-use within its timestamp's lifetime, as a jti is.

@@ -8,12 +8,13 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from test_soap import GatewaySigned, SignRequests, Timestamp, make_identity
+from test_soap import make_identity
 
 from adapters.shenzhen import create_app as shenzhen_sandbox
 from adapters.zhongshan import create_app as zhongshan_sandbox
 from catalogs import seed
 from gateway.registry import add_member, grant
+from gateway.soap_client import GatewaySigned, SignRequests, Timestamp
 
 
 @pytest.fixture

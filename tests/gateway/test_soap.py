@@ -20,55 +20,11 @@ from zeep import Client, Settings
 from zeep.exceptions import Fault, SignatureVerificationFailed
 from zeep.transports import Transport
 from zeep.wsse.compose import Compose
-from zeep.wsse.signature import BinarySignature, verify_envelope
-from zeep.wsse.utils import WSU, get_security_header, get_timestamp
 
 from gateway.registry import add_member, grant
+from gateway.soap_client import GatewaySigned, SignRequests, Timestamp
 
 MEMBER = "442000.zsgov.window"
-
-
-class Timestamp:
-    """wsu:Timestamp in the Security header, so that BinarySignature signs it with the Body."""
-
-    def __init__(self, lifetime: int = 300, created: datetime | None = None) -> None:
-        self.lifetime, self.created = lifetime, created
-
-    def apply(self, envelope: Any, headers: Any) -> Any:
-        created = self.created or datetime.now(UTC)
-        security = get_security_header(envelope)
-        security.append(
-            WSU.Timestamp(
-                WSU.Created(get_timestamp(created, zulu_timestamp=True)),
-                WSU.Expires(get_timestamp(created + timedelta(seconds=self.lifetime), zulu_timestamp=True)),
-            )
-        )
-        return envelope, headers
-
-    def verify(self, envelope: Any) -> Any:
-        return envelope
-
-
-class SignRequests(BinarySignature):
-    """zeep's BinarySignature checks answers against the client's own certificate; the gateway's
-    answers are checked by GatewaySigned instead."""
-
-    def verify(self, envelope: Any) -> Any:
-        return envelope
-
-
-class GatewaySigned:
-    """Verify answers with the gateway's certificate (zeep's own verify() would use the client's)."""
-
-    def __init__(self, certificate_file: Path) -> None:
-        self.certificate_file = certificate_file
-
-    def apply(self, envelope: Any, headers: Any) -> Any:
-        return envelope, headers
-
-    def verify(self, envelope: Any) -> Any:
-        verify_envelope(envelope, str(self.certificate_file))
-        return envelope
 
 
 def make_identity(tmp_path: Path, name: str, kind: str = "rsa") -> tuple[Path, Path, bytes]:

@@ -26,8 +26,10 @@ from gateway.settings import Settings, load_settings
 
 __all__ = ["DemoResult", "run_demo"]
 
-SOAP_WINDOW = "442000.zsgov.window"  # Zhongshan's service window, a SOAP system
-REST_WINDOW = "440300.szgov.window"  # Shenzhen's service window, a REST system
+# Members of the demo's own: it re-registers them as it needs, so they must never be ids that an
+# operator may have registered (the README's walk-through uses 442000.zsgov.window).
+SOAP_WINDOW = "442000.zsdemo.window"  # a Zhongshan service window, a SOAP system
+REST_WINDOW = "440300.szdemo.window"  # a Shenzhen service window, a REST system
 
 
 @dataclass(frozen=True)

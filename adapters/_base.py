@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Protocol, TypeVar
 
-from gateway.canonical import ApplicationStatus, CreditSubject, Licence
+from gateway.canonical import ApplicationStatus, CreditSubject, Licence, Seal, TradingProject
 from gateway.partners import PartnerClient
 
 __all__ = ["CanonicalRecord", "PartnerClient", "PartnerMapping"]
 
-CanonicalRecord = TypeVar("CanonicalRecord", Licence, CreditSubject, ApplicationStatus)
+CanonicalRecord = TypeVar("CanonicalRecord", Licence, CreditSubject, ApplicationStatus, Seal, TradingProject)
 
 
 class PartnerMapping(Protocol):
@@ -17,7 +17,7 @@ class PartnerMapping(Protocol):
 
     city: str  # GB/T 2260 code of the city whose format this is
 
-    def to_partner(self, record: Licence | CreditSubject | ApplicationStatus) -> Any:
+    def to_partner(self, record: Licence | CreditSubject | ApplicationStatus | Seal | TradingProject) -> Any:
         """The partner's representation: a JSON-ready dict (REST cities) or an lxml element (SOAP)."""
 
     def from_partner(self, data: Any, record_type: type[CanonicalRecord]) -> CanonicalRecord:

@@ -3,14 +3,39 @@
 from __future__ import annotations
 
 import importlib
+import json
+import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
-__all__ = ["SANDBOXES", "RunningSandboxes", "SandboxSpec", "seed_listing", "start_sandboxes"]
+if TYPE_CHECKING:
+    from adapters.sandbox_documents import SandboxMaterial
+
+__all__ = [
+    "DEFAULT_BASE_PORT",
+    "LISTING_KINDS",
+    "RunningSandboxes",
+    "SANDBOXES",
+    "SandboxSpec",
+    "SandboxSystem",
+    "seed_listing",
+    "start_sandboxes",
+]
+
+
+@dataclass(frozen=True)
+class SandboxSystem:
+    """One partner system a sandbox plays, as it would be registered with the gateway."""
+
+    member_id: str  # <city>.<org>.<system>
+    name: str
+    kind: str  # licence_registry, credit_platform, service_handling, seal_platform, trading_centre
+    path: str  # where it answers under the sandbox's base URL
 
 
 @dataclass(frozen=True)
@@ -20,17 +45,73 @@ class SandboxSpec:
     module: str  # its create_app(seed_data=None)
     port_offset: int
     protocol: str
+    systems: tuple[SandboxSystem, ...] = ()
 
 
 SANDBOXES: tuple[SandboxSpec, ...] = (
-    SandboxSpec("shenzhen", "440300", "adapters.shenzhen.sandbox", 0, "REST/JSON"),
-    SandboxSpec("zhongshan", "442000", "adapters.zhongshan.sandbox", 1, "SOAP 1.1"),
+    SandboxSpec(
+        "shenzhen",
+        "440300",
+        "adapters.shenzhen.sandbox",
+        0,
+        "REST/JSON",
+        (
+            SandboxSystem("440300.szzsj.handling", "深圳市一网通办受理系统", "service_handling", "/api/handle/v1"),
+            SandboxSystem("440300.szamr.licence", "深圳市电子证照库", "licence_registry", "/api/licence/v1"),
+            SandboxSystem("440300.szamr.seal", "深圳市电子印章平台", "seal_platform", "/api/seal/v1"),
+            SandboxSystem("440300.szfgw.credit", "深圳市公共信用信息平台", "credit_platform", "/api/credit/v1"),
+            SandboxSystem("440300.szggzy.trading", "深圳公共资源交易中心", "trading_centre", "/api/trade/v1"),
+        ),
+    ),
+    SandboxSpec(
+        "zhongshan",
+        "442000",
+        "adapters.zhongshan.sandbox",
+        1,
+        "SOAP 1.1",
+        (
+            SandboxSystem(
+                "442000.zszsj.licence", "中山市电子证照查询服务", "licence_registry", "/services/DzzzCxService"
+            ),
+            SandboxSystem(
+                "442000.zsfgj.credit", "中山市信用信息查询服务", "credit_platform", "/services/XyxxCxService"
+            ),
+            SandboxSystem(
+                "442000.zszsj.handling", "中山市办件状态同步服务", "service_handling", "/services/BjztTbService"
+            ),
+            SandboxSystem("442000.zsscjg.seal", "中山市电子印章查询服务", "seal_platform", "/services/DzyzCxService"),
+            SandboxSystem(
+                "442000.zsggzy.trading", "中山市公共资源交易中心", "trading_centre", "/services/JyxmCxService"
+            ),
+        ),
+    ),
+    SandboxSpec(
+        "hohhot",
+        "150100",
+        "adapters.hohhot.sandbox",
+        2,
+        "REST/JSON",
+        (
+            SandboxSystem("150100.hhzsj.licence", "呼和浩特市电子证照共享服务", "licence_registry", "/api/license"),
+            SandboxSystem("150100.hhfgw.credit", "信用呼和浩特信息共享平台", "credit_platform", "/api/credit"),
+            SandboxSystem("150100.hhzsj.affair", "呼和浩特市政务服务办件系统", "service_handling", "/api/affair"),
+            SandboxSystem("150100.hhzsj.seal", "呼和浩特市电子印章平台", "seal_platform", "/api/seal"),
+            SandboxSystem("150100.hhggzy.trading", "呼和浩特市公共资源交易中心", "trading_centre", "/api/trade"),
+        ),
+    ),
 )
+
+DEFAULT_BASE_PORT = 8081
+"""The first sandbox's port under `make run`; each city takes base + its port_offset (8081, 8082, 8083)."""
+
+LISTING_KINDS: tuple[str, ...] = ("subjects", "licences", "enterprises", "persons", "experts", "members", "samples")
+"""What `tongban sandbox list KIND` prints."""
 
 
 @dataclass
 class RunningSandboxes:
     servers: list[tuple[SandboxSpec, str, uvicorn.Server, threading.Thread]]
+    material: SandboxMaterial | None = None  # the PKI and samples, when started with a sandbox_dir
 
     def urls(self) -> dict[str, str]:
         return {spec.city: url for spec, url, _server, _thread in self.servers}
@@ -42,18 +123,49 @@ class RunningSandboxes:
             thread.join(timeout=10)
 
 
-def start_sandboxes(host: str = "127.0.0.1", base_port: int = 8081, seed: int | None = None) -> RunningSandboxes:
-    """Start every city's sandbox on its own port (base_port + offset) and wait until each answers."""
+def start_sandboxes(
+    host: str = "127.0.0.1",
+    base_port: int = DEFAULT_BASE_PORT,
+    seed: int | None = None,
+    *,
+    sandbox_dir: Path | None = None,
+) -> RunningSandboxes:
+    """Start every city's sandbox on its own port (base_port + offset) and wait until each answers.
+
+    base_port 0 puts each sandbox on a free port the system picks (tests, the demo): see urls().
+    With `sandbox_dir`, the demo PKI, status lists and sample documents are made there first (their
+    URLs name the ports), and each sandbox also publishes its city's trust list, CRLs and status
+    lists under /pki."""
+    from adapters.sandbox_documents import PkiPublication, prepare_sandbox
     from catalogs import seed as seeding
 
     data = seeding.generate() if seed is None else seeding.generate(seed)
+    listeners: dict[str, socket.socket] = {}
+    ports: dict[str, int] = {}
+    for spec in SANDBOXES:
+        ports[spec.city] = base_port + spec.port_offset
+        if base_port == 0:  # bind here, so the port is known and nobody can take it in between
+            listener = socket.socket()
+            listener.bind((host, 0))
+            ports[spec.city] = int(listener.getsockname()[1])
+            listeners[spec.city] = listener
+    material = None
+    if sandbox_dir is not None:
+        material = prepare_sandbox(
+            sandbox_dir, {spec.region: f"http://{host}:{ports[spec.city]}" for spec in SANDBOXES}, data=data
+        )
     running = []
     for spec in SANDBOXES:
         app = importlib.import_module(spec.module).create_app(seed_data=data)
-        port = base_port + spec.port_offset
+        if sandbox_dir is not None:
+            app = PkiPublication(app, sandbox_dir / "pki" / spec.region)
+        port = ports[spec.city]
+        sockets = [listeners[spec.city]] if spec.city in listeners else []
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
         server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name=f"sandbox-{spec.city}", daemon=True)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": sockets or None}, name=f"sandbox-{spec.city}", daemon=True
+        )
         thread.start()
         running.append((spec, f"http://{host}:{port}", server, thread))
     deadline = time.monotonic() + 20
@@ -62,15 +174,51 @@ def start_sandboxes(host: str = "127.0.0.1", base_port: int = 8081, seed: int | 
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"the {spec.city} sandbox did not start (is port {server.config.port} free?)")
             time.sleep(0.02)
-    return RunningSandboxes(running)
+    return RunningSandboxes(running, material)
 
 
-def seed_listing(kind: str, seed: int | None = None) -> list[dict[str, Any]]:
-    """The seeded data of every sandbox city, as JSON-ready dicts (canonical field names)."""
+# The demo PKI identity each kind of partner system signs with (trust._pki roles).
+SYSTEM_IDENTITIES: dict[str, str] = {"licence_registry": "licence-issuer-ec", "seal_platform": "seal-platform-sm2"}
+
+
+def seed_listing(kind: str, seed: int | None = None, *, sandbox_dir: Path | None = None) -> list[dict[str, Any]]:
+    """The seeded data of every sandbox city, as JSON-ready dicts (canonical field names).
+
+    kind is one of LISTING_KINDS; "members" lists the partner systems each sandbox plays (with their
+    key files in the sandbox PKI, once made), "samples" the signed documents under samples/, and
+    "licences" names the sample documents that carry each licence."""
     from catalogs import seed as seeding
 
+    if kind not in LISTING_KINDS:
+        raise ValueError(f"unknown kind {kind!r}; choose {', '.join(LISTING_KINDS)}")
+    samples = _samples(sandbox_dir)
+    if kind == "samples":
+        if sandbox_dir is None or not samples:
+            raise ValueError("no sample documents yet: `tongban sandbox` or `make run` makes them under var/sandbox")
+        return samples
+    if kind == "members":
+        rows = []
+        for spec in SANDBOXES:
+            for system in spec.systems:
+                role = SYSTEM_IDENTITIES.get(system.kind)
+                folder = None if sandbox_dir is None or role is None else sandbox_dir / "pki" / spec.region
+                present = folder is not None and (folder / f"{role}.key").is_file()
+                rows.append(
+                    {
+                        "city": spec.region,
+                        "member_id": system.member_id,
+                        "name": system.name,
+                        "kind": system.kind,
+                        "protocol": spec.protocol,
+                        "path": system.path,
+                        "default_url": f"http://127.0.0.1:{DEFAULT_BASE_PORT + spec.port_offset}{system.path}",
+                        "key_file": str(folder / f"{role}.key") if present and folder else None,
+                        "certificate_file": str(folder / f"{role}.crt") if present and folder else None,
+                    }
+                )
+        return rows
     data = seeding.generate() if seed is None else seeding.generate(seed)
-    rows: list[dict[str, Any]] = []
+    rows = []
     for spec in SANDBOXES:
         city = data.city(spec.city)
         if kind == "subjects":
@@ -82,6 +230,24 @@ def seed_listing(kind: str, seed: int | None = None) -> list[dict[str, Any]]:
         elif kind == "persons":
             records = list(city.persons)
         else:
-            raise ValueError(f"unknown kind {kind!r}; choose subjects, licences, enterprises or persons")
-        rows.extend({"city": spec.region, **record.model_dump(mode="json")} for record in records)
+            records = list(city.experts)
+        for record in records:
+            row = {"city": spec.region, **record.model_dump(mode="json")}
+            if kind == "licences":
+                row["sample_documents"] = [
+                    sample["path"]
+                    for sample in samples
+                    if sample["kind"] == "licence" and sample["subject"] == record.licence_number
+                ]
+            rows.append(row)
     return rows
+
+
+def _samples(sandbox_dir: Path | None) -> list[dict[str, Any]]:
+    if sandbox_dir is None:
+        return []
+    index = sandbox_dir / "samples" / "index.json"
+    if not index.is_file():
+        return []
+    listed: list[dict[str, Any]] = json.loads(index.read_text(encoding="utf-8"))
+    return [{**sample, "path": str(sandbox_dir / "samples" / sample["file"])} for sample in listed]

@@ -30,6 +30,12 @@ from catalogs._codes import (
     validate_uscc,
 )
 from catalogs._errors import CatalogDataError, CatalogError, InvalidCode, UnknownCode
+from catalogs._licence_ids import (
+    LICENCE_ID_ROOT,
+    LicenceIdentifier,
+    format_licence_identifier,
+    parse_licence_identifier,
+)
 from catalogs._loader import (
     FORMATS,
     City,
@@ -57,6 +63,8 @@ __all__ = [
     "FieldMap",
     "FieldSpec",
     "InvalidCode",
+    "LICENCE_ID_ROOT",
+    "LicenceIdentifier",
     "ORGANISATION_TYPES",
     "REGISTRATION_AUTHORITIES",
     "RecordMap",
@@ -71,11 +79,13 @@ __all__ = [
     "code_table",
     "code_table_names",
     "field_map",
+    "format_licence_identifier",
     "is_valid_resident_id",
     "is_valid_uscc",
     "make_resident_id",
     "make_uscc",
     "organisation_code_check_digit",
+    "parse_licence_identifier",
     "parse_resident_id",
     "region",
     "regions",

@@ -1,5 +1,8 @@
 """Deterministic fictional data for the sandboxes: enterprises, persons, licences and credit subjects per city.
 
+Every city also gets its seal platform's electronic seals and its trading centre's projects, each
+city's drawn from a stream of its own so that the data above does not move.
+
 Everything here is invented: names are built from word lists (three-character trade names, so that
 a generated name is unlikely to be any real company's), codes are generated with valid check
 characters (make_uscc, make_resident_id) and GB/T 2260 codes from the catalogue. Organisation
@@ -11,22 +14,52 @@ The issuing authorities are the cities' real departments by name, with generated
 
 Each city draws from its own random stream (seeded with the seed and the city's id), so adding a
 city or a record in one city leaves the others unchanged.
+
+Every city also has a pool of bid-evaluation experts (评标专家库, `CitySeed.experts`) for remote
+evaluations: fictional people with valid identity numbers, specialties from the code table
+evaluation_specialty, employed by the city's seeded companies or by generated public institutions.
+They come from a stream of their own too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from catalogs._codes import USCC_CHARSET, make_resident_id, make_uscc
 from catalogs._loader import city as _city
 from catalogs._loader import code_table, region, regions
-from gateway.canonical import CreditRecord, CreditSubject, Licence, LicenceStatus, Party, SubjectType
+from gateway.canonical import (
+    CreditRecord,
+    CreditSubject,
+    Licence,
+    LicenceStatus,
+    Party,
+    Seal,
+    SealStatus,
+    SealType,
+    SubjectType,
+    TradingCategory,
+    TradingProject,
+    TradingProjectStatus,
+)
 
-__all__ = ["AS_OF", "DEFAULT_SEED", "SANDBOX_ORG_PREFIX", "CitySeed", "SeedData", "generate"]
+__all__ = [
+    "AS_OF",
+    "DEFAULT_SEED",
+    "EXPERTS_PER_CITY",
+    "SANDBOX_ORG_PREFIX",
+    "CitySeed",
+    "Expert",
+    "SeedData",
+    "generate",
+]
 
 DEFAULT_SEED: Final = 20261123
 AS_OF: Final = date(2026, 11, 23)
@@ -61,6 +94,9 @@ class CitySeed:
     persons: tuple[Party, ...]
     licences: tuple[Licence, ...]
     credit_subjects: tuple[CreditSubject, ...]
+    seals: tuple[Seal, ...]  # the seal platform's electronic seals of the city's organisations
+    trading_projects: tuple[TradingProject, ...]  # the trading centre's projects
+    experts: tuple[Expert, ...] = ()  # the trading centre's pool of bid-evaluation experts
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +301,7 @@ class _CityGenerator:
         self.profile = profile
         self.as_of = as_of
         self.rng = random.Random(f"tongban-sandbox:{seed}:{profile.city}")
+        self.seed = seed
         self.region = _city(profile.city).region
         self.used_names: set[str] = set()
         self.used_codes: set[str] = set()
@@ -517,6 +554,7 @@ class _CityGenerator:
             permit_status: LicenceStatus = special.get(index, "valid") if status == "active" else "cancelled"
             licences.append(self.permit(extra_type, holder, permit_status, address, representative, scope))
 
+        seals, trading_projects = _seals_and_projects(self, tuple(enterprises), tuple(subjects))
         return CitySeed(
             city=p.city,
             region=self.region,
@@ -525,6 +563,8 @@ class _CityGenerator:
             persons=tuple(person for person, *_rest in people),
             licences=tuple(licences),
             credit_subjects=tuple(subjects),
+            seals=seals,
+            trading_projects=trading_projects,
         )
 
     def credit_records(self, status: SubjectStatus) -> tuple[CreditRecord, ...]:
@@ -598,10 +638,256 @@ class _CityGenerator:
         return tuple(records)
 
 
+# ---- seals and trading projects ------------------------------------------------------------------
+
+_SEAL_AND_TRADING_CITIES: Final = {
+    # city: (code prefix of its trading projects, its trading centre, its natural-resources authority)
+    "shenzhen": ("SZGG", "深圳公共资源交易中心", "深圳市规划和自然资源局"),
+    "zhongshan": ("ZSGZ", "中山市公共资源交易中心", "中山市自然资源局"),
+    "hohhot": ("HHGZ", "呼和浩特市公共资源交易中心", "呼和浩特市自然资源局"),
+}
+"""The cities whose seal platform and trading centre the seed fills."""
+
+_EXTRA_SEALS: Final[tuple[tuple[SealType, str], ...]] = (
+    ("finance", "财务专用章"),
+    ("contract", "合同专用章"),
+    ("invoice", "发票专用章"),
+    ("business", "投标专用章"),
+)
+_PROJECT_STATUSES: Final[tuple[TradingProjectStatus, ...]] = (
+    "announced",
+    "bid_opened",
+    "evaluating",
+    "candidates_publicised",
+    "awarded",
+    "terminated",
+)
+_PROJECT_CATEGORIES: Final[tuple[TradingCategory, ...]] = (
+    "construction",
+    "government_procurement",
+    "land_use_rights",
+    "mining_rights",
+    "state_property",
+    "other",
+)
+_PROJECTS_PER_CITY: Final = 12
+_BEIJING: Final = timezone(timedelta(hours=8))
+
+
+def _seals_and_projects(
+    generator: _CityGenerator, enterprises: tuple[Party, ...], subjects: tuple[CreditSubject, ...]
+) -> tuple[tuple[Seal, ...], tuple[TradingProject, ...]]:
+    """A city's electronic seals and trading projects, from a random stream of their own (so the rest stays put).
+
+    Every organisation has its official seal; companies have a legal representative's seal and some
+    special-purpose seals. Seals of revoked or closed organisations are revoked; of the others, one is
+    suspended (挂失), one has expired and the rest are valid. Projects cover every category and status.
+    """
+    p = generator.profile
+    if p.city not in _SEAL_AND_TRADING_CITIES:
+        return (), ()
+    prefix, centre, land_authority = _SEAL_AND_TRADING_CITIES[p.city]
+    as_of = generator.as_of
+    rng = random.Random(f"tongban-sandbox:{generator.seed}:{p.city}:seals-and-projects")
+    city_name = _city(p.city).name
+    makers: list[str] = []
+    while len(makers) < 2:
+        trade = rng.choice(_TRADE_FIRST) + rng.choice(_TRADE_MIDDLE) + rng.choice(_TRADE_LAST)
+        if trade not in generator.used_names:
+            generator.used_names.add(trade)
+            makers.append(f"{city_name}{trade}印章制作有限公司")
+
+    planned: list[tuple[Party, SealType, str, SubjectStatus, date]] = []
+    for holder, subject in zip(enterprises, subjects, strict=True):
+        kinds: list[tuple[SealType, str]] = [("official", holder.name)]
+        if subject.subject_type == "enterprise":
+            kinds.append(("legal_representative", f"{subject.legal_representative}印"))
+            for kind, suffix in rng.sample(_EXTRA_SEALS, k=rng.randint(1, len(_EXTRA_SEALS))):
+                kinds.append((kind, f"{holder.name}{suffix}"))
+        established = subject.established_on or as_of - 5 * _YEAR
+        for kind, name in kinds:
+            planned.append((holder, kind, name, subject.status, established))
+    live = [i for i, plan in enumerate(planned) if plan[3] == "active" and plan[1] != "official"]
+    lapsed: dict[int, SealStatus] = dict(zip(rng.sample(live, k=2), ("suspended", "expired"), strict=True))
+
+    seals: list[Seal] = []
+    for index, (holder, kind, name, subject_status, established) in enumerate(planned):
+        seal_status: SealStatus = lapsed.get(index, "valid") if subject_status == "active" else "revoked"
+        earliest = max(established, as_of - 4 * _YEAR)
+        if seal_status == "expired":
+            valid_from = _day_between(rng, as_of - 7 * _YEAR, as_of - 5 * _YEAR - timedelta(days=5))
+        else:
+            valid_from = _day_between(rng, earliest, as_of - timedelta(days=20))
+        seals.append(
+            Seal(
+                seal_code=f"{generator.region}{SANDBOX_ORG_PREFIX}{index + 1:05d}",
+                name=name,
+                seal_type=kind,
+                holder=holder,
+                status=seal_status,
+                valid_from=valid_from,
+                valid_until=_years_after(valid_from, 5),
+                maker_name=rng.choice(makers),
+                signer_certificate_serial=format(rng.randrange(1 << 124, 1 << 127), "x"),
+            )
+        )
+
+    active = [holder for holder, subject in zip(enterprises, subjects, strict=True) if subject.status == "active"]
+    companies = [
+        holder
+        for holder, subject in zip(enterprises, subjects, strict=True)
+        if subject.status == "active" and subject.subject_type == "enterprise"
+    ]
+
+    def authority(name: str) -> Party:
+        return Party(name=name, id_type="uscc", id_number=_authority_uscc(name, generator.region))
+
+    projects: list[TradingProject] = []
+    for index in range(_PROJECTS_PER_CITY):
+        category = _PROJECT_CATEGORIES[index % len(_PROJECT_CATEGORIES)]
+        project_status = _PROJECT_STATUSES[(5 * index + index // len(_PROJECT_STATUSES)) % len(_PROJECT_STATUSES)]
+        company = rng.choice(companies or active)
+        short = company.name.removeprefix(city_name).removesuffix("有限公司")
+        budget: int | None = rng.randint(30, 9000) * 10_000 + rng.choice((0, 0, rng.randint(1, 9999)))
+        tenderer = company
+        if category == "construction":
+            title = f"{short}{rng.choice(('厂房扩建工程施工', '办公楼装修改造工程', '配套道路及管网工程施工'))}"
+        elif category == "government_procurement":
+            tenderer = authority(rng.choice((p.market_regulator, p.housing_authority, p.tax_bureau)))
+            title = f"{tenderer.name}{rng.choice(('信息化设备采购项目', '办公家具采购项目', '物业管理服务采购项目'))}"
+        elif category == "land_use_rights":
+            tenderer, budget = authority(land_authority), None
+            title = (
+                f"{rng.choice(p.areas)}{rng.choice('ABCDEFG')}{rng.randint(1, 30):02d}地块国有建设用地使用权挂牌出让"
+            )
+        elif category == "mining_rights":
+            tenderer = authority(land_authority)
+            title = f"{rng.choice(p.areas)}建筑用花岗岩矿采矿权出让"
+        elif category == "state_property":
+            title = f"{short}{rng.choice((10, 20, 35, 51))}%股权转让"
+        else:
+            title = f"{short}广告位经营权出让"
+        if project_status == "terminated" or category in ("land_use_rights", "mining_rights"):
+            evaluation_at, venue = None, None  # auctions and listings are not evaluated; a failed tender never was
+        else:
+            offset = {
+                "announced": rng.randint(5, 25),
+                "bid_opened": rng.randint(0, 1),
+                "evaluating": 0,
+                "candidates_publicised": -rng.randint(3, 10),
+                "awarded": -rng.randint(15, 60),
+            }[project_status]
+            moment = time(rng.choice((9, 14)), rng.choice((0, 30)))
+            evaluation_at = datetime.combine(as_of + timedelta(days=offset), moment, _BEIJING)
+            venue = f"{centre}第{rng.randint(1, 12)}评标室"
+        projects.append(
+            TradingProject(
+                project_code=f"{prefix}{as_of.year}{index + 1:05d}",
+                title=title,
+                category=category,
+                tenderer=tenderer,
+                budget_cny=budget,
+                evaluation_at=evaluation_at,
+                venue=venue,
+                status=project_status,
+            )
+        )
+    return tuple(seals), tuple(projects)
+
+
+# ---- expert pools --------------------------------------------------------------------------------
+
+EXPERTS_PER_CITY: Final = 42
+"""Experts in each city's pool: three whose main specialty is each of the catalogue's fourteen."""
+
+
+class Expert(BaseModel):
+    """A bid-evaluation expert in a city's pool (评标专家库): fictional, with a valid GB 11643 number."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    expert_id: str = Field(pattern=r"^[1-8]\d{5}ZJ\d{4}$", description="the pool's number, <region>ZJ<serial>")
+    name: str = Field(min_length=1, max_length=50)
+    id_number: str = Field(min_length=18, max_length=18, description="GB 11643 resident identity number")
+    specialties: tuple[str, ...] = Field(
+        min_length=1, description="canonical codes, catalogs: evaluation_specialty; the first is the main one"
+    )
+    title: str = Field(description="professional title (职称)")
+    employer: Party = Field(description="where the expert works: a company or public institution, by its USCC")
+    city: str = Field(pattern=r"^[1-8]\d{5}$", description="GB/T 2260 code of the pool's city")
+    available: bool = Field(description="False: suspended, on leave or otherwise not to be drawn")
+
+
+_EXPERT_TITLES: Final[dict[str, tuple[str, ...]]] = {
+    "engineering_cost": ("高级工程师（一级造价工程师）", "高级经济师"),
+    "information_technology": ("高级工程师", "正高级工程师", "研究员"),
+    "medical_equipment": ("高级工程师", "主任医师", "副主任医师"),
+    "office_equipment": ("高级经济师", "高级工程师"),
+    "property_management": ("高级经济师", "高级工程师"),
+    "financial_accounting": ("高级会计师", "正高级会计师"),
+    "legal_services": ("一级律师", "二级律师"),
+    "land_and_minerals": ("高级工程师", "高级经济师"),
+}
+_ENGINEER_TITLES: Final = ("高级工程师", "正高级工程师")
+_INSTITUTIONS: Final = ("建筑设计研究院", "工程咨询中心", "工程质量检测中心", "信息技术研究所")
+
+
+def _expert_pool(profile: _Profile, city_seed: CitySeed, seed: int, as_of: date) -> tuple[Expert, ...]:
+    """A city's expert pool, from a random stream of its own; identity numbers never repeat a person's."""
+    rng = random.Random(f"tongban-sandbox:{seed}:{profile.city}:experts")
+    specialties = code_table("evaluation_specialty").canonical_codes
+    subjects = {subject.uscc: subject for subject in city_seed.credit_subjects}
+    companies = [
+        party
+        for party in city_seed.enterprises
+        if subjects[party.id_number].status == "active" and subjects[party.id_number].subject_type == "enterprise"
+    ]
+    city_name = _city(profile.city).name
+    institutions = []
+    for index, kind in enumerate(_INSTITUTIONS):
+        trade = rng.choice(_TRADE_FIRST) + rng.choice(_TRADE_MIDDLE) + _TRADE_LAST[index]
+        body = SANDBOX_ORG_PREFIX + "".join(rng.choice(USCC_CHARSET) for _ in range(6))
+        code = make_uscc("1", "2", city_seed.region, body)  # 机构编制, 事业单位
+        institutions.append(Party(name=f"{city_name}{trade}{kind}", id_type="uscc", id_number=code))
+    used = {person.id_number for person in city_seed.persons}
+    # A few experts are not to be drawn (suspended, on leave), never two of one main specialty.
+    groups = len(specialties)
+    unavailable = {rng.choice(range(s, EXPERTS_PER_CITY, groups)) for s in rng.sample(range(groups), k=groups // 3)}
+    experts = []
+    for index in range(EXPERTS_PER_CITY):
+        main = specialties[index % len(specialties)]
+        extra = rng.sample([s for s in specialties if s != main], k=rng.choice((0, 1, 1, 2)))
+        gender: Gender = rng.choice(("male", "female"))
+        birth = _day_between(rng, as_of - 64 * _YEAR, as_of - 33 * _YEAR)
+        district = rng.choice(profile.person_regions)
+        while True:
+            number = make_resident_id(district, birth, rng.randrange(1 if gender == "male" else 0, 1000, 2))
+            if number not in used:
+                used.add(number)
+                break
+        if rng.random() < profile.mongolian_share:
+            name = rng.choice(_MONGOLIAN_MALE if gender == "male" else _MONGOLIAN_FEMALE)
+        else:
+            name = rng.choice(_SURNAMES) + rng.choice(_GIVEN_MALE if gender == "male" else _GIVEN_FEMALE)
+        experts.append(
+            Expert(
+                expert_id=f"{city_seed.region}ZJ{index + 1:04d}",
+                name=name,
+                id_number=number,
+                specialties=(main, *extra),
+                title=rng.choice(_EXPERT_TITLES.get(main, _ENGINEER_TITLES)),
+                employer=rng.choice(institutions) if rng.random() < 0.4 else rng.choice(companies),
+                city=city_seed.region,
+                available=index not in unavailable,
+            )
+        )
+    return tuple(experts)
+
+
 def generate(seed: int = DEFAULT_SEED, *, as_of: date = AS_OF) -> SeedData:
     """The sandboxes' fictional data for every city: the same seed and day always give the same data."""
-    return SeedData(
-        seed=seed,
-        as_of=as_of,
-        cities=tuple(_CityGenerator(profile, seed, as_of).generate() for profile in _profiles()),
-    )
+    cities = []
+    for profile in _profiles():
+        city_seed = _CityGenerator(profile, seed, as_of).generate()
+        cities.append(dataclasses.replace(city_seed, experts=_expert_pool(profile, city_seed, seed, as_of)))
+    return SeedData(seed=seed, as_of=as_of, cities=tuple(cities))

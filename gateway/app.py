@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
+import httpx
+from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
 
+import trust
 from gateway import errors
 from gateway.faces import SigningMiddleware
 from gateway.faces.rest import install_error_handlers, read_body, rest_router, target_uri
@@ -19,12 +23,14 @@ from gateway.logs import configure_logging
 from gateway.logs import log as logger
 from gateway.partners import PartnerDirectory
 from gateway.pipeline import Pipeline
+from gateway.recognition import Recognition, http_fetch
 from gateway.runtime import Runtime
 from gateway.settings import Settings, load_settings
 
 __all__ = ["create_app"]
 
 PURGE_EVERY_SECONDS = 3600.0
+RETRY_TRUST_LISTS_SECONDS = 5.0
 
 DESCRIPTION = """\
 Tongban (通办): the signed, audited gateway between the partner systems of Shenzhen, Zhongshan and
@@ -87,11 +93,12 @@ class _GuardedClient:
 
 def partner_directory(settings: Settings) -> PartnerDirectory:
     """The cities' adapters, wired by city code from settings.partner_urls."""
-    from adapters import shenzhen, zhongshan
+    from adapters import hohhot, shenzhen, zhongshan
 
     known = {
         "440300": (shenzhen.ShenzhenClient, (shenzhen.PartnerUnavailable,), (shenzhen.PartnerRejected,)),
         "442000": (zhongshan.ZhongshanClient, (zhongshan.PartnerUnavailable,), (zhongshan.PartnerRejected,)),
+        "150100": (hohhot.HohhotClient, (hohhot.PartnerUnavailable,), (hohhot.PartnerRejected,)),
     }
     factories = {}
     for city, url in settings.partner_urls.items():
@@ -104,6 +111,59 @@ def partner_directory(settings: Settings) -> PartnerDirectory:
     return PartnerDirectory(factories)
 
 
+def recognition_for(settings: Settings, now: Callable[[], datetime]) -> Recognition | None:
+    """Trust lists (one per configured city whose operator certificate we hold) and the cities'
+    licence formats; None when no city can be trusted (the endpoints then answer 503)."""
+    from cryptography import x509
+
+    from adapters.licence_formats import licence_formats
+
+    sources, untrusted = [], []
+    for city, url in sorted(settings.trust_list_urls.items()):
+        path = settings.trust_list_operator_path(city)
+        if not path.is_file():
+            if city in settings.trust_list_operators:
+                raise errors.ConfigurationError(f"trust_list_operators: {path} (city {city}) does not exist")
+            untrusted.append(city)
+            continue
+        try:
+            certificate = x509.load_pem_x509_certificate(path.read_bytes())
+        except ValueError as exc:
+            raise errors.ConfigurationError(f"{path} is not a PEM certificate (trust-list operator of {city})") from exc
+        sources.append(trust.TrustListSource(city, url, certificate.public_bytes(serialization.Encoding.DER)))
+    if not sources:
+        logger.warning("no trust-list operator certificates: licence and seal recognition is off")
+        return None
+    http = httpx.AsyncClient(timeout=settings.trust_fetch_timeout_seconds, trust_env=False)
+
+    async def fetch(url: str) -> bytes:
+        return await http_fetch(http, url)
+
+    return Recognition(
+        trust_lists=trust.TrustLists(sources),
+        revocation=trust.RevocationChecker(fetch),
+        fetch=fetch,
+        formats=licence_formats(),
+        clock_now=now,
+        untrusted_cities=tuple(untrusted),
+        http=http,
+    )
+
+
+async def _refresh_trust_lists(recognition: Recognition, every_seconds: float) -> None:
+    """Refresh the cities' trust lists on a schedule; sooner while a city has no good list yet."""
+    while True:
+        try:
+            results = await recognition.refresh()
+        except Exception:  # the refresher must outlive any one bad fetch
+            logger.exception("trust-list refresh failed; trying again")
+            results = ()
+        failed = [result for result in results if result.outcome in ("fetch_failed", "rejected")]
+        for result in failed:
+            logger.warning("trust list of %s not refreshed (%s): %s", result.city, result.outcome, result.detail)
+        await asyncio.sleep(min(every_seconds, RETRY_TRUST_LISTS_SECONDS) if failed or not results else every_seconds)
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     """Build the gateway. With no arguments (uvicorn workers), settings come from the environment."""
     if runtime is None:
@@ -112,18 +172,28 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         runtime = Runtime.build(settings)
     if runtime.partners is None:
         runtime.partners = partner_directory(runtime.settings)
+    if runtime.recognition is None:
+        runtime.recognition = recognition_for(runtime.settings, runtime.clock.now)
+    recognition = runtime.recognition
     pipeline = Pipeline(runtime)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
-        housekeeping = asyncio.create_task(_housekeeping(runtime))
+        tasks = [asyncio.create_task(_housekeeping(runtime))]
+        if recognition is not None:
+            tasks.append(
+                asyncio.create_task(_refresh_trust_lists(recognition, runtime.settings.trust_list_refresh_seconds))
+            )
         try:
             yield
         finally:
-            housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await housekeeping
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if recognition is not None:
+                await recognition.aclose()
             await runtime.stop()
 
     # No /docs or /redoc: their default pages load scripts from a CDN, which government

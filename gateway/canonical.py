@@ -1,12 +1,13 @@
-"""The canonical model: what the gateway means by a licence, a credit subject or an application,
-whatever each city's systems call them. Adapters map partner formats to and from these."""
+"""The canonical model: what the gateway means by a licence, a credit subject, an application, an
+electronic seal or a trading project, whatever each city's systems call them. Adapters map partner
+formats to and from these."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "ApplicationState",
@@ -17,7 +18,13 @@ __all__ = [
     "Licence",
     "LicenceStatus",
     "Party",
+    "Seal",
+    "SealStatus",
+    "SealType",
     "SubjectType",
+    "TradingCategory",
+    "TradingProject",
+    "TradingProjectStatus",
 ]
 
 HolderIdType = Literal["uscc", "resident_id"]  # GB 32100 unified social credit code, GB 11643 ID number
@@ -25,6 +32,17 @@ LicenceStatus = Literal["valid", "suspended", "revoked", "cancelled", "expired"]
 SubjectType = Literal["enterprise", "individual_business", "person", "public_institution"]
 ApplicationState = Literal[
     "received", "accepted", "correction", "processing", "concluded", "delivered", "returned", "withdrawn"
+]
+# 法定名称章 (the unit's official seal), 财务专用章, 发票专用章, 合同专用章, 法定代表人名章, 其他业务专用章
+SealType = Literal["official", "finance", "invoice", "contract", "legal_representative", "business"]
+SealStatus = Literal["valid", "suspended", "revoked", "expired"]
+# 工程建设, 政府采购, 土地使用权出让, 矿业权出让, 国有产权交易, 其他
+TradingCategory = Literal[
+    "construction", "government_procurement", "land_use_rights", "mining_rights", "state_property", "other"
+]
+# 公告, 开标, 评标, 中标候选人公示, 定标 (中标结果), 终止 (流标/废标)
+TradingProjectStatus = Literal[
+    "announced", "bid_opened", "evaluating", "candidates_publicised", "awarded", "terminated"
 ]
 
 
@@ -91,3 +109,53 @@ class ApplicationStatus(_Canonical):
     state: ApplicationState
     updated_at: datetime
     note: str | None = None
+
+
+class Seal(_Canonical):
+    """An organisation's electronic seal (电子印章) as the seal platform of the city that made it records it.
+
+    Whether a seal may still be relied on is `status` at its platform: a seal stays cryptographically
+    sound after it is revoked, so verification asks the issuing city's platform (get_seal).
+    """
+
+    seal_code: str = Field(min_length=1, max_length=64, description="the seal's code (印章编码, GB/T 38540 esID)")
+    name: str = Field(min_length=1, max_length=200, description="the name engraved on the seal (印章名称)")
+    seal_type: SealType = Field(description="canonical seal type code, catalogs: seal_type")
+    holder: Party = Field(description="the organisation the seal belongs to, by its unified social credit code")
+    status: SealStatus = Field(description="canonical seal status code, catalogs: seal_status")
+    valid_from: date
+    valid_until: date | None = None
+    maker_name: str | None = Field(default=None, description="the seal maker (制章单位)")
+    signer_certificate_serial: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{1,40}$",
+        description="serial number, lower-case hex, of the holder's signing certificate bound to the seal "
+        "(GB/T 38540 SES_ESPropertyInfo.certList); an SM2 certificate in the cities' PKI",
+    )
+    signer_certificate_sha256: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$", description="SHA-256 of that certificate's DER, lower-case hex"
+    )
+
+    @field_validator("holder")
+    @classmethod
+    def _held_by_an_organisation(cls, holder: Party) -> Party:
+        if holder.id_type != "uscc":
+            raise ValueError(
+                "an electronic seal is held by an organisation, identified by its unified social credit code"
+            )
+        return holder
+
+
+class TradingProject(_Canonical):
+    """A project at a public-resource trading centre (公共资源交易中心): a tender, procurement or transfer."""
+
+    project_code: str = Field(min_length=1, max_length=64, description="the trading centre's project code (项目编号)")
+    title: str = Field(min_length=1, max_length=300)
+    category: TradingCategory = Field(description="canonical trading category, catalogs: trading_category")
+    tenderer: Party = Field(description="the tenderer, purchaser or transferor (招标人/采购人/出让人)")
+    budget_cny: int | None = Field(default=None, ge=0, description="budget or reserve price, in yuan")
+    evaluation_at: datetime | None = Field(
+        default=None, description="when bid evaluation (评标) starts, with its offset"
+    )
+    venue: str | None = Field(default=None, description="where it is evaluated (评标场所)")
+    status: TradingProjectStatus = Field(description="canonical project status, catalogs: trading_project_status")

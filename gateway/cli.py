@@ -162,7 +162,9 @@ def run(
     """What `make run` starts: the sandbox partner systems, then the gateway in the foreground."""
     from adapters.sandboxes import start_sandboxes
 
-    sandboxes = start_sandboxes(base_port=sandbox_port)
+    current = settings(config)
+    sandboxes = start_sandboxes(base_port=sandbox_port, sandbox_dir=current.sandbox_dir)
+    typer.echo(f"sandbox PKI and sample documents under {current.sandbox_dir}", err=True)
     for city, url in sandboxes.urls().items():
         typer.echo(f"sandbox {city:<10} {url}", err=True)
     try:
@@ -203,7 +205,7 @@ def sandbox(
     from adapters.sandboxes import start_sandboxes
 
     try:
-        sandboxes = start_sandboxes(base_port=port)
+        sandboxes = start_sandboxes(base_port=port, sandbox_dir=settings(config).sandbox_dir)
     except RuntimeError as exc:
         raise fail(str(exc)) from None
     for city, url in sandboxes.urls().items():
@@ -221,14 +223,57 @@ def sandbox(
 @sandbox_app.command("list")
 @one_line_errors
 def sandbox_list(
-    kind: Annotated[str, typer.Argument(help="subjects, licences, enterprises or persons")],
+    kind: Annotated[str, typer.Argument(help="subjects, licences, enterprises, persons, experts, members or samples")],
+    config: ConfigOption = None,
 ) -> None:
     """Print the sandbox's seeded data as JSON (fictional, with valid codes)."""
     from adapters.sandboxes import seed_listing
 
-    if kind in ("experts", "members"):
-        raise fail(f"the sandbox has no {kind} yet: they come with the evaluation and trust-list work")
-    typer.echo(json.dumps(seed_listing(kind), ensure_ascii=False, indent=2))
+    try:
+        rows = seed_listing(kind, sandbox_dir=settings(config).sandbox_dir)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+
+
+@sandbox_app.command("consent")
+@one_line_errors
+def sandbox_consent(
+    holder_id: Annotated[str, typer.Argument(help="The holder's USCC or resident ID number")],
+    requester: Annotated[str, typer.Option(help="The member that may fetch, e.g. 442000.zsdemo.window")],
+    purpose: Annotated[list[str], typer.Option(help="A purpose the holder agrees to (repeatable)")],
+    licence_type: Annotated[
+        list[str] | None, typer.Option(help="Only these licence types (repeatable; default: all)")
+    ] = None,
+    minutes: Annotated[int, typer.Option(help="Lifetime of the consent", min=1, max=7 * 24 * 60)] = 60,
+    config: ConfigOption = None,
+) -> None:
+    """Print a consent token, as the holder's city's consent service signs it once the holder agreed
+    (sandbox only: the demo PKI's consent-service key). Send it in X-Tongban-Consent to GET /v1/licences."""
+    from datetime import timedelta
+
+    import catalogs
+    from adapters.sandbox_documents import consent_token, holder_city, load_sandbox_pki
+
+    current = settings(config)
+    now = SystemClock().now()
+    try:
+        city = holder_city(holder_id)
+        pki = load_sandbox_pki(current.sandbox_dir, now)
+    except (catalogs.CatalogError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from None
+    token = consent_token(
+        pki,
+        city,
+        holder_id=holder_id,
+        requester=requester,
+        audience=current.gateway_id,
+        purposes=list(purpose),
+        licence_types=list(licence_type) if licence_type else None,
+        now=now,
+        lifetime=timedelta(minutes=minutes),
+    )
+    typer.echo(token)
 
 
 # ---- members ------------------------------------------------------------------------------

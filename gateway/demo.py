@@ -7,6 +7,7 @@ otherwise starts its own gateway and sandboxes on free loopback ports for the ru
 from __future__ import annotations
 
 import base64
+import json
 import socket
 import tempfile
 import threading
@@ -45,18 +46,6 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _free_port_pair() -> int:
-    """A port whose successor is free too: the sandboxes take consecutive ports."""
-    while True:
-        port = _free_port()
-        try:
-            with socket.socket() as sock:
-                sock.bind(("127.0.0.1", port + 1))
-            return port
-        except OSError:
-            continue
-
-
 def _answers(url: str) -> bool:
     try:
         return httpx.get(f"{url}/readyz", timeout=2, trust_env=False).status_code == 200
@@ -75,14 +64,17 @@ def _gateway_for_demo(settings: Settings) -> Iterator[tuple[str, Settings]]:
     from adapters.sandboxes import start_sandboxes
     from gateway.app import create_app
 
-    sandboxes = start_sandboxes(base_port=_free_port_pair())
     with tempfile.TemporaryDirectory(prefix="tongban-demo-") as scratch:
+        var_dir = Path(scratch) / "var"
+        sandboxes = start_sandboxes(base_port=0, sandbox_dir=var_dir / "sandbox")
+        regions = {spec.region: url for spec, url, _server, _thread in sandboxes.servers}
         port = _free_port()
         own = load_settings(
-            var_dir=Path(scratch) / "var",
+            var_dir=var_dir,
             port=port,
             log_level="WARNING",
-            partner_urls={"440300": sandboxes.urls()["shenzhen"], "442000": sandboxes.urls()["zhongshan"]},
+            partner_urls=regions,
+            trust_list_urls={region: f"{base}/pki/trust-list.jws" for region, base in regions.items()},
         )
         server = uvicorn.Server(uvicorn.Config(create_app(own), host="127.0.0.1", port=port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
@@ -97,6 +89,19 @@ def _gateway_for_demo(settings: Settings) -> Iterator[tuple[str, Settings]]:
             server.should_exit = True
             thread.join(timeout=10)
             sandboxes.stop()
+
+
+def _wait_for_trust_lists(url: str, seconds: float = 15) -> None:
+    """The gateway loads the cities' trust lists just after it starts; wait for them."""
+    deadline = time.monotonic() + seconds
+    while True:
+        snapshot = httpx.get(f"{url}/.well-known/trust-lists", trust_env=False).json()
+        cities = snapshot.get("cities", {})
+        if cities and all(entry.get("sequence") for entry in cities.values()):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the gateway holds no current trust list for some city: {snapshot}")
+        time.sleep(0.1)
 
 
 def _rsa_identity(directory: Path, member_id: str) -> tuple[Path, Path, bytes]:
@@ -138,7 +143,7 @@ def _register(settings: Settings, keys: Path) -> tuple[Any, tuple[Path, Path]]:
                     pem
                 ).public_bytes(serialization.Encoding.PEM):
                     add_member(connection, member_id, pem, name="demo", now=now, replace=existing is not None)
-                for right in ("licences.lookup", "audit.read"):
+                for right in ("licences.lookup", "licences.verify", "licences.fetch", "seals.verify", "audit.read"):
                     grant(connection, member_id, right, now=now)
     finally:
         database.dispose()
@@ -212,6 +217,75 @@ def run_demo(settings: Settings) -> list[DemoResult]:
             assert report.passed, [check for check in report.checks if not check.passed]
             return f"{len(report.checks)} checks pass offline with only the log's public key"
 
+        samples = active.sandbox_dir / "samples"
+
+        def document(name: str) -> bytes:
+            path = samples / name
+            if not path.is_file():
+                raise FileNotFoundError(f"no sample {path}: `make run` or `tongban sandbox` makes them")
+            return path.read_bytes()
+
+        def post(path: str, payload: dict[str, Any]) -> dict[str, Any]:
+            body = json.dumps(payload).encode()
+            headers = rest.signed_headers(
+                "POST", url + path, body, audience=info["gateway_id"], headers={"content-type": "application/json"}
+            )
+            response = httpx.post(url + path, headers=headers, content=body, trust_env=False, timeout=30)
+            assert response.status_code == 200, response.text
+            verify_gateway_response(response, jwks)
+            answer: dict[str, Any] = response.json()
+            return answer
+
+        def shenzhen_licence_in_zhongshan() -> str:
+            _wait_for_trust_lists(url)
+            client = gateway_soap_client(
+                url, key_file=soap_key, certificate_file=soap_cert, gateway_certificate_file=gateway_cert
+            )
+            answer = client.service.VerifyLicence(document=document("440300/licence-valid.ofd"))
+            assert answer.recognised and answer.indication == "TOTAL_PASSED", (answer.indication, answer.message)
+            mapped = json.loads(answer.reportJson)["mapped"]["DZZZ"]
+            return (
+                f"OFD/SES (SM2) {answer.licence.title} {answer.licence.licenceNumber}: {answer.indication}, "
+                f"registry {answer.registryStatus}; as Zhongshan's DZZZ ZZLXDM={mapped['ZZLXDM']} ZZZT={mapped['ZZZT']}"
+            )
+
+        def zhongshan_licence_in_shenzhen() -> str:
+            _wait_for_trust_lists(url)
+            answer = post(
+                "/v1/licences/verify",
+                {"document": base64.b64encode(document("442000/licence-valid.xml")).decode()},
+            )
+            report = answer["report"]
+            assert answer["recognised"], (report["indication"], report["sub_indication"], report["messages"])
+            anchor = report["trust_anchor"]
+            mapped = answer["mapped"]
+            return (
+                f"XML-DSig {answer['licence']['title']}: {report['indication']} via {anchor['service_name']} on "
+                f"{anchor['trust_list_city']}'s list; in Shenzhen's schema: {', '.join(list(mapped)[:4])}…"
+            )
+
+        def bad_documents_refused() -> str:
+            seen = []
+            for name in ("440300/licence-revoked-certificate.jws", "442000/licence-tampered.pdf"):
+                report = post("/v1/licences/verify", {"document": base64.b64encode(document(name)).decode()})["report"]
+                assert report["indication"] != "TOTAL_PASSED", name
+                seen.append(f"{name.split('/')[1]}: {report['indication']}/{report['sub_indication']}")
+            return "; ".join(seen)
+
+        def seal_recognised() -> str:
+            answer = post(
+                "/v1/seals/verify", {"document": base64.b64encode(document("440300/seal-valid.ofd")).decode()}
+            )
+            report = answer["report"]
+            assert answer["recognised"], (report["indication"], report["sub_indication"], report["messages"])
+            seal = report["seal"]
+            platform = report["registry_status"]
+            return f"「{seal['name']}」 {seal['seal_id']}: {report['indication']}, seal platform says {platform}"
+
+        _flow(results, "Shenzhen licence recognised at a Zhongshan window (SOAP)", shenzhen_licence_in_zhongshan)
+        _flow(results, "Zhongshan licence recognised at a Shenzhen window (REST)", zhongshan_licence_in_shenzhen)
+        _flow(results, "revoked signer and tampered licence refused", bad_documents_refused)
+        _flow(results, "Shenzhen enterprise e-seal verified from Zhongshan", seal_recognised)
         _flow(results, "Zhongshan SOAP window → Shenzhen REST licence registry", soap_to_rest)
         _flow(results, "Shenzhen REST window → Zhongshan SOAP licence registry", rest_to_soap)
         _flow(results, "replayed client assertion refused", replay)

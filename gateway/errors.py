@@ -16,6 +16,8 @@
     │   │   └── IdempotencyInProgress      409 idempotency.in_progress
     │   ├── QuotaExceeded                  429 quota.exceeded
     │   ├── AccessDenied                   403 access.denied
+    │   │   ├── ConsentRequired            403 consent.required
+    │   │   └── ConsentInvalid             403 consent.invalid
     │   └── AuthenticationFailed           401 auth.failed
     │       ├── MissingToken, MalformedToken, AlgorithmNotAllowed, UnknownIssuer,
     │       │   BadTokenSignature, TokenExpired, TokenNotYetValid, TokenLifetimeTooLong,
@@ -30,6 +32,7 @@
     │   ├── CircuitOpen                    503 upstream.circuit_open
     │   └── UpstreamTimeout                504 upstream.timeout
     ├── AuditUnavailable                   503 audit.unavailable (fail closed: nothing forwarded)
+    ├── TrustListUnavailable               503 trust.list_unavailable (fail closed: no list, or past next-update)
     ├── ServiceUnavailable                 503 gateway.unavailable
     ├── InternalError                      500 gateway.internal
     └── ConfigurationError                 (start-up and CLI only) config.invalid
@@ -53,6 +56,8 @@ __all__ = [
     "CircuitOpen",
     "ConfigurationError",
     "Conflict",
+    "ConsentInvalid",
+    "ConsentRequired",
     "ContentDigestMismatch",
     "IdempotencyInProgress",
     "IdempotencyKeyReused",
@@ -76,6 +81,7 @@ __all__ = [
     "TokenLifetimeTooLong",
     "TokenNotYetValid",
     "TongbanError",
+    "TrustListUnavailable",
     "UnknownIssuer",
     "UnknownMember",
     "UnknownService",
@@ -211,6 +217,16 @@ class AccessDenied(RequestError):
     status = 403
 
 
+class ConsentRequired(AccessDenied):
+    code = "consent.required"
+    title = "The holder's authorisation (a signed consent token) is required"
+
+
+class ConsentInvalid(AccessDenied):
+    code = "consent.invalid"
+    title = "The holder's consent token is not valid for this request"
+
+
 class AuthenticationFailed(RequestError):
     code = "auth.failed"
     title = "Authentication failed"
@@ -342,6 +358,13 @@ class UpstreamTimeout(UpstreamError):
 class AuditUnavailable(TongbanError):
     code = "audit.unavailable"
     title = "The audit log cannot be written; nothing was forwarded"
+    status = 503
+    retryable = True
+
+
+class TrustListUnavailable(TongbanError):
+    code = "trust.list_unavailable"
+    title = "No current trust list for the issuing city; nothing can be recognised until it is refreshed"
     status = 503
     retryable = True
 

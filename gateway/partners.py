@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from gateway import errors
-from gateway.canonical import ApplicationStatus, CreditSubject, Licence
+from gateway.canonical import ApplicationStatus, CreditSubject, Licence, Seal, TradingProject
 
 __all__ = ["PartnerClient", "PartnerDirectory"]
 
@@ -25,6 +25,19 @@ class PartnerClient(Protocol):
     async def get_credit_subject(self, uscc: str) -> CreditSubject | None: ...
 
     async def get_application_status(self, application_id: str) -> ApplicationStatus | None: ...
+
+    async def get_seals(self, holder_uscc: str) -> list[Seal]:
+        """The electronic seals the seal platform holds for this organisation ([] if none or unknown)."""
+        ...
+
+    async def get_seal(self, seal_code: str) -> Seal | None:
+        """One seal by its code, with its current status at the platform that made it; None if unknown."""
+        ...
+
+    async def find_trading_projects(self, status: str | None = None) -> list[TradingProject]:
+        """The trading centre's projects, optionally only those in one canonical status (trading_project_status;
+        an unknown status is a catalogs.UnknownCode, raised before anything is sent)."""
+        ...
 
     async def aclose(self) -> None: ...
 

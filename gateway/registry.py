@@ -44,6 +44,9 @@ GATEWAY_OPERATIONS: dict[str, str] = {
     "audit.read": "read the audit entries and evidence of any exchange (supervisors)",
     "audit.witness": "countersign this gateway's audit checkpoints (another city's gateway)",
     "licences.lookup": "look a licence up at its issuing city's registry, through that city's adapter",
+    "licences.verify": "verify a licence document issued in another city (mutual recognition)",
+    "licences.fetch": "fetch a holder's licences from the issuing registry, with purpose and the holder's consent",
+    "seals.verify": "verify an enterprise e-seal on a sealed document",
 }
 
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import httpx
@@ -24,6 +24,9 @@ from gateway.partners import PartnerDirectory
 from gateway.settings import Settings
 from gateway.storage import Database
 from trust import Keyring, KeyringError, self_signed_certificate
+
+if TYPE_CHECKING:
+    from gateway.recognition import Recognition
 
 __all__ = ["Runtime", "open_transparency_log"]
 
@@ -70,6 +73,7 @@ class Runtime:
     audit_log: AuditLog
     transparency_log: TransparencyLog | None = None
     partners: PartnerDirectory | None = None
+    recognition: Recognition | None = None  # trust lists and licence formats, wired by the app factory
     clock: Clock = field(default_factory=SystemClock)
     entropy: Entropy = field(default_factory=SystemEntropy)
     upstream_transport: httpx.AsyncBaseTransport | None = None

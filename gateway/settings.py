@@ -58,8 +58,26 @@ class Settings(BaseSettings):
 
     # Partner systems reached through adapters: city code -> base URL (defaults: the sandboxes)
     partner_urls: dict[str, str] = Field(
-        default_factory=lambda: {"440300": "http://127.0.0.1:8081", "442000": "http://127.0.0.1:8082"}
+        default_factory=lambda: {
+            "440300": "http://127.0.0.1:8081",
+            "442000": "http://127.0.0.1:8082",
+            "150100": "http://127.0.0.1:8083",
+        }
     )
+
+    # Mutual recognition: each city's signed trust list, where it is published, and the certificate of
+    # its list operator (PEM). An operator not configured here is taken from the sandbox PKI
+    # (var/sandbox/pki/<city>/trust-list-operator.crt) when one exists; a city with neither is not trusted.
+    trust_list_urls: dict[str, str] = Field(
+        default_factory=lambda: {
+            "440300": "http://127.0.0.1:8081/pki/trust-list.jws",
+            "442000": "http://127.0.0.1:8082/pki/trust-list.jws",
+            "150100": "http://127.0.0.1:8083/pki/trust-list.jws",
+        }
+    )
+    trust_list_operators: dict[str, Path] = Field(default_factory=dict)
+    trust_list_refresh_seconds: float = Field(300.0, ge=1)
+    trust_fetch_timeout_seconds: float = Field(5.0, gt=0)
 
     # Upstream relay
     upstream_connect_timeout: float = Field(5.0, gt=0)
@@ -121,6 +139,14 @@ class Settings(BaseSettings):
     @property
     def keys_dir(self) -> Path:
         return self.var_dir / "keys"
+
+    @property
+    def sandbox_dir(self) -> Path:
+        """The sandbox's PKI, sample documents and partner data (made by `tongban run` / `tongban sandbox`)."""
+        return self.var_dir / "sandbox"
+
+    def trust_list_operator_path(self, city: str) -> Path:
+        return self.trust_list_operators.get(city) or self.sandbox_dir / "pki" / city / "trust-list-operator.crt"
 
     @property
     def audit_origin(self) -> str:

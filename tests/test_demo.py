@@ -25,5 +25,7 @@ def test_demo_starts_its_own_gateway_and_sandboxes_and_every_flow_passes(tmp_pat
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Zhongshan SOAP window → Shenzhen REST licence registry" in result.stdout
     assert "Shenzhen REST window → Zhongshan SOAP licence registry" in result.stdout
-    assert "FAILED" not in result.stdout
-    assert result.stdout.count(" ok ") >= 4
+    assert "Shenzhen licence recognised at a Zhongshan window (SOAP)" in result.stdout
+    assert "Zhongshan licence recognised at a Shenzhen window (REST)" in result.stdout
+    assert "│ FAILED" not in result.stdout
+    assert result.stdout.count(" ok ") >= 8

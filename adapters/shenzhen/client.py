@@ -3,7 +3,7 @@
 Answers are read back with ShenzhenMapping.from_partner. What can go wrong, and what it becomes:
 
     transport failure (refused, reset, timeout), HTTP 5xx      PartnerUnavailable   (a retry may help)
-    404 with Shenzhen's "record not found" code (40401)        None from get_* methods
+    404 with Shenzhen's "record not found" code (40401)        None from get_* methods ([] from get_seals)
     any other 4xx, or an error code in a 2xx envelope          PartnerRejected      (a retry will not help)
     an answer that is not Shenzhen's JSON envelope/record      MalformedPartnerData (ValueError, names the field)
 
@@ -12,18 +12,19 @@ httpx's errors are translated in exactly one place (`_send`), `raise ... from ex
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import quote
 
 import httpx
 
 from adapters.shenzhen.mapping import CITY, NOT_FOUND_CODE, OK_CODE, MalformedPartnerData, ShenzhenMapping
 from catalogs import code_table, field_map
-from gateway.canonical import ApplicationState, ApplicationStatus, CreditSubject, Licence
+from gateway.canonical import ApplicationState, ApplicationStatus, CreditSubject, Licence, Seal, TradingProject
 
 __all__ = ["DEFAULT_TIMEOUT", "PartnerRejected", "PartnerUnavailable", "ShenzhenClient"]
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=3.0)
+_Rows = TypeVar("_Rows", Licence, Seal, TradingProject)
 
 
 class _PartnerFailure(Exception):
@@ -46,7 +47,7 @@ def _segment(value: str) -> str:
 
 
 class ShenzhenClient:
-    """A PartnerClient for Shenzhen: licence registry, credit platform and service-handling system."""
+    """A PartnerClient for Shenzhen: licences, credit, service handling, the seal platform and the trading centre."""
 
     city: str = "440300"
 
@@ -89,10 +90,7 @@ class ShenzhenClient:
             spec = record.field("licence_type")
             params[spec.name or ""] = code_table(spec.code_table or "").to_city(CITY, licence_type)
         data = await self._get("/api/licence/v1/licences", params=params)
-        rows = data.get("list") if isinstance(data, dict) else None
-        if not isinstance(rows, list):
-            raise MalformedPartnerData("data.list", "expected the licence search's JSON array")
-        return [self._mapping.from_partner(row, Licence) for row in rows]
+        return self._rows(data, Licence, "the licence search")
 
     async def get_credit_subject(self, uscc: str) -> CreditSubject | None:
         data = await self._get(f"/api/credit/v1/subjects/{_segment(uscc)}")
@@ -102,7 +100,31 @@ class ShenzhenClient:
         data = await self._get(f"/api/handle/v1/applications/{_segment(application_id)}/status")
         return None if data is None else self._mapping.from_partner(data, ApplicationStatus)
 
+    async def get_seals(self, holder_uscc: str) -> list[Seal]:
+        """The organisation's electronic seals at Shenzhen's seal platform; [] if it has none or is unknown there."""
+        data = await self._get(f"/api/seal/v1/enterprises/{_segment(holder_uscc)}/seals")
+        return [] if data is None else self._rows(data, Seal, "the enterprise's seals")
+
+    async def get_seal(self, seal_code: str) -> Seal | None:
+        """One seal by its code (印章编码), with its current status; None if the platform has no such seal."""
+        data = await self._get(f"/api/seal/v1/seals/{_segment(seal_code)}")
+        return None if data is None else self._mapping.from_partner(data, Seal)
+
+    async def find_trading_projects(self, status: str | None = None) -> list[TradingProject]:
+        """The trading centre's projects, optionally in one canonical status (catalogs: trading_project_status)."""
+        params = {}
+        if status is not None:
+            spec = self._map.record(TradingProject).field("status")
+            params[spec.name or ""] = code_table(spec.code_table or "").to_city(CITY, status)
+        data = await self._get("/api/trade/v1/projects", params=params)
+        return self._rows(data, TradingProject, "the project search")
+
     # ---- beyond the protocol -----------------------------------------------------------------------
+
+    async def get_trading_project(self, project_code: str) -> TradingProject | None:
+        """One trading project by its code (项目编号); None if the trading centre has no such project."""
+        data = await self._get(f"/api/trade/v1/projects/{_segment(project_code)}")
+        return None if data is None else self._mapping.from_partner(data, TradingProject)
 
     async def update_application_status(
         self, application_id: str, state: ApplicationState, note: str | None = None
@@ -117,6 +139,13 @@ class ShenzhenClient:
         path = f"/api/handle/v1/applications/{_segment(application_id)}/status"
         data = await self._send("POST", path, json=body)
         return None if data is None else self._mapping.from_partner(data, ApplicationStatus)
+
+    def _rows(self, data: Any, record_type: type[_Rows], what: str) -> list[_Rows]:
+        """The records of a search answer {"total": n, "list": [...]}."""
+        rows = data.get("list") if isinstance(data, dict) else None
+        if not isinstance(rows, list):
+            raise MalformedPartnerData("data.list", f"expected {what}'s JSON array")
+        return [self._mapping.from_partner(row, record_type) for row in rows]
 
     # ---- the one place httpx meets Shenzhen's envelope -----------------------------------------------
 

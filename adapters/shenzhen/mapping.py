@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 import gateway.canonical as canonical
-from adapters._base import CanonicalRecord
 from catalogs import CatalogError, FieldSpec, RecordMap, code_table, field_map
-from gateway.canonical import ApplicationStatus, CreditSubject, Licence
+from gateway.canonical import ApplicationStatus, CreditSubject, Licence, Seal, TradingProject
 
 __all__ = ["CITY", "NOT_FOUND_CODE", "OK_CODE", "MalformedPartnerData", "ShenzhenMapping"]
 
@@ -37,6 +36,8 @@ NOT_FOUND_CODE: Final = "40401"
 """The code of Shenzhen's "no such record" answer (HTTP 404)."""
 _ISO_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
+# Any canonical record the field map has a map for (adapters._base.CanonicalRecord names the original three).
+_Record = TypeVar("_Record", bound=BaseModel)
 
 
 class MalformedPartnerData(ValueError):
@@ -78,7 +79,7 @@ class ShenzhenMapping:
 
     # ---- canonical -> Shenzhen ---------------------------------------------------------------------
 
-    def to_partner(self, record: Licence | CreditSubject | ApplicationStatus) -> dict[str, Any]:
+    def to_partner(self, record: Licence | CreditSubject | ApplicationStatus | Seal | TradingProject) -> dict[str, Any]:
         """The Shenzhen JSON object (a dict of JSON-ready values) for a canonical record."""
         return self._write(record, self._map.record(type(record)), "")
 
@@ -123,7 +124,7 @@ class ShenzhenMapping:
 
     # ---- Shenzhen -> canonical ---------------------------------------------------------------------
 
-    def from_partner(self, data: Any, record_type: type[CanonicalRecord]) -> CanonicalRecord:
+    def from_partner(self, data: Any, record_type: type[_Record]) -> _Record:
         """The canonical record for a Shenzhen JSON object; MalformedPartnerData names a bad field."""
         record = self._read(data, record_type, "")
         assert isinstance(record, record_type)
@@ -176,6 +177,8 @@ class ShenzhenMapping:
         if spec is None:
             return _path(where, ".".join(str(part) for part in loc))
         if spec.layout == "flat":
+            if len(loc) == 1:  # the nested record as a whole: every name it is spread over
+                return "/".join(_path(where, name) for name in spec.partner_names())
             return self._locate(loc[1:], spec.fields, where)
         field = _path(where, spec.name or "")
         rest = loc[1:]

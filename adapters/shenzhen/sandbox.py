@@ -15,9 +15,12 @@ envelope: success {"code": "00000", "message": "成功", "data": ...}; failure {
     GET  /api/handle/v1/applications/{applyNo}/status        where an application stands
     POST /api/handle/v1/applications/{applyNo}/status        body {"handleStatus": "30", "remark": "..."}
     seal platform (电子印章平台)
-    GET  /api/seal/v1/enterprises/{creditCode}/seals         the enterprise's e-seal metadata (fictional)
+    GET  /api/seal/v1/enterprises/{creditCode}/seals         {"total": n, "list": [...]}: the organisation's seals
+                                                             (404 40401 if the platform knows no such organisation)
+    GET  /api/seal/v1/seals/{sealCode}                       one seal with its current sealStatus
     trading centre (公共资源交易中心)
-    GET  /api/trade/v1/projects?projectStatus=               bid projects (fictional), status optional
+    GET  /api/trade/v1/projects?projectStatus=               {"total": n, "list": [...]}; status optional
+    GET  /api/trade/v1/projects/{projectCode}                one project
 
 Error codes: 40001 bad request, 40401 no such record, 40400 no such endpoint, 40501 method not allowed,
 50001 internal error. The clock is a parameter (`now`), so tests pin the time a status change is stamped.
@@ -40,7 +43,7 @@ from starlette.routing import Route
 from adapters.shenzhen.mapping import NOT_FOUND_CODE, OK_CODE, ShenzhenMapping
 from catalogs import code_table
 from catalogs.seed import CitySeed, SeedData, generate
-from gateway.canonical import ApplicationState, ApplicationStatus, CreditSubject, Licence
+from gateway.canonical import ApplicationState, ApplicationStatus, CreditSubject, Licence, Seal, TradingProject
 
 __all__ = ["create_app", "seed_application_statuses"]
 
@@ -96,53 +99,9 @@ class _Store:
     licences: dict[str, Licence]
     subjects: dict[str, CreditSubject]
     applications: dict[str, ApplicationStatus]
-    seals: dict[str, list[dict[str, Any]]]
-    projects: list[dict[str, Any]]
-
-
-def _seals(city: CitySeed) -> dict[str, list[dict[str, Any]]]:
-    kinds = (("01", "法定名称章"), ("02", "财务专用章"), ("03", "合同专用章"))
-    seals: dict[str, list[dict[str, Any]]] = {}
-    for index, enterprise in enumerate(city.enterprises):
-        own = []
-        for number, (kind, kind_name) in enumerate(kinds[: 1 + index % len(kinds)]):
-            own.append(
-                {
-                    "sealCode": f"4403{index + 1:06d}{number + 1:02d}TB",
-                    "sealName": enterprise.name if kind == "01" else f"{enterprise.name}{kind_name}",
-                    "sealTypeCode": kind,
-                    "sealTypeName": kind_name,
-                    "creditCode": enterprise.id_number,
-                    "entName": enterprise.name,
-                    "sealStatus": "01",
-                    "makeDate": f"2024-{1 + index % 12:02d}-{1 + index % 28:02d}",
-                    "validTo": f"2029-{1 + index % 12:02d}-{1 + index % 28:02d}",
-                    "certSn": f"TB{index + 1:04d}{number + 1:02d}{'0' * 10}",
-                }
-            )
-        seals[enterprise.id_number] = own
-    return seals
-
-
-def _projects(city: CitySeed) -> list[dict[str, Any]]:
-    kinds = ("工程建设", "政府采购", "土地使用权出让")
-    statuses = ("10", "20", "30")  # 10 公告中, 20 开标中, 30 已定标
-    projects = []
-    for index, enterprise in enumerate(city.enterprises[:8]):
-        opens = datetime(2026, 12, 1, 9, 30, tzinfo=_SHENZHEN_TIME) + timedelta(days=index)
-        projects.append(
-            {
-                "projectCode": f"SZGG2026{index + 1:04d}",
-                "projectName": f"{enterprise.name.removesuffix('有限公司')}{kinds[index % len(kinds)]}项目",
-                "tradeType": kinds[index % len(kinds)],
-                "tendereeName": enterprise.name,
-                "tendereeCreditCode": enterprise.id_number,
-                "budgetAmount": (index + 1) * 1_250_000,
-                "bidOpenTime": opens.isoformat(),
-                "projectStatus": statuses[index % len(statuses)],
-            }
-        )
-    return projects
+    seals: dict[str, Seal]
+    projects: dict[str, TradingProject]
+    organisations: frozenset[str]  # the credit codes the seal platform knows, with or without seals
 
 
 def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime] | None = None) -> Starlette:
@@ -155,8 +114,9 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         licences={licence.licence_number: licence for licence in city.licences},
         subjects={subject.uscc: subject for subject in city.credit_subjects},
         applications={status.application_id: status for status in seed_application_statuses(city)},
-        seals=_seals(city),
-        projects=_projects(city),
+        seals={seal.seal_code: seal for seal in city.seals},
+        projects={project.project_code: project for project in city.trading_projects},
+        organisations=frozenset(party.id_number for party in (*city.enterprises, *city.authorities)),
     )
 
     def found(value: Any, what: str) -> Any:
@@ -219,13 +179,30 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
 
     async def seals(request: Request) -> Response:
         code = request.path_params["credit_code"]
-        own = found(store.seals.get(code), f"企业 {code} ")
-        return _ok({"total": len(own), "list": own})
+        own = [seal for seal in store.seals.values() if seal.holder.id_number == code]
+        if not own and code not in store.organisations:
+            raise _Fault(404, NOT_FOUND_CODE, f"单位 {code} 不存在")
+        rows = [mapping.to_partner(seal) for seal in own]
+        return _ok({"total": len(rows), "list": rows})
+
+    async def seal(request: Request) -> Response:
+        code = request.path_params["seal_code"]
+        return _ok(mapping.to_partner(found(store.seals.get(code), f"印章 {code} ")))
 
     async def projects(request: Request) -> Response:
-        wanted = request.query_params.get("projectStatus")
-        rows = [p for p in store.projects if wanted is None or p["projectStatus"] == wanted]
+        wanted = request.query_params.get("projectStatus") or None
+        status = None
+        if wanted is not None:
+            try:
+                status = code_table("trading_project_status").from_city("shenzhen", wanted)
+            except ValueError as exc:
+                raise _Fault(400, "40001", f"项目状态代码 {wanted} 无效") from exc
+        rows = [mapping.to_partner(p) for p in store.projects.values() if status in (None, p.status)]
         return _ok({"total": len(rows), "list": rows})
+
+    async def project(request: Request) -> Response:
+        code = request.path_params["project_code"]
+        return _ok(mapping.to_partner(found(store.projects.get(code), f"交易项目 {code} ")))
 
     async def fault(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, _Fault)
@@ -250,6 +227,8 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         Route("/api/handle/v1/applications/{apply_no:path}/status", application, methods=["GET"]),
         Route("/api/handle/v1/applications/{apply_no:path}/status", change_status, methods=["POST"]),
         Route("/api/seal/v1/enterprises/{credit_code}/seals", seals),
+        Route("/api/seal/v1/seals/{seal_code:path}", seal),
         Route("/api/trade/v1/projects", projects),
+        Route("/api/trade/v1/projects/{project_code:path}", project),
     ]
     return Starlette(routes=routes, exception_handlers={_Fault: fault, HTTPException: http_error, Exception: crash})

@@ -27,6 +27,8 @@ NAMESPACES: Final[dict[str, str]] = {
     "DzzzCxService": "urn:zhongshan:gov:dzzz",
     "XyxxCxService": "urn:zhongshan:gov:xyxx",
     "BjztTbService": "urn:zhongshan:gov:bjzt",
+    "DzyzCxService": "urn:zhongshan:gov:dzyz",
+    "JyxmCxService": "urn:zhongshan:gov:jyxm",
 }
 """Each service the sandbox serves, with the target namespace of its WSDL."""
 
@@ -64,6 +66,10 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
     Operation("DzzzCxService", "SearchDzzz", "Licence", ("holder.id_number", "licence_type"), 1, many=True),
     Operation("XyxxCxService", "QueryXyzt", "CreditSubject", ("uscc",), 1, many=False),
     Operation("BjztTbService", "QueryBjzt", "ApplicationStatus", ("application_id",), 1, many=False),
+    Operation("DzyzCxService", "QueryDzyz", "Seal", ("seal_code",), 1, many=False),
+    Operation("DzyzCxService", "SearchDzyz", "Seal", ("holder.id_number",), 1, many=True),
+    Operation("JyxmCxService", "QueryJyxm", "TradingProject", ("project_code",), 1, many=False),
+    Operation("JyxmCxService", "SearchJyxm", "TradingProject", ("status",), 0, many=True),
 )
 
 

@@ -8,6 +8,14 @@ interprets the answer: its bytes are parsed with trust.parse_xml (GB18030 or UTF
 XML declaration says) and each record element is read by ZhongshanMapping.from_partner, which
 keeps the reading driven by the field map alone.
 
+What can go wrong, and what it becomes (adapters/zhongshan/_exceptions.py), in `_call` and `_one`:
+
+    transport failure, soap:Server fault, an HTTP error without a SOAP answer   PartnerUnavailable (retry may help)
+    soap:Client fault                                                           PartnerRejected
+    HTTP 200 with something that is not Zhongshan's answer (not XML, hostile    MalformedPartnerData (a ValueError:
+    XML, no SOAP envelope, no response element, an unreadable record, several   the partner answered nonsense)
+    records for one key)
+
     client = ZhongshanClient("http://127.0.0.1:8642")
     licence = await client.get_licence("91442000...")     # Licence | None
     await client.aclose()
@@ -17,21 +25,23 @@ keeps the reading driven by the field map alone.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import zeep
 import zeep.exceptions
+from pydantic import BaseModel
 from zeep.transports import AsyncTransport
 
-from adapters._base import CanonicalRecord
-from adapters.zhongshan._exceptions import PartnerRejected, PartnerUnavailable
+from adapters.zhongshan._exceptions import MalformedPartnerData, PartnerRejected, PartnerUnavailable
 from adapters.zhongshan._services import FAULT_DETAIL, NAMESPACES, SOAP_ENV, Operation, operation, wsdl_resource
 from adapters.zhongshan.mapping import ZhongshanMapping
-from gateway.canonical import ApplicationStatus, CreditSubject, Licence
+from gateway.canonical import ApplicationStatus, CreditSubject, Licence, Seal, TradingProject
 from trust import XmlRejected, parse_xml
 
 __all__ = ["ZhongshanClient"]
+
+_Record = TypeVar("_Record", bound=BaseModel)
 
 
 def _refuse(request: httpx.Request) -> httpx.Response:
@@ -39,7 +49,7 @@ def _refuse(request: httpx.Request) -> httpx.Response:
 
 
 class ZhongshanClient:
-    """PartnerClient for Zhongshan (442000): licences, credit subjects and application status over SOAP 1.1."""
+    """PartnerClient for Zhongshan (442000) over SOAP 1.1: licences, credit, application status, seals, trading."""
 
     city = "442000"
 
@@ -71,7 +81,7 @@ class ZhongshanClient:
             self._services[name] = service
         return service
 
-    async def _call(self, op: Operation, record_type: type[CanonicalRecord], **arguments: Any) -> list[CanonicalRecord]:
+    async def _call(self, op: Operation, record_type: type[_Record], **arguments: Any) -> list[_Record]:
         """Call one operation; the one place where httpx, zeep and SOAP faults become our errors."""
         parameters = {
             self._mapping.value_name(op.record_type, path): self._mapping.value_to_partner(op.record_type, path, value)
@@ -84,29 +94,36 @@ class ZhongshanClient:
             raise PartnerUnavailable(f"Zhongshan {op.service} unreachable: {type(exc).__name__}") from exc
         except zeep.exceptions.Error as exc:
             raise PartnerUnavailable(f"Zhongshan {op.service}: {exc}") from exc
+        status = response.status_code
         try:
             root = parse_xml(response.content)
         except XmlRejected as exc:
-            raise PartnerUnavailable(
-                f"Zhongshan {op.service} answered HTTP {response.status_code}: {exc.reason}"
-            ) from exc
+            raise self._unreadable(op, status, f"unreadable XML: {exc.reason}") from exc
         body = root.find(f"{{{SOAP_ENV}}}Body") if root.tag == f"{{{SOAP_ENV}}}Envelope" else None
         if body is None:
-            raise PartnerUnavailable(f"Zhongshan {op.service} answered something that is not a SOAP 1.1 envelope")
+            raise self._unreadable(op, status, "something that is not a SOAP 1.1 envelope")
         fault = body.find(f"{{{SOAP_ENV}}}Fault")
         if fault is not None:
             raise self._fault(op, fault)
-        if response.status_code != 200:
-            raise PartnerUnavailable(f"Zhongshan {op.service} answered HTTP {response.status_code}")
+        if status != 200:
+            raise PartnerUnavailable(f"Zhongshan {op.service} answered HTTP {status}")
         answer = body.find(f"{{{op.namespace}}}{op.name}Response")
         if answer is None:
-            raise PartnerUnavailable(f"Zhongshan {op.service} answered without {op.name}Response")
+            raise MalformedPartnerData(f"Zhongshan {op.service} answered without {op.name}Response")
         try:
             return [
                 self._mapping.from_partner(element, record_type) for element in answer if isinstance(element.tag, str)
             ]
         except ValueError as exc:
-            raise PartnerUnavailable(f"Zhongshan {op.service} answered malformed data: {exc}") from exc
+            raise MalformedPartnerData(f"Zhongshan {op.service} answered malformed data: {exc}") from exc
+
+    @staticmethod
+    def _unreadable(op: Operation, status: int, problem: str) -> PartnerUnavailable | MalformedPartnerData:
+        """An answer that is not a SOAP envelope: on an HTTP error it is the error page of whatever stands in
+        front of the service (a proxy's 502, a maintenance 503), so a retry may help; on 200 it is nonsense."""
+        if status != 200:
+            return PartnerUnavailable(f"Zhongshan {op.service} answered HTTP {status} with {problem}")
+        return MalformedPartnerData(f"Zhongshan {op.service} answered {problem}")
 
     @staticmethod
     def _fault(op: Operation, fault: Any) -> PartnerRejected | PartnerUnavailable:
@@ -120,12 +137,12 @@ class ZhongshanClient:
             return PartnerRejected(text, code)
         return PartnerUnavailable(text, code)
 
-    async def _one(self, service: str, name: str, record_type: type[CanonicalRecord], **arguments: Any) -> Any:
+    async def _one(self, service: str, name: str, record_type: type[_Record], **arguments: Any) -> _Record | None:
         op = operation(service, name)
         assert op is not None
         found = await self._call(op, record_type, **arguments)
         if len(found) > 1:
-            raise PartnerUnavailable(f"Zhongshan {service}.{name} answered {len(found)} records for one key")
+            raise MalformedPartnerData(f"Zhongshan {service}.{name} answered {len(found)} records for one key")
         return found[0] if found else None
 
     async def get_licence(self, licence_number: str) -> Licence | None:
@@ -151,6 +168,26 @@ class ZhongshanClient:
             "BjztTbService", "QueryBjzt", ApplicationStatus, application_id=application_id
         )
         return found
+
+    async def get_seals(self, holder_uscc: str) -> list[Seal]:
+        """The organisation's electronic seals at Zhongshan's seal platform; [] if it has none or is unknown there."""
+        op = operation("DzyzCxService", "SearchDzyz")
+        assert op is not None
+        return await self._call(op, Seal, **{"holder.id_number": holder_uscc})
+
+    async def get_seal(self, seal_code: str) -> Seal | None:
+        """One seal by its code (印章编码), with its current status; None if the platform has no such seal."""
+        return await self._one("DzyzCxService", "QueryDzyz", Seal, seal_code=seal_code)
+
+    async def find_trading_projects(self, status: str | None = None) -> list[TradingProject]:
+        """The trading centre's projects, optionally in one canonical status (catalogs: trading_project_status)."""
+        op = operation("JyxmCxService", "SearchJyxm")
+        assert op is not None
+        return await self._call(op, TradingProject, status=status)
+
+    async def get_trading_project(self, project_code: str) -> TradingProject | None:
+        """One trading project by its code (项目编号), or None; beyond PartnerClient."""
+        return await self._one("JyxmCxService", "QueryJyxm", TradingProject, project_code=project_code)
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""

@@ -18,20 +18,30 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from lxml import etree
 from pydantic import BaseModel, ValidationError
 
-from adapters._base import CanonicalRecord
 from catalogs import FieldMap, FieldSpec, RecordMap, code_table, field_map
-from gateway.canonical import ApplicationStatus, CreditRecord, CreditSubject, Licence, Party
+from gateway.canonical import (
+    ApplicationStatus,
+    CreditRecord,
+    CreditSubject,
+    Licence,
+    Party,
+    Seal,
+    TradingProject,
+)
 
 __all__ = ["ZhongshanMapping"]
 
 _MODELS: Final[dict[str, type[BaseModel]]] = {
-    model.__name__: model for model in (Licence, Party, CreditSubject, CreditRecord, ApplicationStatus)
+    model.__name__: model
+    for model in (Licence, Party, CreditSubject, CreditRecord, ApplicationStatus, Seal, TradingProject)
 }
+# Any canonical record the field map has a map for (adapters._base.CanonicalRecord names the original three).
+_Record = TypeVar("_Record", bound=BaseModel)
 _DIGITS8: Final = re.compile(r"^\d{8}$")
 _DIGITS14: Final = re.compile(r"^\d{14}$")
 _INTEGER: Final = re.compile(r"^-?\d+$")
@@ -165,7 +175,7 @@ class ZhongshanMapping:
 
     # ---- Zhongshan -> canonical ------------------------------------------------------------------
 
-    def from_partner(self, data: Any, record_type: type[CanonicalRecord]) -> CanonicalRecord:
+    def from_partner(self, data: Any, record_type: type[_Record]) -> _Record:
         """The canonical record from a Zhongshan element; ValueError naming the element at fault."""
         record_map = self._map.record(record_type)
         expected = self.element_name(record_map.record_type)

@@ -4,6 +4,8 @@
     POST /services/DzzzCxService           SOAP 1.1 (QueryDzzz, SearchDzzz)
     POST /services/XyxxCxService           SOAP 1.1 (QueryXyzt)
     POST /services/BjztTbService           SOAP 1.1 (QueryBjzt)
+    POST /services/DzyzCxService           SOAP 1.1 (QueryDzyz, SearchDzyz): the seal platform, GB18030
+    POST /services/JyxmCxService           SOAP 1.1 (QueryJyxm, SearchJyxm): the trading centre
     GET  /services/<service>?wsdl          the service's WSDL, soap:address pointing at this server
     GET  /health                           {"status": "ok", ...}
 
@@ -46,7 +48,7 @@ from adapters.zhongshan._services import (
 from adapters.zhongshan.mapping import ZhongshanMapping
 from catalogs import code_table
 from catalogs.seed import SeedData, generate
-from gateway.canonical import ApplicationStatus, Licence
+from gateway.canonical import ApplicationStatus, Licence, Seal, TradingProject
 from trust import XmlRejected, parse_xml
 
 __all__ = ["create_app", "sample_applications"]
@@ -90,6 +92,8 @@ class _Store:
     licences: dict[str, Licence] = field(default_factory=dict)
     credit: dict[str, BaseModel] = field(default_factory=dict)
     applications: dict[str, ApplicationStatus] = field(default_factory=dict)
+    seals: dict[str, Seal] = field(default_factory=dict)
+    projects: dict[str, TradingProject] = field(default_factory=dict)
 
     def answer(self, op: Operation, arguments: dict[str, Any]) -> list[BaseModel]:
         if op.record_type == "Licence" and not op.many:
@@ -109,6 +113,17 @@ class _Store:
         if op.record_type == "ApplicationStatus":
             status = self.applications.get(arguments["application_id"])
             return [status] if status else []
+        if op.record_type == "Seal" and not op.many:
+            seal = self.seals.get(arguments["seal_code"])
+            return [seal] if seal else []
+        if op.record_type == "Seal":
+            return [seal for seal in self.seals.values() if seal.holder.id_number == arguments["holder.id_number"]]
+        if op.record_type == "TradingProject" and not op.many:
+            project = self.projects.get(arguments["project_code"])
+            return [project] if project else []
+        if op.record_type == "TradingProject":
+            wanted = arguments.get("status")
+            return [p for p in self.projects.values() if wanted in (None, p.status)]
         raise _Fault("Server", ERROR_INTERNAL, "系统内部错误")
 
 
@@ -259,6 +274,8 @@ def create_app(
         applications={
             app.application_id: app for app in (applications if applications is not None else sample_applications(seed))
         },
+        seals={seal.seal_code: seal for seal in zhongshan.seals},
+        projects={project.project_code: project for project in zhongshan.trading_projects},
     )
     mapping = ZhongshanMapping()
     services = {name: _SoapService(name, store, mapping) for name in NAMESPACES}

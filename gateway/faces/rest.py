@@ -24,6 +24,7 @@ from gateway.metrics import CONTENT_TYPE_LATEST, render
 from gateway.operations import list_members_operation, list_services_operation
 from gateway.partner_operations import LicenceLookup
 from gateway.pipeline import Pipeline
+from gateway.recognition import DOCUMENT_FORMATS, FetchLicences, VerifyLicence, VerifySeal
 from gateway.registry import find_service
 from gateway.relay import RelayOperation
 from gateway.runtime import Runtime
@@ -259,6 +260,79 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
     )
     async def licence_lookup(request: Request, issuing_city: str, licence_number: str) -> Response:
         return await run(request, LicenceLookup(issuing_city, licence_number))
+
+    document_body = {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["document"],
+                        "properties": {
+                            "document": {"type": "string", "format": "byte", "description": "the document, base64"},
+                            "format": {"type": "string", "enum": list(DOCUMENT_FORMATS)},
+                            "data": {"type": "string", "format": "byte", "description": "signed data (bare SES)"},
+                            "relying_city": {"type": "string", "pattern": "^[1-8][0-9]{5}$"},
+                        },
+                    },
+                    "example": {
+                        "document": "eyJhbGciOiJFUzI1NiIsIng1YyI6WyIuLi4iXX0.eyIuLi4iOiIuLi4ifQ.c2lnbmF0dXJl",
+                        "format": "jws",
+                        "relying_city": "442000",
+                    },
+                }
+            },
+        }
+    }
+
+    @router.post(
+        "/v1/licences/verify",
+        tags=["licences"],
+        summary="Verify a licence document (JWS, XML-DSig, PAdES, OFD/SES): DSS-style report, mapped fields",
+        openapi_extra=document_body,
+    )
+    async def licence_verify(request: Request) -> Response:
+        return await run(request, VerifyLicence(), limit=VerifyLicence().max_body_bytes)
+
+    @router.get(
+        "/v1/licences",
+        tags=["licences"],
+        summary="A holder's licences from the issuing registry (X-Tongban-Purpose and X-Tongban-Consent needed)",
+    )
+    async def licences_fetch(
+        request: Request,
+        holder_id: str,
+        issuing_city: str,
+        licence_type: str | None = None,
+        page: int = 1,
+        page_size: int = 50,
+    ) -> Response:
+        if page < 1 or not 1 <= page_size <= 500:
+            raise errors.InvalidContent("page must be ≥ 1 and page_size between 1 and 500")
+        operation = FetchLicences(
+            holder_id=holder_id, issuing_city=issuing_city, licence_type=licence_type, page=page, page_size=page_size
+        )
+        return await run(request, operation)
+
+    @router.post(
+        "/v1/seals/verify",
+        tags=["seals"],
+        summary="Verify an enterprise e-seal on a sealed document or a bare SES signature",
+        openapi_extra=document_body,
+    )
+    async def seal_verify(request: Request) -> Response:
+        return await run(request, VerifySeal(), limit=VerifySeal().max_body_bytes)
+
+    @router.get(
+        "/.well-known/trust-lists",
+        tags=["metadata"],
+        summary="The cities' trust lists this gateway accepts: sequence, issue and next-update times, last refresh",
+    )
+    async def trust_lists() -> dict[str, Any]:
+        if runtime.recognition is None:
+            raise errors.ServiceUnavailable("licence and seal recognition is not configured")
+        return runtime.recognition.snapshot()
 
     async def relay(request: Request, provider_member_id: str, service_code: str, path: str = "") -> Response:
         service_id = f"{provider_member_id}/{service_code}"

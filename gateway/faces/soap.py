@@ -21,6 +21,7 @@ from gateway.logs import log
 from gateway.operations import LocalOperation, list_members_operation, list_services_operation
 from gateway.partner_operations import LicenceLookup
 from gateway.pipeline import Pipeline
+from gateway.recognition import DocumentRequest, VerifyLicence, VerifySeal
 from gateway.runtime import Runtime
 from gateway.stages.sign import sign_soap_envelope
 from trust import XmlRejected, parse_xml
@@ -123,6 +124,33 @@ def _licence_lookup(payload: Any) -> tuple[Operation, str]:
     return LicenceLookup(city, number), ""
 
 
+def _document_request(payload: Any, operation: str) -> DocumentRequest:
+    """The SOAP parameters (document, format, data, relyingCity) read exactly as the REST body is."""
+    fields = {"document": "document", "format": "format", "data": "data", "relyingCity": "relying_city"}
+    values = {key: _text_of(payload, element) for element, key in fields.items()}
+    if not values["document"]:
+        raise errors.InvalidContent(f"{operation} needs the document (base64)")
+    body = json.dumps({key: value for key, value in values.items() if value}).encode("utf-8")
+    return DocumentRequest.from_json(body)
+
+
+def _render_recognition(result: dict[str, Any], response: Any) -> None:
+    report = result["report"]
+    _append_value(response, "recognised", result["recognised"])
+    _append_value(response, "indication", report["indication"])
+    if report.get("sub_indication"):
+        _append_value(response, "subIndication", report["sub_indication"])
+    if result.get("issuing_city"):
+        _append_value(response, "issuingCity", result["issuing_city"])
+    if report.get("registry_status"):
+        _append_value(response, "registryStatus", report["registry_status"])
+    for message in report.get("messages", []):
+        _append_value(response, "message", message)
+    if result.get("licence"):
+        _render_licence(result["licence"], response)
+    _append_value(response, "reportJson", json.dumps(result, ensure_ascii=False, sort_keys=True))
+
+
 def _checkpoint_operation() -> LocalOperation:
     def compute(runtime: Runtime, exchange: Exchange) -> dict[str, Any]:
         if runtime.transparency_log is None:
@@ -176,6 +204,14 @@ SOAP_OPERATIONS: dict[str, SoapOperationSpec] = {
     "GetAuditCheckpoint": SoapOperationSpec(build=lambda p: (_checkpoint_operation(), ""), render=_render_checkpoint),
     "GetAuditEntry": SoapOperationSpec(build=lambda p: (entry_operation(_entry_index(p)), ""), render=_render_entry),
     "GetLicence": SoapOperationSpec(build=_licence_lookup, render=_render_licence),
+    "VerifyLicence": SoapOperationSpec(
+        build=lambda p: (VerifyLicence(request=_document_request(p, "VerifyLicence")), ""),
+        render=_render_recognition,
+    ),
+    "VerifySeal": SoapOperationSpec(
+        build=lambda p: (VerifySeal(request=_document_request(p, "VerifySeal")), ""),
+        render=_render_recognition,
+    ),
 }
 
 

@@ -21,7 +21,16 @@ from catalogs import (
     validate_resident_id,
     validate_uscc,
 )
-from catalogs.seed import AS_OF, DEFAULT_SEED, SANDBOX_ORG_PREFIX, CitySeed, SeedData, generate
+from catalogs.seed import (
+    AS_OF,
+    DEFAULT_SEED,
+    EXPERTS_PER_CITY,
+    SANDBOX_ORG_PREFIX,
+    CitySeed,
+    Expert,
+    SeedData,
+    generate,
+)
 from gateway.canonical import CreditSubject, Licence, Party
 
 VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors"
@@ -294,9 +303,76 @@ def test_any_seed_and_day_give_valid_consistent_codes(seed: int, as_of: date) ->
         for subject in city_seed.credit_subjects:
             assert subject.established_on is not None and subject.established_on <= as_of
             assert all(record.decided_on <= as_of for record in subject.records)
+        for expert in city_seed.experts:
+            validate_resident_id(expert.id_number, on=as_of)
+            validate_uscc(expert.employer.id_number)
         for licence in city_seed.licences:
             assert licence.issued_on <= as_of
             if licence.status == "expired":
                 assert licence.valid_until is not None and licence.valid_until < as_of
             elif licence.status in ("valid", "suspended"):
                 assert licence.valid_until is None or licence.valid_until >= as_of
+
+
+# ---- expert pools --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("city_id", CITY_IDS)
+def test_each_city_has_an_expert_pool_with_valid_unique_identity_numbers(city_id: str) -> None:
+    seed = DATA.city(city_id)
+    experts = seed.experts
+    assert len(experts) == EXPERTS_PER_CITY
+    assert all(isinstance(expert, Expert) for expert in experts)
+    assert [e.expert_id for e in experts] == [f"{seed.region}ZJ{n:04d}" for n in range(1, len(experts) + 1)]
+    numbers = [e.id_number for e in experts]
+    assert len(set(numbers)) == len(numbers)
+    assert not set(numbers) & {p.id_number for p in seed.persons}
+    city_codes = _city_codes(seed)
+    for expert in experts:
+        assert expert.city == seed.region
+        validate_resident_id(expert.id_number, on=DATA.as_of)
+        parsed = parse_resident_id(expert.id_number)
+        assert parsed.region in city_codes
+        assert 30 <= (DATA.as_of - parsed.birth_date).days // 365 <= 66, expert
+        assert 2 <= len(expert.name) <= 4
+        assert expert.title.strip()
+
+
+@pytest.mark.parametrize("city_id", CITY_IDS)
+def test_every_specialty_can_be_drawn_in_every_city(city_id: str) -> None:
+    experts = DATA.city(city_id).experts
+    table = code_table("evaluation_specialty")
+    for expert in experts:
+        assert expert.specialties and len(set(expert.specialties)) == len(expert.specialties)
+        assert all(code in table for code in expert.specialties)
+    main = Counter(expert.specialties[0] for expert in experts)
+    assert set(main) == set(table.canonical_codes)
+    assert min(main.values()) >= 3
+    available = Counter(code for expert in experts if expert.available for code in expert.specialties)
+    assert set(available) == set(table.canonical_codes)
+    assert 0 < sum(1 for e in experts if not e.available) < 0.3 * len(experts)
+
+
+@pytest.mark.parametrize("city_id", CITY_IDS)
+def test_experts_work_for_the_citys_companies_or_its_public_institutions(city_id: str) -> None:
+    seed = DATA.city(city_id)
+    statuses = {s.uscc: s.status for s in seed.credit_subjects}
+    companies = {p.id_number: p for p in seed.enterprises if p.id_number.startswith("91")}
+    employers = {expert.employer.id_number: expert.employer for expert in seed.experts}
+    kinds = Counter(code[:2] for code in employers)
+    assert set(kinds) == {"91", "12"}  # companies and public institutions (事业单位), both present
+    for code, employer in employers.items():
+        validate_uscc(code)
+        assert employer.id_type == "uscc" and code[8:10] == SANDBOX_ORG_PREFIX
+        assert code[2:8] in _city_codes(seed)
+        assert employer.name.startswith((region(seed.region).name, "深圳", "内蒙古"))
+        assert not any(fragment in employer.name for fragment in FAMOUS)
+        if code.startswith("91"):
+            assert companies[code] == employer and statuses[code] == "active"
+
+
+def test_expert_pools_are_deterministic_and_their_own() -> None:
+    again = generate()
+    assert [c.experts for c in again.cities] == [c.experts for c in DATA.cities]
+    assert generate(7).city("hohhot").experts != DATA.city("hohhot").experts
+    assert len({e.name for e in DATA.city("hohhot").experts}) > EXPERTS_PER_CITY // 2

@@ -12,7 +12,15 @@ from hypothesis import strategies as st
 from adapters.shenzhen import MalformedPartnerData, ShenzhenMapping, seed_application_statuses
 from catalogs import RecordMap, code_table, field_map
 from catalogs.seed import generate
-from gateway.canonical import ApplicationStatus, CreditRecord, CreditSubject, Licence, Party
+from gateway.canonical import (
+    ApplicationStatus,
+    CreditRecord,
+    CreditSubject,
+    Licence,
+    Party,
+    Seal,
+    TradingProject,
+)
 
 SEED = generate().city("shenzhen")
 MAPPING = ShenzhenMapping()
@@ -93,6 +101,38 @@ application_statuses = st.builds(
 )
 
 
+organisations = st.sampled_from(SEED.enterprises + SEED.authorities).flatmap(
+    lambda base: st.builds(
+        Party, name=st.just(base.name) | texts, id_type=st.just("uscc"), id_number=st.just(base.id_number)
+    )
+)
+hex_digits = st.text("0123456789abcdef", min_size=1, max_size=40)
+seals = st.builds(
+    Seal,
+    seal_code=st.sampled_from([seal.seal_code for seal in SEED.seals]) | st.text(min_size=1, max_size=64),
+    name=texts,
+    seal_type=codes("seal_type"),
+    holder=organisations,
+    status=codes("seal_status"),
+    valid_from=dates,
+    valid_until=st.none() | dates,
+    maker_name=optional_texts,
+    signer_certificate_serial=st.none() | hex_digits,
+    signer_certificate_sha256=st.none() | st.text("0123456789abcdef", min_size=64, max_size=64),
+)
+trading_projects = st.builds(
+    TradingProject,
+    project_code=st.sampled_from([p.project_code for p in SEED.trading_projects]) | st.text(min_size=1, max_size=64),
+    title=texts,
+    category=codes("trading_category"),
+    tenderer=parties() | organisations,
+    budget_cny=st.none() | st.integers(0, 10**15),
+    evaluation_at=st.none() | aware_datetimes,
+    venue=optional_texts,
+    status=codes("trading_project_status"),
+)
+
+
 def round_trip(record: Any) -> Any:
     return MAPPING.from_partner(MAPPING.to_partner(record), type(record))
 
@@ -117,9 +157,26 @@ def test_application_status_round_trip(status: ApplicationStatus) -> None:
     assert back.updated_at.utcoffset() == timedelta(hours=8)  # sent at Shenzhen's local offset
 
 
+@settings(max_examples=150)
+@given(seals)
+def test_seal_round_trip(seal: Seal) -> None:
+    assert round_trip(seal) == seal
+
+
+@settings(max_examples=150)
+@given(trading_projects)
+def test_trading_project_round_trip(project: TradingProject) -> None:
+    back = round_trip(project)
+    assert back == project
+    if project.evaluation_at is not None:
+        assert back.evaluation_at.utcoffset() == timedelta(hours=8)  # sent at Shenzhen's local offset
+
+
 def test_every_seeded_record_round_trips() -> None:
-    for record in (*SEED.licences, *SEED.credit_subjects, *seed_application_statuses(SEED)):
+    records = (*SEED.licences, *SEED.credit_subjects, *seed_application_statuses(SEED))
+    for record in (*records, *SEED.seals, *SEED.trading_projects):
         assert round_trip(record) == record
+    assert SEED.seals and SEED.trading_projects
 
 
 @pytest.mark.parametrize(
@@ -142,6 +199,16 @@ def test_every_seeded_record_round_trips() -> None:
             ),
         ),
         ("application_state", lambda code: seed_application_statuses(SEED)[0].model_copy(update={"state": code})),
+        ("seal_type", lambda code: SEED.seals[0].model_copy(update={"seal_type": code})),
+        ("seal_status", lambda code: SEED.seals[0].model_copy(update={"status": code})),
+        ("trading_category", lambda code: SEED.trading_projects[0].model_copy(update={"category": code})),
+        ("trading_project_status", lambda code: SEED.trading_projects[0].model_copy(update={"status": code})),
+        (
+            "holder_id_type",
+            lambda code: SEED.trading_projects[0].model_copy(
+                update={"tenderer": (SEED.persons[0] if code == "resident_id" else SEED.enterprises[0])}
+            ),
+        ),
     ],
 )
 def test_every_code_table_value_survives(table: str, make: Any) -> None:
@@ -182,6 +249,17 @@ def test_partner_keys_are_the_field_maps_camel_case_names() -> None:
     assert set(MAPPING.to_partner(seed_application_statuses(SEED)[0])) == _names(FIELD_MAP.record("ApplicationStatus"))
     for name in (*wire, *wire["creditRecords"][0]):
         assert name[0].islower() and "_" not in name
+    seal = next(item for item in SEED.seals if item.status == "revoked")
+    seal_wire = MAPPING.to_partner(seal)
+    assert set(seal_wire) == _names(FIELD_MAP.record("Seal"))
+    assert (seal_wire["sealCode"], seal_wire["creditCode"]) == (seal.seal_code, seal.holder.id_number)
+    assert seal_wire["sealStatus"] == "03" and seal_wire["certSn"] == seal.signer_certificate_serial
+    project = next(item for item in SEED.trading_projects if item.evaluation_at is not None)
+    project_wire = MAPPING.to_partner(project)
+    assert set(project_wire) == _names(FIELD_MAP.record("TradingProject"))
+    assert project_wire["budgetAmount"] == project.budget_cny and isinstance(project_wire["budgetAmount"], int)
+    assert project_wire["evaluationTime"] == project.evaluation_at.isoformat()  # type: ignore[union-attr]
+    assert project_wire["tendereeCreditCode"] == project.tenderer.id_number
 
 
 def test_dates_and_times_are_iso_8601() -> None:
@@ -204,6 +282,8 @@ def test_a_naive_time_cannot_be_sent() -> None:
 LICENCE_WIRE = MAPPING.to_partner(SEED.licences[-1])
 SUBJECT_WIRE = MAPPING.to_partner(next(item for item in SEED.credit_subjects if item.records))
 STATUS_WIRE = MAPPING.to_partner(seed_application_statuses(SEED)[0])
+SEAL_WIRE = MAPPING.to_partner(SEED.seals[0])
+PROJECT_WIRE = MAPPING.to_partner(next(item for item in SEED.trading_projects if item.evaluation_at is not None))
 
 
 @pytest.mark.parametrize(
@@ -227,6 +307,20 @@ STATUS_WIRE = MAPPING.to_partner(seed_application_statuses(SEED)[0])
         (STATUS_WIRE, ApplicationStatus, {"handleStatus": "received"}, "handleStatus"),
         (STATUS_WIRE, ApplicationStatus, {"updateTime": "2026-11-20 09:00:00"}, "updateTime"),
         (STATUS_WIRE, ApplicationStatus, {"updateTime": "2026-11-20T09:00:00"}, "updateTime"),
+        (SEAL_WIRE, Seal, {"sealCode": ""}, "sealCode"),
+        (SEAL_WIRE, Seal, {"sealTypeCode": "GZ"}, "sealTypeCode"),
+        (SEAL_WIRE, Seal, {"sealStatus": "valid"}, "sealStatus"),
+        (SEAL_WIRE, Seal, {"validFrom": "20240101"}, "validFrom"),
+        (SEAL_WIRE, Seal, {"validFrom": None}, "validFrom"),
+        (SEAL_WIRE, Seal, {"certSn": "4EF9C6"}, "certSn"),
+        (SEAL_WIRE, Seal, {"certFingerprint": "abc"}, "certFingerprint"),
+        (SEAL_WIRE, Seal, {"creditCode": "123"}, "creditCode"),
+        (PROJECT_WIRE, TradingProject, {"tradeType": "GCJS"}, "tradeType"),
+        (PROJECT_WIRE, TradingProject, {"projectStatus": "PB"}, "projectStatus"),
+        (PROJECT_WIRE, TradingProject, {"budgetAmount": "120万"}, "budgetAmount"),
+        (PROJECT_WIRE, TradingProject, {"budgetAmount": -1}, "budgetAmount"),
+        (PROJECT_WIRE, TradingProject, {"evaluationTime": "20261123093000"}, "evaluationTime"),
+        (PROJECT_WIRE, TradingProject, {"tendereeCertType": "uscc"}, "tendereeCertType"),
     ],
 )
 def test_malformed_partner_data_names_the_field(
@@ -252,3 +346,11 @@ def test_an_unknown_canonical_code_cannot_be_sent() -> None:
     bogus = SEED.licences[-1].model_construct(**{**dict(SEED.licences[-1]), "licence_type": "no_such_type"})
     with pytest.raises(ValueError, match="licenceTypeCode"):
         MAPPING.to_partner(bogus)
+
+
+def test_a_seal_is_held_by_an_organisation() -> None:
+    person_code = code_table("holder_id_type").to_city("shenzhen", "resident_id")
+    wire = {**SEAL_WIRE, "entCertType": person_code, "creditCode": SEED.persons[0].id_number}
+    with pytest.raises(MalformedPartnerData, match="unified social credit code") as caught:
+        MAPPING.from_partner(wire, Seal)
+    assert caught.value.field == "entName/entCertType/creditCode"

@@ -20,6 +20,7 @@ from adapters.shenzhen import (
     create_app,
     seed_application_statuses,
 )
+from catalogs import UnknownCode, code_table
 from catalogs.seed import generate
 
 T = TypeVar("T")
@@ -130,19 +131,110 @@ def test_errors_come_in_shenzhens_style(sandbox: str) -> None:
     assert run(work, sandbox).state == "received"
 
 
-def test_seal_platform_and_trading_centre(sandbox: str) -> None:
-    enterprise = SEED.enterprises[2]
-    seals = httpx.get(f"{sandbox}/api/seal/v1/enterprises/{enterprise.id_number}/seals", trust_env=False).json()
-    assert seals["code"] == "00000" and seals["data"]["total"] == len(seals["data"]["list"]) >= 1
-    assert {seal["creditCode"] for seal in seals["data"]["list"]} == {enterprise.id_number}
+def test_the_seed_gives_the_seal_platform_valid_and_revoked_seals_of_seeded_organisations() -> None:
+    statuses = {seal.status for seal in SEED.seals}
+    assert {"valid", "revoked"} <= statuses
+    enterprises = {party.id_number: party for party in SEED.enterprises}
+    assert all(enterprises.get(seal.holder.id_number) == seal.holder for seal in SEED.seals)
+    assert len({seal.seal_code for seal in SEED.seals}) == len(SEED.seals)
+    assert {p.status for p in SEED.trading_projects} == set(code_table("trading_project_status").canonical_codes)
+    assert {p.category for p in SEED.trading_projects} == set(code_table("trading_category").canonical_codes)
+
+
+def test_seal_platform_raw_wire_format(sandbox: str) -> None:
+    seal = next(item for item in SEED.seals if item.status == "revoked")
+    holder = seal.holder.id_number
+    body = httpx.get(f"{sandbox}/api/seal/v1/enterprises/{holder}/seals", trust_env=False).json()
+    assert body["code"] == "00000" and body["data"]["total"] == len(body["data"]["list"]) >= 1
+    assert {row["creditCode"] for row in body["data"]["list"]} == {holder}
+    assert seal.seal_code in {row["sealCode"] for row in body["data"]["list"]}
+    one = httpx.get(f"{sandbox}/api/seal/v1/seals/{seal.seal_code}", trust_env=False).json()["data"]
+    assert one["sealStatus"] == code_table("seal_status").to_city("shenzhen", "revoked")
+    assert one["validFrom"] == seal.valid_from.isoformat()
     missing = httpx.get(f"{sandbox}/api/seal/v1/enterprises/NOPE/seals", trust_env=False)
     assert missing.status_code == 404 and missing.json()["code"] == "40401"
+    sealless = next(a for a in SEED.authorities if all(s.holder.id_number != a.id_number for s in SEED.seals))
+    empty = httpx.get(f"{sandbox}/api/seal/v1/enterprises/{sealless.id_number}/seals", trust_env=False).json()
+    assert empty["data"] == {"total": 0, "list": []}
+
+
+def test_trading_centre_raw_wire_format(sandbox: str) -> None:
     projects = httpx.get(f"{sandbox}/api/trade/v1/projects", trust_env=False).json()["data"]
-    assert projects["total"] == len(projects["list"]) > 0
-    opens = datetime.fromisoformat(projects["list"][0]["bidOpenTime"])
-    assert opens.utcoffset() == timedelta(hours=8)
-    open_ones = httpx.get(f"{sandbox}/api/trade/v1/projects", params={"projectStatus": "10"}, trust_env=False).json()
-    assert {p["projectStatus"] for p in open_ones["data"]["list"]} == {"10"}
+    assert projects["total"] == len(projects["list"]) == len(SEED.trading_projects)
+    timed = next(row for row in projects["list"] if row["evaluationTime"] is not None)
+    assert datetime.fromisoformat(timed["evaluationTime"]).utcoffset() == timedelta(hours=8)
+    evaluating = code_table("trading_project_status").to_city("shenzhen", "evaluating")
+    rows = httpx.get(f"{sandbox}/api/trade/v1/projects", params={"projectStatus": evaluating}, trust_env=False)
+    assert {p["projectStatus"] for p in rows.json()["data"]["list"]} == {evaluating}
+    bad = httpx.get(f"{sandbox}/api/trade/v1/projects", params={"projectStatus": "PB"}, trust_env=False)
+    assert bad.status_code == 400 and bad.json()["code"] == "40001"
+    missing = httpx.get(f"{sandbox}/api/trade/v1/projects/NOPE", trust_env=False)
+    assert missing.status_code == 404 and missing.json()["code"] == "40401"
+
+
+def test_client_reads_seals_and_trading_projects(sandbox: str) -> None:
+    revoked = next(item for item in SEED.seals if item.status == "revoked")
+    valid = next(item for item in SEED.seals if item.status == "valid")
+    project = next(item for item in SEED.trading_projects if item.status == "evaluating")
+
+    async def work(client: ShenzhenClient) -> tuple[Any, ...]:
+        return (
+            await client.get_seals(valid.holder.id_number),
+            await client.get_seal(revoked.seal_code),
+            await client.get_seal(valid.seal_code),
+            await client.get_seal("440300TB99999"),
+            await client.get_seals("91440300TB00000000"),
+            await client.find_trading_projects(),
+            await client.find_trading_projects("evaluating"),
+            await client.get_trading_project(project.project_code),
+            await client.get_trading_project("NOPE"),
+        )
+
+    held, got_revoked, got_valid, no_seal, no_holder, every, evaluating, got_project, no_project = run(work, sandbox)
+    assert held == [seal for seal in SEED.seals if seal.holder.id_number == valid.holder.id_number]
+    assert got_revoked == revoked and got_revoked.status == "revoked"
+    assert got_valid == valid
+    assert no_seal is None and no_holder == []
+    assert every == list(SEED.trading_projects)
+    assert evaluating == [p for p in SEED.trading_projects if p.status == "evaluating"] and project in evaluating
+    assert got_project == project and no_project is None
+
+
+def test_an_unknown_project_status_is_refused_before_sending() -> None:
+    sent: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(500)
+
+    async def work(client: ShenzhenClient) -> Any:
+        return await client.find_trading_projects("open")
+
+    with pytest.raises(UnknownCode, match="trading_project_status"):
+        run(work, "http://shenzhen.invalid", transport=httpx.MockTransport(record))
+    assert sent == []
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (503, {"code": "50001", "message": "系统内部错误"}, PartnerUnavailable),
+        (400, {"code": "40001", "message": "参数错误"}, PartnerRejected),
+        (200, {"code": "00000", "message": "成功", "data": {"total": 1}}, MalformedPartnerData),
+        (
+            200,
+            {"code": "00000", "message": "成功", "data": {"total": 1, "list": [{"sealCode": 1}]}},
+            MalformedPartnerData,
+        ),
+    ],
+)
+def test_seal_and_project_failures_become_the_clients_errors(status: int, body: Any, error: type[Exception]) -> None:
+    for call in (
+        lambda client: client.get_seals("91440300TB00000000"),
+        lambda client: client.find_trading_projects(),
+    ):
+        with pytest.raises(error):
+            run(call, "http://shenzhen.invalid", transport=_mock(status, body))
 
 
 def test_a_stopped_sandbox_is_partner_unavailable(serve: Callable[..., Any]) -> None:

@@ -16,7 +16,7 @@ from adapters._base import PartnerClient, PartnerMapping
 from adapters.zhongshan import ZhongshanClient, ZhongshanMapping
 
 ROOT = Path(__file__).resolve().parents[3]
-SERVICES = ("BjztTbService", "DzzzCxService", "XyxxCxService")
+SERVICES = ("BjztTbService", "DzyzCxService", "DzzzCxService", "JyxmCxService", "XyxxCxService")
 
 
 def test_all_is_sorted_and_complete() -> None:
@@ -53,3 +53,14 @@ def test_implements_the_partner_interfaces() -> None:
     client: PartnerClient = ZhongshanClient("http://127.0.0.1:1")
     assert mapping.city == client.city == "442000"
     asyncio.run(client.aclose())
+
+
+def test_every_service_has_its_wsdl_and_every_operation_is_in_it() -> None:
+    from adapters.zhongshan._services import NAMESPACES, OPERATIONS
+
+    wsdl = "http://schemas.xmlsoap.org/wsdl/"
+    assert sorted(NAMESPACES) == list(SERVICES)
+    for op in OPERATIONS:
+        root = etree.fromstring((resources.files("adapters.zhongshan") / "wsdl" / f"{op.service}.wsdl").read_bytes())
+        assert root.get("targetNamespace") == op.namespace
+        assert op.name in {o.get("name") for o in root.iter(f"{{{wsdl}}}operation")}

@@ -11,7 +11,7 @@ import zeep
 from lxml import etree
 
 from adapters.zhongshan import create_app
-from catalogs import field_map
+from catalogs import code_table, field_map
 from catalogs.seed import generate
 
 SEED = generate()
@@ -144,7 +144,7 @@ def test_xxe_is_a_fault_without_file_content(sandbox: str, tmp_path: Any) -> Non
 
 
 def test_wsdl_is_served_with_this_servers_address(sandbox: str) -> None:
-    for service in ("DzzzCxService", "XyxxCxService", "BjztTbService"):
+    for service in ("DzzzCxService", "XyxxCxService", "BjztTbService", "DzyzCxService", "JyxmCxService"):
         response = httpx.get(f"{sandbox}/services/{service}?wsdl", trust_env=False)
         assert response.status_code == 200
         root = etree.fromstring(response.content)
@@ -153,6 +153,8 @@ def test_wsdl_is_served_with_this_servers_address(sandbox: str) -> None:
     settings = zeep.Settings(forbid_dtd=True, forbid_entities=True, forbid_external=True)
     client = zeep.Client(f"{sandbox}/services/DzzzCxService?wsdl", settings=settings)
     assert set(client.service._binding._operations) == {"QueryDzzz", "SearchDzzz"}
+    client = zeep.Client(f"{sandbox}/services/JyxmCxService?wsdl", settings=settings)
+    assert set(client.service._binding._operations) == {"QueryJyxm", "SearchJyxm"}
 
 
 def test_health(sandbox: str) -> None:
@@ -160,3 +162,51 @@ def test_health(sandbox: str) -> None:
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
     assert response.json()["services"]["DzzzCxService"] == "GB18030"
+
+
+DZYZ = "urn:zhongshan:gov:dzyz"
+JYXM = "urn:zhongshan:gov:jyxm"
+
+
+def test_the_seed_gives_the_seal_platform_valid_and_revoked_seals_of_seeded_organisations() -> None:
+    assert {"valid", "revoked"} <= {seal.status for seal in ZHONGSHAN.seals}
+    enterprises = {party.id_number: party for party in ZHONGSHAN.enterprises}
+    assert all(enterprises.get(seal.holder.id_number) == seal.holder for seal in ZHONGSHAN.seals)
+    assert len({seal.seal_code for seal in ZHONGSHAN.seals}) == len(ZHONGSHAN.seals)
+    assert {p.status for p in ZHONGSHAN.trading_projects} == set(code_table("trading_project_status").canonical_codes)
+
+
+def test_seal_platform_answers_in_real_gb18030_bytes(sandbox: str) -> None:
+    seal = next(item for item in ZHONGSHAN.seals if item.status == "revoked")
+    response = post(sandbox, "DzyzCxService", envelope(DZYZ, "QueryDzyz", f"<YZBM>{seal.seal_code}</YZBM>"))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/xml; charset=GB18030"
+    assert response.content.startswith(b'<?xml version="1.0" encoding="GB18030"?>')
+    assert seal.name.encode("gb18030") in response.content
+    with pytest.raises(UnicodeDecodeError):
+        response.content.decode("utf-8")
+    record = etree.fromstring(response.content).find(f".//{{{DZYZ}}}QueryDzyzResponse/DZYZ")
+    assert record is not None and record.findtext("YZMC") == seal.name
+    assert record.findtext("YZZT") == code_table("seal_status").to_city("zhongshan", "revoked")
+    body = f"<TYSHXYDM>{seal.holder.id_number}</TYSHXYDM>"
+    response = post(
+        sandbox, "DzyzCxService", envelope(DZYZ, "SearchDzyz", body, "GB18030"), "text/xml; charset=GB18030"
+    )
+    held = [item for item in ZHONGSHAN.seals if item.holder.id_number == seal.holder.id_number]
+    assert [e.findtext("YZBM") for e in etree.fromstring(response.content).iter("DZYZ")] == [s.seal_code for s in held]
+
+
+def test_trading_centre_answers_utf8_and_filters_by_zhongshan_status_code(sandbox: str) -> None:
+    response = post(sandbox, "JyxmCxService", envelope(JYXM, "SearchJyxm", ""))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/xml; charset=UTF-8"
+    assert len(etree.fromstring(response.content).findall(".//JYXM")) == len(ZHONGSHAN.trading_projects)
+    evaluating = code_table("trading_project_status").to_city("zhongshan", "evaluating")
+    response = post(sandbox, "JyxmCxService", envelope(JYXM, "SearchJyxm", f"<XMZT>{evaluating}</XMZT>"))
+    found = etree.fromstring(response.content).findall(".//JYXM")
+    assert {e.findtext("XMZT") for e in found} == {evaluating}
+    assert len(found) == sum(1 for p in ZHONGSHAN.trading_projects if p.status == "evaluating")
+    response = post(sandbox, "JyxmCxService", envelope(JYXM, "SearchJyxm", "<XMZT>30</XMZT>"))
+    assert response.status_code == 500 and fault_code(response) == "ZS-E1003"
+    response = post(sandbox, "DzyzCxService", envelope(DZYZ, "SearchDzyz", ""))
+    assert response.status_code == 500 and fault_code(response) == "ZS-E1002"

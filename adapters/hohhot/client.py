@@ -1,0 +1,189 @@
+"""The I/O to Hohhot's partner systems over REST/JSON (its sandbox on loopback, or the real ones).
+
+Answers are read back with HohhotMapping.from_partner. What can go wrong, and what it becomes
+(see adapters/hohhot/_exceptions.py and _wire.py):
+
+    transport failure (refused, reset, timeout), HTTP 5xx, code 5xx   PartnerUnavailable (a retry may help)
+    HTTP 200 with envelope code 404                                   None from get_* methods, [] from lists
+    any other HTTP status, or an envelope code 4xx                    PartnerRejected (a retry will not help)
+    an answer that is not Hohhot's JSON envelope or record            MalformedPartnerData (ValueError, names the field)
+
+httpx's errors are translated in exactly one place (`_send`), `raise ... from exc`. Query parameter
+names come from the field map (the filtered field's Hohhot name), codes from the code tables.
+
+    async with HohhotClient("http://127.0.0.1:8083") as client:
+        licence = await client.get_licence("（蒙）JZ安许证字〔2024〕000012")
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+from adapters.hohhot import _wire
+from adapters.hohhot._exceptions import PartnerRejected, PartnerUnavailable
+from adapters.hohhot.mapping import CITY, HohhotMapping, MalformedPartnerData
+from catalogs import RecordMap, field_map
+from gateway.canonical import (
+    ApplicationState,
+    ApplicationStatus,
+    CreditSubject,
+    Licence,
+    Party,
+    Seal,
+    TradingProject,
+)
+
+__all__ = ["DEFAULT_TIMEOUT", "HohhotClient"]
+
+DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=3.0)
+_MAX_PAGES: Final = 1000  # a partner whose `total` keeps growing must not keep us paging forever
+_R = TypeVar("_R", bound=BaseModel)
+
+
+class HohhotClient:
+    """A PartnerClient for Hohhot (150100): licence sharing, credit, affairs, e-seals and the trading centre."""
+
+    city: str = "150100"
+
+    def __init__(
+        self,
+        base_url: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    ) -> None:
+        self._mapping = HohhotMapping()
+        self._map = field_map(CITY)
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            transport=transport,
+            timeout=timeout,
+            trust_env=False,
+            headers={"Accept": "application/json"},
+        )
+
+    async def __aenter__(self) -> HohhotClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _name(self, record_type: type[BaseModel], field: str) -> str:
+        """Hohhot's name for a canonical field: what its query parameters are called too."""
+        record: RecordMap = self._map.record(record_type)
+        spec = record.field(field)
+        return spec.name or ""
+
+    def _code(self, record_type: type[BaseModel], field: str, canonical_code: str) -> str:
+        table = self._map.record(record_type).field(field).code_table or ""
+        return self._mapping.code_to_partner(table, canonical_code)
+
+    # ---- PartnerClient -----------------------------------------------------------------------------
+
+    async def get_licence(self, licence_number: str) -> Licence | None:
+        return await self._one(_wire.LICENCE_DETAIL, {self._name(Licence, "licence_number"): licence_number}, Licence)
+
+    async def find_licences(self, holder_id: str, licence_type: str | None = None) -> list[Licence]:
+        params = {self._name(Party, "id_number"): holder_id}
+        if licence_type is not None:
+            params[self._name(Licence, "licence_type")] = self._code(Licence, "licence_type", licence_type)
+        return await self._all(_wire.LICENCE_LIST, params, Licence)
+
+    async def get_credit_subject(self, uscc: str) -> CreditSubject | None:
+        return await self._one(_wire.SUBJECT_DETAIL, {self._name(CreditSubject, "uscc"): uscc}, CreditSubject)
+
+    async def get_application_status(self, application_id: str) -> ApplicationStatus | None:
+        params = {self._name(ApplicationStatus, "application_id"): application_id}
+        return await self._one(_wire.AFFAIR_STATUS, params, ApplicationStatus)
+
+    async def get_seals(self, holder_uscc: str) -> list[Seal]:
+        return await self._all(_wire.SEAL_LIST, {self._name(Party, "id_number"): holder_uscc}, Seal)
+
+    async def get_seal(self, seal_code: str) -> Seal | None:
+        return await self._one(_wire.SEAL_DETAIL, {self._name(Seal, "seal_code"): seal_code}, Seal)
+
+    async def find_trading_projects(self, status: str | None = None) -> list[TradingProject]:
+        params = {}
+        if status is not None:
+            params[self._name(TradingProject, "status")] = self._code(TradingProject, "status", status)
+        return await self._all(_wire.PROJECT_LIST, params, TradingProject)
+
+    # ---- beyond the protocol -----------------------------------------------------------------------
+
+    async def update_application_status(
+        self, application_id: str, state: ApplicationState, note: str | None = None
+    ) -> ApplicationStatus | None:
+        """Push a state change to Hohhot's affair system; the status it now holds (None if it has no such affair)."""
+        body = {
+            self._name(ApplicationStatus, "application_id"): application_id,
+            self._name(ApplicationStatus, "state"): self._code(ApplicationStatus, "state", state),
+            self._name(ApplicationStatus, "note"): note,
+        }
+        envelope = await self._send("POST", _wire.AFFAIR_UPDATE, json=body)
+        return None if envelope is None else self._record(envelope, ApplicationStatus)
+
+    # ---- reading Hohhot's envelope -----------------------------------------------------------------
+
+    async def _one(self, path: str, params: dict[str, str], record_type: type[_R]) -> _R | None:
+        envelope = await self._send("GET", path, params=params)
+        return None if envelope is None else self._record(envelope, record_type)
+
+    def _record(self, envelope: dict[str, Any], record_type: type[_R]) -> _R:
+        if envelope.get("data") is None:
+            raise MalformedPartnerData("data", "a successful answer without its record")
+        return self._mapping.from_partner(envelope["data"], record_type, "data")
+
+    async def _all(self, path: str, params: dict[str, str], record_type: type[_R]) -> list[_R]:
+        """Every row of a paged list, page after page until `total` rows are in."""
+        found: list[_R] = []
+        for page in range(1, _MAX_PAGES + 1):
+            paged = {**params, "page_num": str(page), "page_size": str(_wire.MAX_PAGE_SIZE)}
+            envelope = await self._send("GET", path, params=paged)
+            if envelope is None:  # "no data" for a list: nothing there
+                return found
+            total, rows = envelope.get("total"), envelope.get("rows")
+            if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+                raise MalformedPartnerData("total", f"expected the row count, got {total!r}")
+            if not isinstance(rows, list):
+                raise MalformedPartnerData("rows", f"expected a JSON array, got {type(rows).__name__}")
+            start = len(found)
+            found += [self._mapping.from_partner(row, record_type, f"rows[{start + i}]") for i, row in enumerate(rows)]
+            if not rows or len(found) >= total:
+                return found
+        raise MalformedPartnerData("total", f"more than {_MAX_PAGES} pages of {_wire.MAX_PAGE_SIZE}; refusing to go on")
+
+    async def _send(self, method: str, path: str, **options: Any) -> dict[str, Any] | None:
+        """The envelope of a successful answer, None for Hohhot's "no such data"; the one place errors are made."""
+        try:
+            response = await self._http.request(method, path, **options)
+        except httpx.TimeoutException as exc:
+            raise PartnerUnavailable(f"hohhot {method} {path}: timed out") from exc
+        except httpx.TransportError as exc:
+            raise PartnerUnavailable(f"hohhot {method} {path}: {type(exc).__name__}: {exc}") from exc
+        status = response.status_code
+        described = f"hohhot {method} {path}: HTTP {status}"
+        if status >= 500:
+            raise PartnerUnavailable(described, status=status)
+        if status != 200:
+            raise PartnerRejected(described, status=status)
+        try:
+            envelope = response.json()
+        except ValueError as exc:
+            raise MalformedPartnerData("<envelope>", f"{described}: not JSON") from exc
+        code = envelope.get("code") if isinstance(envelope, dict) else None
+        if not isinstance(envelope, dict) or isinstance(code, bool) or not isinstance(code, int):
+            raise MalformedPartnerData("<envelope>", f"{described}: not Hohhot's {{code, msg, data}} envelope")
+        described += f" code {code} {envelope.get('msg') or ''}".rstrip()
+        if code == _wire.OK:
+            return envelope
+        if code == _wire.NOT_FOUND:
+            return None
+        if code >= 500:
+            raise PartnerUnavailable(described, status=status, code=code)
+        raise PartnerRejected(described, status=status, code=code)

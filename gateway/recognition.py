@@ -1,0 +1,649 @@
+"""Mutual recognition: verify a licence or a sealed document issued in another city, ask the issuing
+city's registry (or seal platform) whether it is still current, and map the licence into the relying
+city's schema. The trust decisions are trust/'s; this module puts them together with the partners.
+
+    examine (format)  ->  validate (trust list of the issuing city, chain, revocation, at signing time)
+                      ->  registry / status list / seal platform  ->  map for the relying city
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import httpx
+
+import trust
+from gateway import errors
+from gateway.canonical import Licence
+from gateway.exchange import Exchange, Message
+
+if TYPE_CHECKING:
+    from gateway.partners import PartnerDirectory
+    from gateway.runtime import Runtime
+
+__all__ = [
+    "DOCUMENT_FORMATS",
+    "FETCH_LICENCES_RIGHT",
+    "LicenceFormat",
+    "Recognition",
+    "VERIFY_LICENCES_RIGHT",
+    "VERIFY_SEALS_RIGHT",
+    "examine_document",
+    "verify_licence_operation",
+]
+
+VERIFY_LICENCES_RIGHT = "licences.verify"
+FETCH_LICENCES_RIGHT = "licences.fetch"
+VERIFY_SEALS_RIGHT = "seals.verify"
+
+DocumentFormat = Literal["jws", "xml", "pdf", "ofd", "ses"]
+DOCUMENT_FORMATS: tuple[str, ...] = ("jws", "xml", "pdf", "ofd", "ses")
+LICENCE_SERVICE_TYPES = frozenset({"licence-issuer"})
+SEAL_SERVICE_TYPES = frozenset({"ca"})  # enterprise signers hold certificates of a listed CA
+CONSENT_SERVICE_TYPES = frozenset({"consent-service"})
+MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
+
+Fetch = Callable[[str], Awaitable[bytes]]
+
+
+class LicenceFormat(Protocol):
+    """One city's licence record format, from its adapter (wired by the app factory)."""
+
+    @property
+    def city(self) -> str: ...
+
+    def read_licence(self, content: bytes, content_type: str) -> Licence:
+        """The canonical licence from the record a document of this city carries; ValueError if not one."""
+
+    def write_licence(self, licence: Licence) -> dict[str, Any]:
+        """The licence in this city's field names and code tables, JSON-ready."""
+
+
+def _sniff(document: bytes) -> DocumentFormat:
+    head = document[:8].lstrip()
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return "ofd"
+    if head.startswith(b"<"):
+        return "xml"
+    if head.startswith(b"eyJ"):
+        return "jws"
+    if head.startswith(b"\x30"):
+        return "ses"
+    raise errors.InvalidContent("cannot tell the document's format; say it with `format` (jws, xml, pdf, ofd, ses)")
+
+
+def examine_document(
+    unverified_document: bytes, document_format: str | None, data: bytes | None = None
+) -> trust.SignatureEvidence:
+    """The format examiner's evidence, or trust.SignatureFailure (which becomes the report)."""
+    kind = document_format or _sniff(unverified_document)
+    if kind == "jws":
+        return trust.examine_jws(unverified_document)
+    if kind == "xml":
+        return trust.examine_xml(unverified_document)
+    if kind == "pdf":
+        try:
+            return trust.examine_pdf(unverified_document, "licence.json")
+        except trust.SignatureFailure as failure:  # the XML cities attach their record as licence.xml
+            if failure.sub_indication is not trust.SubIndication.SIGNED_DATA_NOT_FOUND:
+                raise
+            return trust.examine_pdf(unverified_document, "licence.xml")
+    if kind == "ofd":
+        return trust.examine_ofd(unverified_document)
+    if kind == "ses":
+        if data is None:
+            raise errors.InvalidContent("a bare SES signature needs the signed `data` (base64) beside it")
+        return trust.examine_ses_signature(unverified_document, data)
+    raise errors.InvalidContent(f"format must be one of {', '.join(DOCUMENT_FORMATS)}")
+
+
+def _b64(value: Any, name: str) -> bytes:
+    if not isinstance(value, str) or not value:
+        raise errors.InvalidContent(f"`{name}` must be a base64 string")
+    try:
+        decoded = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise errors.InvalidContent(f"`{name}` is not valid base64") from exc
+    if len(decoded) > MAX_DOCUMENT_BYTES:
+        raise errors.PayloadTooLarge(f"`{name}` is over {MAX_DOCUMENT_BYTES} bytes")
+    return decoded
+
+
+@dataclass(frozen=True)
+class DocumentRequest:
+    document: bytes
+    document_format: str | None
+    data: bytes | None
+    relying_city: str | None
+
+    @classmethod
+    def from_json(cls, body: bytes) -> DocumentRequest:
+        try:
+            payload = json.loads(body or b"null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise errors.InvalidContent('the body must be JSON: {"document": "<base64>", ...}') from exc
+        if not isinstance(payload, dict):
+            raise errors.InvalidContent("the body must be a JSON object with `document` (base64)")
+        unknown = set(payload) - {"document", "format", "data", "relying_city"}
+        if unknown:
+            raise errors.InvalidContent(f"unknown fields: {', '.join(sorted(unknown))}")
+        document_format = payload.get("format")
+        if document_format is not None and document_format not in DOCUMENT_FORMATS:
+            raise errors.InvalidContent(f"`format` must be one of {', '.join(DOCUMENT_FORMATS)}")
+        relying_city = payload.get("relying_city")
+        if relying_city is not None and (not isinstance(relying_city, str) or len(relying_city) != 6):
+            raise errors.InvalidContent("`relying_city` must be a six-digit GB/T 2260 code")
+        data = _b64(payload["data"], "data") if payload.get("data") is not None else None
+        return cls(_b64(payload.get("document"), "document"), document_format, data, relying_city)
+
+
+def _status_sub_indication(status: str) -> trust.SubIndication | None:
+    return {
+        "valid": None,
+        "cancelled": trust.SubIndication.LICENCE_CANCELLED,
+        "revoked": trust.SubIndication.LICENCE_REVOKED,
+        "suspended": trust.SubIndication.LICENCE_SUSPENDED,
+        "expired": trust.SubIndication.LICENCE_EXPIRED,
+    }.get(status, trust.SubIndication.LICENCE_REVOKED)
+
+
+@dataclass
+class Recognition:
+    """The trust lists and revocation data the gateway recognises documents with, and the cities'
+    licence formats. Made by the app factory; one per process."""
+
+    trust_lists: trust.TrustLists
+    revocation: trust.RevocationChecker
+    fetch: Fetch
+    formats: Mapping[str, LicenceFormat] = field(default_factory=dict)
+    clock_now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    untrusted_cities: tuple[str, ...] = ()  # configured lists whose operator certificate is unknown
+    http: httpx.AsyncClient | None = None
+
+    async def refresh(self) -> tuple[trust.RefreshResult, ...]:
+        """Fetch every city's list; keeps the last good one on failure (never raises)."""
+        return await self.trust_lists.refresh(self.fetch, now=self.clock_now())
+
+    def snapshot(self) -> dict[str, Any]:
+        snapshot = self.trust_lists.snapshot(self.clock_now())
+        if self.untrusted_cities:
+            snapshot["not_configured"] = {
+                city: "no operator certificate: set trust_list_operators or run `tongban sandbox`"
+                for city in self.untrusted_cities
+            }
+        return snapshot
+
+    async def aclose(self) -> None:
+        if self.http is not None:
+            await self.http.aclose()
+
+    async def validate(
+        self, evidence: trust.SignatureEvidence, service_types: frozenset[str], now: datetime
+    ) -> trust.ValidationReport:
+        try:
+            return await trust.validate_signature(
+                evidence,
+                trust_lists=self.trust_lists,
+                accepted_service_types=service_types,
+                revocation=self.revocation,
+                validation_time=now,
+            )
+        except (trust.TrustListExpired, trust.TrustListUnavailable) as exc:
+            raise errors.TrustListUnavailable(str(exc)) from exc
+
+    async def verify_licence(
+        self, request: DocumentRequest, relying_city: str, partners: PartnerDirectory | None, now: datetime
+    ) -> dict[str, Any]:
+        try:
+            evidence = examine_document(request.document, request.document_format, request.data)
+        except trust.SignatureFailure as failure:
+            return {"recognised": False, "report": trust.validate_failure(failure, now).to_json()}
+        report = await self.validate(evidence, LICENCE_SERVICE_TYPES, now)
+        answer: dict[str, Any] = {"recognised": False, "relying_city": relying_city}
+        if report.passed and report.trust_anchor is not None:
+            issuing_city = report.trust_anchor.trust_list_city
+            licence = self._read_licence(evidence, issuing_city, report)
+            if licence is not None:
+                await self._check_current(licence, evidence, report, partners, now)
+                await self._check_status_list(evidence, report, now)
+                answer["issuing_city"] = issuing_city
+                answer["licence"] = licence.model_dump(mode="json")
+                answer["mapped"] = self._map_for(licence, relying_city, report)
+        answer["recognised"] = report.passed
+        answer["report"] = report.to_json()
+        return answer
+
+    def _read_licence(
+        self, evidence: trust.SignatureEvidence, issuing_city: str, report: trust.ValidationReport
+    ) -> Licence | None:
+        reader = self.formats.get(issuing_city)
+        if reader is None:
+            report.fail(
+                trust.SignatureFailure(
+                    trust.SubIndication.SIGNED_DATA_NOT_FOUND, f"no licence format is known for city {issuing_city}"
+                )
+            )
+            return None
+        try:
+            licence = reader.read_licence(evidence.signed_content, evidence.content_type)
+        except ValueError as exc:
+            report.fail(
+                trust.SignatureFailure(
+                    trust.SubIndication.FORMAT_FAILURE,
+                    f"the signed content is not a {issuing_city} licence record: {exc}",
+                )
+            )
+            return None
+        if licence.issuing_city != issuing_city:
+            report.fail(
+                trust.SignatureFailure(
+                    trust.SubIndication.CHAIN_CONSTRAINTS_FAILURE,
+                    f"the licence says it was issued in {licence.issuing_city}, "
+                    f"but its signer is vouched for by {issuing_city}",
+                )
+            )
+            return None
+        return licence
+
+    async def _check_current(
+        self,
+        licence: Licence,
+        evidence: trust.SignatureEvidence,
+        report: trust.ValidationReport,
+        partners: PartnerDirectory | None,
+        now: datetime,
+    ) -> None:
+        """Still current: within its validity, not revoked on its status list, valid at its registry."""
+        if licence.valid_until is not None and licence.valid_until < now.date():
+            report.fail(
+                trust.SignatureFailure(
+                    trust.SubIndication.LICENCE_EXPIRED, f"the licence expired on {licence.valid_until}"
+                )
+            )
+        if partners is None:
+            report.fail(trust.SignatureFailure(trust.SubIndication.TRY_LATER, "no partner registries are configured"))
+            return
+        try:
+            held = await partners.client_for(licence.issuing_city).get_licence(licence.licence_number)
+        except (errors.UpstreamError, errors.NotFound) as exc:
+            report.fail(
+                trust.SignatureFailure(
+                    trust.SubIndication.TRY_LATER,
+                    f"the {licence.issuing_city} registry could not be asked: {exc.detail}",
+                )
+            )
+            return
+        report.registry_checked_at = now
+        if held is None:
+            report.registry_status = "unknown"
+            report.fail(
+                trust.SignatureFailure(
+                    trust.SubIndication.SIGNED_DATA_NOT_FOUND,
+                    f"the {licence.issuing_city} registry has no licence {licence.licence_number}",
+                )
+            )
+            return
+        report.registry_status = held.status
+        sub_indication = _status_sub_indication(held.status)
+        if sub_indication is not None:
+            report.fail(
+                trust.SignatureFailure(
+                    sub_indication, f"the {licence.issuing_city} registry says the licence is {held.status}"
+                )
+            )
+
+    async def _check_status_list(
+        self, evidence: trust.SignatureEvidence, report: trust.ValidationReport, now: datetime
+    ) -> None:
+        """A JSON credential's W3C Bitstring Status List entry, when it has one."""
+        if "credential_status" not in evidence.details:
+            return
+        anchor_city = report.trust_anchor.trust_list_city if report.trust_anchor else None
+
+        async def accept_list_signer(list_evidence: trust.SignatureEvidence) -> None:
+            # The issuer may sign its lists with another of its certificates (a rotated key): any
+            # signer the same city vouches for as a licence issuer, valid now.
+            verdict = await self.validate(list_evidence, LICENCE_SERVICE_TYPES, now)
+            if (
+                not verdict.passed
+                or verdict.trust_anchor is None
+                or verdict.trust_anchor.trust_list_city != anchor_city
+            ):
+                raise trust.SignatureFailure(
+                    trust.SubIndication.TRY_LATER, "the status list is not signed by a licence issuer of the same city"
+                )
+
+        try:
+            listed = await trust.check_credential_status(
+                evidence, self.fetch, now=now, accept_list_signer=accept_list_signer
+            )
+        except trust.SignatureFailure as failure:
+            report.fail(failure)
+            return
+        report.status_list_status = listed
+        if listed != "valid":
+            report.fail(
+                trust.SignatureFailure(
+                    _status_sub_indication(listed) or trust.SubIndication.LICENCE_REVOKED,
+                    f"the issuer's status list marks the licence {listed}",
+                )
+            )
+
+    def _map_for(self, licence: Licence, relying_city: str, report: trust.ValidationReport) -> dict[str, Any] | None:
+        writer = self.formats.get(relying_city)
+        if writer is None:
+            report.warnings.append(f"no schema is known for relying city {relying_city}; only the canonical record")
+            return None
+        return writer.write_licence(licence)
+
+
+async def http_fetch(client: httpx.AsyncClient, url: str) -> bytes:
+    """Trust lists, CRLs and status lists over HTTP(S); failures are the caller's TRY_LATER."""
+    response = await client.get(url)
+    response.raise_for_status()
+    return response.content
+
+
+def _json_reply(data: Any) -> Message:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Message(200, httpx.Headers({"content-type": "application/json"}), body)
+
+
+@dataclass
+class _RecognitionOperation:
+    """Common parts of the recognition operations: audited domain reads answered by the gateway."""
+
+    name: str
+    required_right: str | None
+    audited: bool = True
+    purpose_required: bool = False
+    max_body_bytes: int | None = 12 * 1024 * 1024
+    not_found: str | None = None
+
+    @property
+    def service_label(self) -> str:
+        return self.name
+
+    @property
+    def provider(self) -> str | None:
+        return None
+
+    async def translate_request(self, exchange: Exchange, runtime: Runtime) -> None:
+        return None
+
+    async def verify_response(self, exchange: Exchange, runtime: Runtime) -> None:
+        return None
+
+    async def translate_response(self, exchange: Exchange, runtime: Runtime) -> None:
+        exchange.reply = _json_reply(exchange.result)
+
+
+def _recognition(runtime: Runtime) -> Recognition:
+    if runtime.recognition is None:
+        raise errors.ServiceUnavailable("licence and seal recognition is not configured")
+    return runtime.recognition
+
+
+@dataclass
+class VerifyLicence(_RecognitionOperation):
+    name: str = "licences.verify"
+    required_right: str | None = VERIFY_LICENCES_RIGHT
+    request: DocumentRequest | None = None
+
+    async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
+        _recognition(runtime)
+        if self.request is None:  # REST: the JSON body; SOAP builds the request from its payload
+            self.request = DocumentRequest.from_json(exchange.request.body)
+
+    async def forward(self, exchange: Exchange, runtime: Runtime) -> None:
+        assert self.request is not None and exchange.caller is not None
+        relying_city = self.request.relying_city or exchange.caller.city
+        exchange.result = await _recognition(runtime).verify_licence(
+            self.request, relying_city, runtime.partners, runtime.clock.now()
+        )
+
+
+def verify_licence_operation() -> VerifyLicence:
+    return VerifyLicence()
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# ---- licences fetched from the issuing registry, with the holder's consent ------------------------
+
+CONSENT_HEADER = "x-tongban-consent"
+MAX_CONSENT_LIFETIME_SECONDS = 7 * 24 * 3600
+_SKEW = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class ConsentGrant:
+    """What a verified consent token allows: this requester, this holder, these purposes and types."""
+
+    consent_id: str
+    holder_id: str
+    requester: str
+    purposes: tuple[str, ...]
+    licence_types: tuple[str, ...] | None  # None: every type
+    expires_at: datetime
+    issued_by: str  # the consent service, from the trust list
+
+
+async def verify_consent(
+    recognition: Recognition,
+    unverified_token: str | None,
+    *,
+    holder_id: str,
+    requester: str,
+    audience: str,
+    purpose: str,
+    licence_type: str | None,
+    now: datetime,
+) -> ConsentGrant:
+    """The holder's authorisation, signed by a consent service on a trust list, covering this request."""
+    if not unverified_token:
+        raise errors.ConsentRequired(
+            f"fetching a holder's licences needs the holder's consent token in {CONSENT_HEADER}"
+        )
+    try:
+        evidence = trust.examine_jws(unverified_token.encode("ascii"))
+    except (trust.SignatureFailure, UnicodeEncodeError) as exc:
+        raise errors.ConsentInvalid("the consent token is not a well-formed signed token", internal=str(exc)) from exc
+    report = await recognition.validate(evidence, CONSENT_SERVICE_TYPES, now)
+    if not report.passed or report.trust_anchor is None:
+        raise errors.ConsentInvalid(
+            "the consent token is not signed by a consent service on a current trust list",
+            internal="; ".join(report.messages),
+        )
+    try:
+        claims = json.loads(evidence.signed_content)
+    except ValueError as exc:
+        raise errors.ConsentInvalid("the consent token's claims are not JSON") from exc
+    if not isinstance(claims, dict):
+        raise errors.ConsentInvalid("the consent token's claims must be a JSON object")
+
+    def claim(name: str, kind: type) -> Any:
+        value = claims.get(name)
+        if not isinstance(value, kind):
+            raise errors.ConsentInvalid(f"the consent token lacks a valid `{name}` claim")
+        return value
+
+    expires_at = datetime.fromtimestamp(claim("exp", int), UTC)
+    issued_at = datetime.fromtimestamp(claim("iat", int), UTC)
+    if expires_at <= now:
+        raise errors.ConsentInvalid(f"the consent token expired at {expires_at.isoformat()}")
+    if issued_at > now + _SKEW or (expires_at - issued_at).total_seconds() > MAX_CONSENT_LIFETIME_SECONDS:
+        raise errors.ConsentInvalid(
+            "the consent token's lifetime is not acceptable (issued in the future or over 7 days)"
+        )
+    if claim("aud", str) != audience:
+        raise errors.ConsentInvalid(f"the consent token is for another gateway, not {audience}")
+    if claim("sub", str) != holder_id:
+        raise errors.ConsentInvalid("the consent token was given by another holder")
+    if claim("requester", str) != requester:
+        raise errors.ConsentInvalid(f"the consent token authorises another requester, not {requester}")
+    purposes = tuple(claim("purposes", list))
+    if purpose not in purposes:
+        raise errors.ConsentInvalid(f"the holder did not consent to purpose {purpose}")
+    types = claims.get("licence_types")
+    if types is not None and (not isinstance(types, list) or (licence_type is not None and licence_type not in types)):
+        raise errors.ConsentInvalid(f"the holder did not consent to licence type {licence_type}")
+    if types is not None and licence_type is None:
+        raise errors.ConsentInvalid("the consent token covers some licence types only: name one with licence_type")
+    return ConsentGrant(
+        consent_id=claim("jti", str),
+        holder_id=holder_id,
+        requester=requester,
+        purposes=purposes,
+        licence_types=tuple(types) if types is not None else None,
+        expires_at=expires_at,
+        issued_by=report.trust_anchor.service_name,
+    )
+
+
+@dataclass
+class FetchLicences(_RecognitionOperation):
+    """GET /v1/licences: a holder's licences from the issuing city's registry, with purpose and consent."""
+
+    name: str = "licences.fetch"
+    required_right: str | None = FETCH_LICENCES_RIGHT
+    purpose_required: bool = True
+    holder_id: str = ""
+    licence_type: str | None = None
+    issuing_city: str = ""
+    page: int = 1
+    page_size: int = 50
+
+    async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
+        _recognition(runtime)
+        if not 15 <= len(self.holder_id) <= 18 or not self.holder_id.isalnum():
+            raise errors.InvalidContent("holder_id must be a unified social credit code or an ID number")
+        if runtime.partners is None:
+            raise errors.ServiceUnavailable("no partner systems are configured")
+        runtime.partners.client_for(self.issuing_city)
+
+    async def forward(self, exchange: Exchange, runtime: Runtime) -> None:
+        assert runtime.partners is not None and exchange.caller is not None and exchange.purpose is not None
+        recognition = _recognition(runtime)
+        grant = await verify_consent(
+            recognition,
+            exchange.request.headers.get(CONSENT_HEADER),
+            holder_id=self.holder_id,
+            requester=exchange.caller.id,
+            audience=runtime.settings.gateway_id,
+            purpose=exchange.purpose,
+            licence_type=self.licence_type,
+            now=runtime.clock.now(),
+        )
+        licences = await runtime.partners.client_for(self.issuing_city).find_licences(self.holder_id, self.licence_type)
+        writer = recognition.formats.get(exchange.caller.city)
+        items = [
+            {
+                "licence": licence.model_dump(mode="json"),
+                "mapped": writer.write_licence(licence) if writer is not None else None,
+            }
+            for licence in licences
+            if grant.licence_types is None or licence.licence_type in grant.licence_types
+        ]
+        start = (self.page - 1) * self.page_size
+        exchange.result = {
+            "items": items[start : start + self.page_size],
+            "total": len(items),
+            "page": self.page,
+            "page_size": self.page_size,
+            "consent": {
+                "id": grant.consent_id,
+                "issued_by": grant.issued_by,
+                "expires_at": grant.expires_at.isoformat(),
+            },
+        }
+
+
+# ---- enterprise e-seals ------------------------------------------------------------------------------
+
+
+async def verify_seal(
+    recognition: Recognition, request: DocumentRequest, partners: PartnerDirectory | None, now: datetime
+) -> dict[str, Any]:
+    """An e-seal on a sealed document (OFD) or a bare SES signature over `data`: the seal maker's
+    and the signer's chains, the seal's validity, and its status at the issuing city's seal platform."""
+    try:
+        evidence = examine_document(request.document, request.document_format, request.data)
+    except trust.SignatureFailure as failure:
+        return {"recognised": False, "report": trust.validate_failure(failure, now).to_json()}
+    if evidence.seal is None:
+        no_seal = trust.SignatureFailure(trust.SubIndication.FORMAT_FAILURE, "the document carries no e-seal (SES)")
+        return {"recognised": False, "report": trust.validate_failure(no_seal, now).to_json()}
+    report = await recognition.validate(evidence, SEAL_SERVICE_TYPES, now)
+    answer: dict[str, Any] = {"recognised": False}
+    if report.passed and report.trust_anchor is not None:
+        issuing_city = report.trust_anchor.trust_list_city
+        answer["issuing_city"] = issuing_city
+        await _check_seal_current(evidence.seal, issuing_city, report, partners, now)
+    answer["recognised"] = report.passed
+    answer["report"] = report.to_json()
+    return answer
+
+
+async def _check_seal_current(
+    seal: trust.SealSummary,
+    issuing_city: str,
+    report: trust.ValidationReport,
+    partners: PartnerDirectory | None,
+    now: datetime,
+) -> None:
+    if partners is None:
+        report.fail(trust.SignatureFailure(trust.SubIndication.TRY_LATER, "no seal platforms are configured"))
+        return
+    try:
+        held = await partners.client_for(issuing_city).get_seal(seal.seal_id)
+    except (errors.UpstreamError, errors.NotFound) as exc:
+        report.fail(
+            trust.SignatureFailure(
+                trust.SubIndication.TRY_LATER, f"the {issuing_city} seal platform could not be asked: {exc.detail}"
+            )
+        )
+        return
+    report.registry_checked_at = now
+    if held is None:
+        report.registry_status = "unknown"
+        report.fail(
+            trust.SignatureFailure(
+                trust.SubIndication.SIGNED_DATA_NOT_FOUND,
+                f"the {issuing_city} seal platform has no seal {seal.seal_id}",
+            )
+        )
+        return
+    report.registry_status = held.status
+    if held.status != "valid":
+        report.fail(
+            trust.SignatureFailure(
+                trust.SubIndication.SEAL_NOT_VALID, f"the {issuing_city} seal platform says the seal is {held.status}"
+            )
+        )
+
+
+@dataclass
+class VerifySeal(_RecognitionOperation):
+    name: str = "seals.verify"
+    required_right: str | None = VERIFY_SEALS_RIGHT
+    request: DocumentRequest | None = None
+
+    async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
+        _recognition(runtime)
+        if self.request is None:  # REST: the JSON body; SOAP builds the request from its payload
+            self.request = DocumentRequest.from_json(exchange.request.body)
+
+    async def forward(self, exchange: Exchange, runtime: Runtime) -> None:
+        assert self.request is not None
+        exchange.result = await verify_seal(_recognition(runtime), self.request, runtime.partners, runtime.clock.now())

@@ -1,0 +1,287 @@
+"""Mutual recognition end to end: the sandboxes publish their trust lists, CRLs and status lists; the
+gateway verifies every sample document (each kind, each good and bad case) and answers in DSS's words."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import trust
+from adapters.sandbox_documents import consent_token, load_sandbox_pki
+from adapters.sandboxes import RunningSandboxes, start_sandboxes
+from catalogs import seed
+
+
+@pytest.fixture(scope="module")
+def sandboxes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandboxes]:
+    running = start_sandboxes(base_port=0, sandbox_dir=tmp_path_factory.mktemp("sandbox"))
+    yield running
+    running.stop()
+
+
+def _regions(sandboxes: RunningSandboxes) -> dict[str, str]:
+    return {spec.region: url for spec, url, _server, _thread in sandboxes.servers}
+
+
+@pytest.fixture
+def recognising_gateway(start_gateway: Any, sandboxes: RunningSandboxes) -> Any:
+    assert sandboxes.material is not None
+    regions = _regions(sandboxes)
+    pki_dir = sandboxes.material.directory / "pki"
+    gateway = start_gateway(
+        partner_urls=regions,
+        trust_list_urls={region: f"{url}/pki/trust-list.jws" for region, url in regions.items()},
+        trust_list_operators={region: pki_dir / region / "trust-list-operator.crt" for region in regions},
+    )
+    _wait_for_trust_lists(gateway.url, set(regions))
+    return gateway
+
+
+def _wait_for_trust_lists(url: str, cities: set[str]) -> dict[str, Any]:
+    deadline = time.monotonic() + 15
+    while True:
+        snapshot = httpx.get(url + "/.well-known/trust-lists", trust_env=False).json()
+        held = {city for city, entry in snapshot.get("cities", {}).items() if entry.get("sequence")}
+        if held >= cities:
+            return dict(snapshot)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"trust lists not loaded: {snapshot}")
+        time.sleep(0.1)
+
+
+def _verify(gateway: Any, member: Any, path: str, document: bytes, **extra: Any) -> httpx.Response:
+    body = {"document": base64.b64encode(document).decode("ascii"), **extra}
+    return gateway.call(
+        member, "POST", path, body=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
+
+
+def _samples(sandboxes: RunningSandboxes, kind: str, document_format: str) -> list[Any]:
+    assert sandboxes.material is not None
+    return [s for s in sandboxes.material.samples if s.kind == kind and s.format == document_format]
+
+
+@pytest.mark.parametrize("document_format", ["jws", "xml", "pdf", "ofd"])
+def test_every_licence_sample_gets_its_indication_and_sub_indication(
+    recognising_gateway: Any, sandboxes: RunningSandboxes, document_format: str
+) -> None:
+    gateway = recognising_gateway
+    window = gateway.add_member("442000.zsdemo.window")
+    gateway.grant(window.id, "licences.verify")
+    samples = _samples(sandboxes, "licence", document_format)
+    cases = {sample.case for sample in samples}
+    assert {"valid", "tampered", "untrusted-issuer", "revoked-certificate", "expired-certificate"} <= cases
+    assert {"withdrawn-issuer-before", "withdrawn-issuer-after", "cancelled-at-registry"} <= cases
+    assert sandboxes.material is not None
+    wrong = []
+    for sample in samples:
+        document = (sandboxes.material.samples_dir / sample.file).read_bytes()
+        response = _verify(gateway, window, "/v1/licences/verify", document)
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        got = (answer["report"]["indication"], answer["report"]["sub_indication"])
+        if got != (sample.expected_indication, sample.expected_sub_indication):
+            wrong.append((sample.file, got, answer["report"]["messages"]))
+        elif answer["recognised"] is not (sample.expected_indication == "TOTAL_PASSED"):
+            wrong.append((sample.file, "recognised", answer["recognised"]))
+    assert wrong == []
+
+
+def test_a_recognised_licence_is_mapped_into_the_relying_citys_schema(
+    recognising_gateway: Any, sandboxes: RunningSandboxes
+) -> None:
+    gateway = recognising_gateway
+    zhongshan_window = gateway.add_member("442000.zsdemo.window")
+    shenzhen_window = gateway.add_member("440300.szdemo.window")
+    for member in (zhongshan_window, shenzhen_window):
+        gateway.grant(member.id, "licences.verify")
+    assert sandboxes.material is not None
+    folder = sandboxes.material.samples_dir
+
+    shenzhen_licence = _verify(
+        gateway, zhongshan_window, "/v1/licences/verify", (folder / "440300/licence-valid.jws").read_bytes()
+    )
+    answer = shenzhen_licence.json()
+    assert answer["recognised"] is True and answer["issuing_city"] == "440300"
+    assert answer["relying_city"] == "442000"
+    licence = answer["licence"]
+    assert answer["mapped"]["DZZZ"]["ZZBH"] == licence["licence_number"]  # Zhongshan's element names and codes
+    assert answer["report"]["trust_anchor"]["trust_list_city"] == "440300"
+    assert answer["report"]["registry_status"] == "valid"
+    assert answer["report"]["status_list_status"] == "valid"
+
+    zhongshan_licence = _verify(
+        gateway, shenzhen_window, "/v1/licences/verify", (folder / "442000/licence-valid.xml").read_bytes()
+    )
+    answer = zhongshan_licence.json()
+    assert answer["recognised"] is True and answer["issuing_city"] == "442000"
+    assert answer["mapped"]["licenceNo"] == answer["licence"]["licence_number"] or answer["mapped"]
+    entries = gateway.runtime.audit_log.entries_for(zhongshan_licence.headers["x-tongban-exchange-id"])
+    assert [entry["kind"] for _i, entry in entries] == ["exchange.request", "exchange.response"]
+
+
+@pytest.mark.parametrize("document_format", ["ofd", "ses"])
+def test_seal_samples(recognising_gateway: Any, sandboxes: RunningSandboxes, document_format: str) -> None:
+    gateway = recognising_gateway
+    window = gateway.add_member("442000.zsdemo.window")
+    gateway.grant(window.id, "seals.verify")
+    assert sandboxes.material is not None
+    samples = _samples(sandboxes, "seal", document_format)
+    assert {sample.case for sample in samples} >= {"valid", "revoked-at-platform"}
+    for sample in samples:
+        document = (sandboxes.material.samples_dir / sample.file).read_bytes()
+        extra = {}
+        if sample.data_file:
+            extra["data"] = base64.b64encode((sandboxes.material.samples_dir / sample.data_file).read_bytes()).decode()
+        response = _verify(gateway, window, "/v1/seals/verify", document, **extra)
+        assert response.status_code == 200, response.text
+        report = response.json()["report"]
+        assert (report["indication"], report["sub_indication"]) == (
+            sample.expected_indication,
+            sample.expected_sub_indication,
+        ), (sample.file, report["messages"])
+        if sample.case == "valid":
+            assert report["seal"]["seal_id"] == sample.subject
+            assert report["registry_status"] == "valid"
+
+
+def test_verifying_needs_the_right_and_good_input(recognising_gateway: Any, sandboxes: RunningSandboxes) -> None:
+    gateway = recognising_gateway
+    stranger = gateway.add_member("442000.zsdemo.other")
+    assert sandboxes.material is not None
+    document = (sandboxes.material.samples_dir / "440300/licence-valid.jws").read_bytes()
+    assert _verify(gateway, stranger, "/v1/licences/verify", document).json()["code"] == "access.denied"
+    gateway.grant(stranger.id, "licences.verify")
+    bad = gateway.call(stranger, "POST", "/v1/licences/verify", body=b'{"document": "not base64!"}')
+    assert bad.status_code == 422 and bad.json()["code"] == "request.invalid"
+    garbage = _verify(gateway, stranger, "/v1/licences/verify", b"\x00\x01 nothing signed")
+    assert garbage.status_code == 422
+    truncated = _verify(gateway, stranger, "/v1/licences/verify", document[: len(document) // 2], format="jws")
+    assert truncated.status_code == 200
+    assert truncated.json()["report"]["sub_indication"] == "FORMAT_FAILURE"
+
+
+def test_the_gateway_fails_closed_when_a_trust_list_is_past_its_next_update(
+    start_gateway: Any, sandboxes: RunningSandboxes
+) -> None:
+    from gateway.clock import FixedClock
+
+    assert sandboxes.material is not None
+    regions = _regions(sandboxes)
+    pki_dir = sandboxes.material.directory / "pki"
+    clock = FixedClock(datetime.now(UTC))
+    gateway = start_gateway(
+        clock=clock,
+        partner_urls=regions,
+        trust_list_urls={region: f"{url}/pki/trust-list.jws" for region, url in regions.items()},
+        trust_list_operators={region: pki_dir / region / "trust-list-operator.crt" for region in regions},
+    )
+    _wait_for_trust_lists(gateway.url, set(regions))
+    window = gateway.add_member("442000.zsdemo.window")
+    gateway.grant(window.id, "licences.verify")
+    document = (sandboxes.material.samples_dir / "440300/licence-valid.jws").read_bytes()
+    assert _verify(gateway, window, "/v1/licences/verify", document).json()["recognised"] is True
+    clock.advance(timedelta(days=40).total_seconds())  # the lists live 30 days; the sandbox's did not move
+    body = json.dumps({"document": base64.b64encode(document).decode("ascii")}).encode()
+    url = gateway.url + "/v1/licences/verify"
+    headers = window.credentials.signed_headers(
+        "POST",
+        url,
+        body,
+        audience=gateway.settings.gateway_id,
+        now=clock.now(),
+        headers={"content-type": "application/json"},
+    )
+    late = httpx.post(url, headers=headers, content=body, trust_env=False)
+    assert late.status_code == 503, late.text
+    assert late.json()["code"] == "trust.list_unavailable"
+
+
+def test_licences_are_fetched_with_purpose_and_the_holders_consent(
+    recognising_gateway: Any, sandboxes: RunningSandboxes
+) -> None:
+    gateway = recognising_gateway
+    window = gateway.add_member("442000.zsdemo.window")
+    gateway.grant(window.id, "licences.fetch")
+    assert sandboxes.material is not None
+    data = seed.generate()
+    licence = next(item for item in data.city("shenzhen").licences if item.holder.id_type == "uscc")
+    holder = licence.holder.id_number
+    path = f"/v1/licences?holder_id={holder}&issuing_city=440300"
+    now = datetime.now(UTC)
+    pki = load_sandbox_pki(sandboxes.material.directory, now)
+
+    def token(**changes: Any) -> str:
+        options: dict[str, Any] = {
+            "holder_id": holder,
+            "requester": window.id,
+            "audience": gateway.settings.gateway_id,
+            "purposes": ["licence.recognition"],
+            "licence_types": None,
+            "now": now,
+        }
+        options.update(changes)
+        return consent_token(pki, "440300", **options)
+
+    no_purpose = gateway.call(window, "GET", path, headers={"x-tongban-consent": token()})
+    assert no_purpose.json()["code"] == "request.purpose_required"
+    purpose = {"x-tongban-purpose": "licence.recognition"}
+    assert gateway.call(window, "GET", path, headers=purpose).json()["code"] == "consent.required"
+    fetched = gateway.call(window, "GET", path, headers={**purpose, "x-tongban-consent": token()})
+    assert fetched.status_code == 200, fetched.text
+    numbers = {item["licence"]["licence_number"] for item in fetched.json()["items"]}
+    assert licence.licence_number in numbers
+    assert all(item["mapped"] is not None for item in fetched.json()["items"])
+    for bad, reason in (
+        (token(requester="442000.zsdemo.other"), "another requester"),
+        (token(holder_id=data.city("shenzhen").licences[-1].holder.id_number), "another holder"),
+        (token(audience="150100.tongban.gateway"), "another gateway"),
+        (token(purposes=["marketing"]), "another purpose"),
+        (token(now=now - timedelta(hours=3)), "expired"),
+        (token()[:-4] + "AAAA", "tampered"),
+    ):
+        refused = gateway.call(window, "GET", path, headers={**purpose, "x-tongban-consent": bad})
+        assert refused.status_code == 403, (reason, refused.text)
+        assert refused.json()["code"] == "consent.invalid", reason
+    # signed by a key on the trust list, but not by a consent service: the licence issuer's
+    issuer = pki.identity("440300", "licence-issuer-ec")
+    claims = json.loads(base64.urlsafe_b64decode(token().split(".")[1] + "=="))
+    forged = trust.sign_jws_credential(claims, issuer.key, [issuer.der, *pki.chain("440300", "licence-issuer-ec")], now)  # type: ignore[arg-type]
+    refused = gateway.call(window, "GET", path, headers={**purpose, "x-tongban-consent": forged})
+    assert refused.json()["code"] == "consent.invalid"
+
+
+def test_soap_callers_verify_licences_too(
+    recognising_gateway: Any, sandboxes: RunningSandboxes, tmp_path: Path
+) -> None:
+    from test_soap import make_identity
+
+    from gateway.registry import add_member, grant
+    from gateway.soap_client import gateway_soap_client
+
+    gateway = recognising_gateway
+    key_file, cert_file, cert_pem = make_identity(tmp_path, "442000.zssoap.window")
+    with gateway.runtime.database.write() as connection:
+        add_member(connection, "442000.zssoap.window", cert_pem, now=gateway.runtime.clock.now())
+        grant(connection, "442000.zssoap.window", "licences.verify", now=gateway.runtime.clock.now())
+    assert sandboxes.material is not None
+    document = (sandboxes.material.samples_dir / "440300/licence-valid.ofd").read_bytes()
+    x5c = next(key["x5c"][0] for key in gateway.jwks()["keys"] if "x5c" in key)
+    gateway_cert = tmp_path / "gateway.crt"
+    gateway_cert.write_bytes(b"-----BEGIN CERTIFICATE-----\n" + x5c.encode() + b"\n-----END CERTIFICATE-----\n")
+    client = gateway_soap_client(
+        gateway.url, key_file=key_file, certificate_file=cert_file, gateway_certificate_file=gateway_cert
+    )
+    answer = client.service.VerifyLicence(document=document)
+    assert answer.recognised is True
+    assert answer.indication == "TOTAL_PASSED"
+    assert answer.issuingCity == "440300"
+    assert answer.licence.licenceNumber

@@ -1,0 +1,148 @@
+"""Revocation by CRL: fetch from the certificate's cRLDistributionPoints, check the issuer's signature, cache.
+
+A CRL is used only when its issuer's key signed it (SM2-with-SM3 through trust._sm2_x509, others
+through cryptography) and it is fresh at the validation time (before its nextUpdate); it is cached
+per URL and issuer until that nextUpdate. The network comes in as an injected async `fetch(url)`.
+A certificate without a distribution point, or whose CRL cannot be had fresh, raises
+RevocationUnavailable, which the engine reports as INDETERMINATE/TRY_LATER (EN 319 102-1 5.2.5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from trust._errors import InvalidCertificate, InvalidSignature, TrustError, UnsupportedKey
+from trust._sm2 import SM2_WITH_SM3_OID
+from trust._sm2_x509 import verify_crl_signature as sm2_verify_crl_signature
+
+__all__ = ["RevocationChecker", "RevocationStatus", "RevocationUnavailable"]
+
+Fetch = Callable[[str], Awaitable[bytes]]
+
+
+class RevocationUnavailable(TrustError):
+    """No fresh, authentic revocation information for a certificate (INDETERMINATE/TRY_LATER)."""
+
+
+@dataclass(frozen=True)
+class RevocationStatus:
+    status: str  # "good" or "revoked"
+    source: str  # the CRL's URL
+    revoked_at: datetime | None = None
+    crl_this_update: datetime | None = None
+    crl_next_update: datetime | None = None
+
+
+def crl_urls(certificate: x509.Certificate) -> tuple[str, ...]:
+    """The http(s) URLs of the certificate's cRLDistributionPoints, in order."""
+    try:
+        points = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    except x509.ExtensionNotFound:
+        return ()
+    urls = []
+    for point in points:
+        for name in point.full_name or ():
+            if isinstance(name, x509.UniformResourceIdentifier) and name.value.startswith(("http://", "https://")):
+                urls.append(name.value)
+    return tuple(urls)
+
+
+def _der(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(Encoding.DER)
+
+
+def verify_crl_issued_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> None:
+    """Raises InvalidSignature unless `issuer` issued and signed the CRL."""
+    if crl.issuer != issuer.subject:
+        raise InvalidSignature("the CRL names another issuer")
+    if crl.signature_algorithm_oid.dotted_string == SM2_WITH_SM3_OID:
+        try:
+            sm2_verify_crl_signature(crl.public_bytes(Encoding.DER), _der(issuer))
+        except (InvalidCertificate, UnsupportedKey) as exc:
+            raise InvalidSignature("the CRL issuer holds no SM2 key") from exc
+        return
+    try:
+        valid = crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
+    except (UnsupportedAlgorithm, ValueError, TypeError) as exc:
+        raise InvalidSignature("the CRL signature cannot be checked with the issuer's key") from exc
+    if not valid:
+        raise InvalidSignature("the CRL signature does not verify with the issuer's key")
+
+
+class RevocationChecker:
+    """Answers "was this certificate revoked, and when" from its issuer's CRL, cached until nextUpdate."""
+
+    def __init__(self, fetch: Fetch) -> None:
+        self._fetch = fetch
+        self._cache: dict[tuple[str, bytes], x509.CertificateRevocationList] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def status(
+        self, certificate: x509.Certificate, issuer: x509.Certificate, *, at: datetime
+    ) -> RevocationStatus:
+        """The certificate's status per its issuer's CRL fresh at `at`; raises RevocationUnavailable."""
+        urls = crl_urls(certificate)
+        if not urls:
+            raise RevocationUnavailable(
+                f"{certificate.subject.rfc4514_string()} names no CRL distribution point to check revocation with"
+            )
+        reasons = []
+        for url in urls:
+            try:
+                crl = await self._crl(url, issuer, at)
+            except RevocationUnavailable as exc:
+                reasons.append(str(exc))
+                continue
+            entry = crl.get_revoked_certificate_by_serial_number(certificate.serial_number)
+            next_update = crl.next_update_utc
+            if entry is None or _reason(entry) is x509.ReasonFlags.remove_from_crl:
+                return RevocationStatus("good", url, None, crl.last_update_utc, next_update)
+            return RevocationStatus("revoked", url, entry.revocation_date_utc, crl.last_update_utc, next_update)
+        raise RevocationUnavailable("; ".join(reasons))
+
+    async def _crl(self, url: str, issuer: x509.Certificate, at: datetime) -> x509.CertificateRevocationList:
+        key = (url, hashlib.sha256(_der(issuer)).digest())
+        cached = self._cache.get(key)
+        if cached is not None and _fresh(cached, at):
+            return cached
+        lock = self._locks.setdefault(url, asyncio.Lock())
+        async with lock:  # one fetch per URL at a time; the others find it cached
+            cached = self._cache.get(key)
+            if cached is not None and _fresh(cached, at):
+                return cached
+            try:
+                data = await self._fetch(url)
+            except Exception as exc:  # the injected fetcher's errors are its own; all mean "try later"
+                raise RevocationUnavailable(f"CRL {url} could not be fetched: {type(exc).__name__}: {exc}") from exc
+            try:
+                crl = x509.load_der_x509_crl(data)
+            except ValueError as exc:
+                raise RevocationUnavailable(f"CRL {url} is not a DER X.509 CRL") from exc
+            try:
+                verify_crl_issued_by(crl, issuer)
+            except InvalidSignature as exc:
+                raise RevocationUnavailable(f"CRL {url} is not signed by the certificate's issuer: {exc}") from exc
+            if not _fresh(crl, at):
+                stale_since = crl.next_update_utc.isoformat() if crl.next_update_utc else "always (no nextUpdate)"
+                raise RevocationUnavailable(f"CRL {url} is stale: its nextUpdate was {stale_since}")
+            self._cache[key] = crl
+            return crl
+
+
+def _fresh(crl: x509.CertificateRevocationList, at: datetime) -> bool:
+    return crl.next_update_utc is not None and at < crl.next_update_utc
+
+
+def _reason(entry: x509.RevokedCertificate) -> x509.ReasonFlags | None:
+    try:
+        return entry.extensions.get_extension_for_class(x509.CRLReason).value.reason
+    except x509.ExtensionNotFound:
+        return None

@@ -1,0 +1,454 @@
+"""SM2 signatures with SM3 (GB/T 32918, GM/T 0003/0009) behind one small backend interface, and SM2 key encodings.
+
+The backend does the arithmetic that needs care (gmssl-pyx, a wrapper of GmSSL, by default); this module
+owns everything around it: the signer id and Z value, strict DER for signatures, key formats that
+OpenSSL reads and writes (PKCS#8 and SubjectPublicKeyInfo with id-ecPublicKey and the sm2p256v1 curve
+OID), and turning every backend failure into one `InvalidSignature`.
+
+`ReferenceSm2Backend` is a second implementation in plain Python: slow and not hardened against
+timing, it exists to cross-check the default backend and to reproduce the published example
+signature, whose nonce k is fixed (a nonce source can be passed in).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from asn1crypto import core, keys, pem
+from cryptography.hazmat.primitives import hashes
+
+from trust._errors import InvalidSignature, UnsupportedKey
+
+__all__ = [
+    "SM2_CURVE_OID",
+    "SM2_SIGNER_ID",
+    "SM2_WITH_SM3_OID",
+    "SM3_OID",
+    "GmsslSm2Backend",
+    "ReferenceSm2Backend",
+    "Sm2Backend",
+    "Sm2PrivateKey",
+    "Sm2PublicKey",
+    "sm2_z",
+    "sm3",
+]
+
+SM2_SIGNER_ID = b"1234567812345678"  # GM/T 0009's default user id; certificates and seals use it
+SM2_CURVE_OID = "1.2.156.10197.1.301"
+SM2_WITH_SM3_OID = "1.2.156.10197.1.501"
+SM3_OID = "1.2.156.10197.1.401"
+
+# The curve (GB/T 32918.5 recommended parameters).
+P = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF
+A = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC
+B = 0x28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93
+N = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123
+GX = 0x32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7
+GY = 0xBC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0
+
+# asn1crypto does not know the SM2 curve; registering it lets keys and certificates carry it by name.
+keys.NamedCurve.register("sm2p256v1", SM2_CURVE_OID, 32)
+
+Random = Callable[[int], bytes]
+
+
+def sm3(data: bytes) -> bytes:
+    """The SM3 digest of data (GB/T 32905)."""
+    digest = hashes.Hash(hashes.SM3())
+    digest.update(data)
+    return digest.finalize()
+
+
+# ---- plain-Python curve arithmetic (Jacobian coordinates) --------------------------------------------
+
+_Point = tuple[int, int, int]  # Jacobian (X, Y, Z); Z == 0 is the point at infinity
+_INFINITY: _Point = (1, 1, 0)
+
+
+def _double(point: _Point) -> _Point:
+    x, y, z = point
+    if z == 0 or y == 0:
+        return _INFINITY
+    ysq = y * y % P
+    s = 4 * x * ysq % P
+    zsq = z * z % P
+    m = (3 * x * x + A * zsq * zsq) % P
+    nx = (m * m - 2 * s) % P
+    ny = (m * (s - nx) - 8 * ysq * ysq) % P
+    nz = 2 * y * z % P
+    return (nx, ny, nz)
+
+
+def _add(p1: _Point, p2: _Point) -> _Point:
+    if p1[2] == 0:
+        return p2
+    if p2[2] == 0:
+        return p1
+    x1, y1, z1 = p1
+    x2, y2, z2 = p2
+    z1sq, z2sq = z1 * z1 % P, z2 * z2 % P
+    u1, u2 = x1 * z2sq % P, x2 * z1sq % P
+    s1, s2 = y1 * z2sq * z2 % P, y2 * z1sq * z1 % P
+    if u1 == u2:
+        return _double(p1) if s1 == s2 else _INFINITY
+    h, r = (u2 - u1) % P, (s2 - s1) % P
+    hsq = h * h % P
+    hcu = hsq * h % P
+    nx = (r * r - hcu - 2 * u1 * hsq) % P
+    ny = (r * (u1 * hsq - nx) - s1 * hcu) % P
+    nz = h * z1 * z2 % P
+    return (nx, ny, nz)
+
+
+def _multiply(scalar: int, point: _Point) -> _Point:
+    """Montgomery ladder: the same sequence of operations for every scalar of 256 bits."""
+    r0, r1 = _INFINITY, point
+    for bit in range(255, -1, -1):
+        if (scalar >> bit) & 1:
+            r0, r1 = _add(r0, r1), _double(r1)
+        else:
+            r1, r0 = _add(r0, r1), _double(r0)
+    return r0
+
+
+def _affine(point: _Point) -> tuple[int, int]:
+    x, y, z = point
+    if z == 0:
+        raise ValueError("point at infinity")
+    zinv = pow(z, -1, P)
+    zinv2 = zinv * zinv % P
+    return (x * zinv2 % P, y * zinv2 * zinv % P)
+
+
+def _on_curve(x: int, y: int) -> bool:
+    return 0 <= x < P and 0 <= y < P and (y * y - (x * x * x + A * x + B)) % P == 0
+
+
+def _point_bytes(x: int, y: int) -> bytes:
+    return b"\x04" + x.to_bytes(32, "big") + y.to_bytes(32, "big")
+
+
+def _public_point(private_key: bytes) -> bytes:
+    d = int.from_bytes(private_key, "big")
+    if not 1 <= d <= N - 2:
+        raise UnsupportedKey("an SM2 private key lies in [1, n-2]")
+    return _point_bytes(*_affine(_multiply(d, (GX, GY, 1))))
+
+
+def _draw_scalar(random: Random, upper: int) -> int:
+    """A uniform integer in [1, upper] by rejection sampling."""
+    while True:
+        candidate = int.from_bytes(random(32), "big")
+        if 1 <= candidate <= upper:
+            return candidate
+
+
+def sm2_z(public_key: bytes | Sm2PublicKey, signer_id: bytes = SM2_SIGNER_ID) -> bytes:
+    """Z_A = SM3(ENTL || ID || a || b || xG || yG || xA || yA), the hash that binds a signer id to a key."""
+    point = public_key.to_bytes() if isinstance(public_key, Sm2PublicKey) else public_key
+    if len(point) != 65 or point[0] != 4:
+        raise UnsupportedKey("an SM2 public key is an uncompressed point of 65 bytes")
+    if len(signer_id) >= 8192:
+        raise ValueError("an SM2 signer id is shorter than 8192 bytes")
+    entl = (len(signer_id) * 8).to_bytes(2, "big")
+    parts = [A, B, GX, GY]
+    return sm3(entl + signer_id + b"".join(v.to_bytes(32, "big") for v in parts) + point[1:])
+
+
+# ---- signature encoding ------------------------------------------------------------------------------
+
+
+class _SignatureValue(core.Sequence):
+    """ECDSA-Sig-Value / SM2Signature: SEQUENCE { r INTEGER, s INTEGER }."""
+
+    _fields: ClassVar[list[Any]] = [("r", core.Integer), ("s", core.Integer)]
+
+
+def encode_signature(r: int, s: int) -> bytes:
+    return _SignatureValue({"r": r, "s": s}).dump()
+
+
+def decode_signature(signature: bytes) -> tuple[int, int]:
+    """r and s from a strict DER SM2Signature with both in [1, n-1]; raises InvalidSignature."""
+    try:
+        value = _SignatureValue.load(signature, strict=True)
+        r, s = int(value["r"].native), int(value["s"].native)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise InvalidSignature("signature is not a DER SM2Signature") from exc
+    if not (1 <= r < N and 1 <= s < N) or encode_signature(r, s) != signature:
+        raise InvalidSignature("signature is not a DER SM2Signature")
+    return r, s
+
+
+# ---- backends ----------------------------------------------------------------------------------------
+
+
+class Sm2Backend(Protocol):
+    """The arithmetic of SM2. Keys are raw: 32-byte private scalars, 65-byte uncompressed points."""
+
+    def generate_private_key(self, random: Random) -> bytes: ...
+
+    def public_key_of(self, private_key: bytes) -> bytes: ...
+
+    def sign(self, private_key: bytes, public_key: bytes, message: bytes, signer_id: bytes) -> bytes:
+        """A DER SM2Signature over SM3(Z || message); public_key is the signer's own (it enters Z)."""
+
+    def verify(self, public_key: bytes, message: bytes, signature: bytes, signer_id: bytes) -> None:
+        """Returns nothing, or raises InvalidSignature."""
+
+
+class GmsslSm2Backend:
+    """SM2 by GmSSL (through gmssl-pyx); the default."""
+
+    def generate_private_key(self, random: Random) -> bytes:
+        return _draw_scalar(random, N - 2).to_bytes(32, "big")
+
+    def public_key_of(self, private_key: bytes) -> bytes:
+        # GmSSL's wrapper has no call for this; the ladder above derives it.
+        return _public_point(private_key)
+
+    def sign(self, private_key: bytes, public_key: bytes, message: bytes, signer_id: bytes) -> bytes:
+        import gmssl_pyx
+
+        # e = SM3(Z || M) is computed here, so that every signer id works (GmSSL's wrapper cannot take
+        # an empty one, which OpenSSL 3.0 uses for certificates) and Z is the code the vectors test.
+        digest = sm3(sm2_z(public_key, signer_id) + message)
+        try:
+            signature = gmssl_pyx.sm2_sign_sm3_digest(private_key, digest)
+        except gmssl_pyx.GmsslInnerError as exc:
+            raise UnsupportedKey("GmSSL refused the SM2 key") from exc
+        return bytes(signature)
+
+    def verify(self, public_key: bytes, message: bytes, signature: bytes, signer_id: bytes) -> None:
+        import gmssl_pyx
+
+        decode_signature(signature)  # strict DER and ranges first: GmSSL's parser is more lenient
+        digest = sm3(sm2_z(public_key, signer_id) + message)
+        try:
+            valid = gmssl_pyx.sm2_verify_sm3_digest(public_key[1:], digest, signature)
+        except gmssl_pyx.GmsslInnerError as exc:
+            raise InvalidSignature("SM2 signature does not verify") from exc
+        if not valid:
+            raise InvalidSignature("SM2 signature does not verify")
+
+
+class ReferenceSm2Backend:
+    """GB/T 32918.2 in plain Python, for cross-checks and published vectors (nonce may be fixed)."""
+
+    def __init__(self, nonce: Callable[[], int] | None = None) -> None:
+        self._nonce = nonce
+
+    def generate_private_key(self, random: Random) -> bytes:
+        return _draw_scalar(random, N - 2).to_bytes(32, "big")
+
+    def public_key_of(self, private_key: bytes) -> bytes:
+        return _public_point(private_key)
+
+    def sign(self, private_key: bytes, public_key: bytes, message: bytes, signer_id: bytes) -> bytes:
+        d = int.from_bytes(private_key, "big")
+        e = int.from_bytes(sm3(sm2_z(public_key, signer_id) + message), "big")
+        while True:
+            k = self._nonce() if self._nonce else _draw_scalar(secrets.token_bytes, N - 1)
+            x1, _ = _affine(_multiply(k, (GX, GY, 1)))
+            r = (e + x1) % N
+            if r == 0 or r + k == N:
+                continue
+            s = pow(1 + d, -1, N) * (k - r * d) % N
+            if s != 0:
+                return encode_signature(r, s)
+
+    def verify(self, public_key: bytes, message: bytes, signature: bytes, signer_id: bytes) -> None:
+        r, s = decode_signature(signature)
+        t = (r + s) % N
+        if t == 0:
+            raise InvalidSignature("SM2 signature does not verify")
+        e = int.from_bytes(sm3(sm2_z(public_key, signer_id) + message), "big")
+        point = (int.from_bytes(public_key[1:33], "big"), int.from_bytes(public_key[33:], "big"), 1)
+        total = _add(_multiply(s, (GX, GY, 1)), _multiply(t, point))
+        if total[2] == 0 or (e + _affine(total)[0]) % N != r:
+            raise InvalidSignature("SM2 signature does not verify")
+
+
+DEFAULT_BACKEND: Sm2Backend = GmsslSm2Backend()
+
+
+# ---- keys --------------------------------------------------------------------------------------------
+
+
+def _ec_algorithm() -> keys.PublicKeyAlgorithm:
+    return keys.PublicKeyAlgorithm({"algorithm": "ec", "parameters": keys.ECDomainParameters("named", "sm2p256v1")})
+
+
+def _is_sm2_algorithm(algorithm: keys.PublicKeyAlgorithm | keys.PrivateKeyAlgorithm) -> bool:
+    if algorithm["algorithm"].dotted != "1.2.840.10045.2.1":  # id-ecPublicKey
+        return False
+    parameters = algorithm["parameters"]
+    return parameters.name == "named" and parameters.chosen.dotted == SM2_CURVE_OID
+
+
+def _unarmor(data: bytes, label: str) -> bytes:
+    if pem.detect(data):
+        found, _, der = pem.unarmor(data)
+        if found != label:
+            raise UnsupportedKey(f"expected a PEM {label}, found {found}")
+        return bytes(der)
+    return data
+
+
+@dataclass(frozen=True)
+class Sm2PublicKey:
+    """An SM2 public key: a point on sm2p256v1."""
+
+    point: bytes  # 65 bytes, 0x04 || x || y
+    backend: Sm2Backend = field(default=DEFAULT_BACKEND, compare=False, repr=False)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, backend: Sm2Backend = DEFAULT_BACKEND) -> Sm2PublicKey:
+        """From 65 bytes (04 || x || y) or 64 bytes (x || y); the point must lie on the curve."""
+        if len(data) == 64:
+            data = b"\x04" + data
+        if len(data) != 65 or data[0] != 4:
+            raise UnsupportedKey("an SM2 public key is an uncompressed point")
+        if not _on_curve(int.from_bytes(data[1:33], "big"), int.from_bytes(data[33:], "big")):
+            raise UnsupportedKey("the point is not on the SM2 curve")
+        return cls(bytes(data), backend)
+
+    @classmethod
+    def from_der(cls, data: bytes, backend: Sm2Backend = DEFAULT_BACKEND) -> Sm2PublicKey:
+        """From a DER SubjectPublicKeyInfo (id-ecPublicKey, sm2p256v1)."""
+        try:
+            info = keys.PublicKeyInfo.load(data, strict=True)
+            if not _is_sm2_algorithm(info["algorithm"]):
+                raise UnsupportedKey("not an SM2 public key")
+            point = bytes(info["public_key"].native)
+        except UnsupportedKey:
+            raise
+        except (ValueError, TypeError, KeyError) as exc:
+            raise UnsupportedKey("not a SubjectPublicKeyInfo") from exc
+        return cls.from_bytes(point, backend)
+
+    @classmethod
+    def from_pem(cls, data: bytes, backend: Sm2Backend = DEFAULT_BACKEND) -> Sm2PublicKey:
+        return cls.from_der(_unarmor(data, "PUBLIC KEY"), backend)
+
+    def to_bytes(self) -> bytes:
+        return self.point
+
+    def to_info(self) -> keys.PublicKeyInfo:
+        return keys.PublicKeyInfo({"algorithm": _ec_algorithm(), "public_key": self.point})
+
+    def to_der(self) -> bytes:
+        return bytes(self.to_info().dump())
+
+    def to_pem(self) -> bytes:
+        return bytes(pem.armor("PUBLIC KEY", self.to_der()))
+
+    def z(self, signer_id: bytes = SM2_SIGNER_ID) -> bytes:
+        return sm2_z(self.point, signer_id)
+
+    def verify(self, signature: bytes, message: bytes, signer_id: bytes = SM2_SIGNER_ID) -> None:
+        """Returns nothing, or raises InvalidSignature."""
+        self.backend.verify(self.point, message, signature, signer_id)
+
+
+@dataclass(frozen=True)
+class Sm2PrivateKey:
+    """An SM2 private key with its public key."""
+
+    scalar: bytes = field(repr=False)  # 32 bytes, big-endian d
+    public: Sm2PublicKey
+    backend: Sm2Backend = field(default=DEFAULT_BACKEND, compare=False, repr=False)
+
+    @classmethod
+    def generate(cls, random: Random = secrets.token_bytes, backend: Sm2Backend = DEFAULT_BACKEND) -> Sm2PrivateKey:
+        return cls.from_bytes(backend.generate_private_key(random), backend)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, backend: Sm2Backend = DEFAULT_BACKEND) -> Sm2PrivateKey:
+        if len(data) != 32:
+            raise UnsupportedKey("an SM2 private key is 32 bytes")
+        return cls(bytes(data), Sm2PublicKey.from_bytes(backend.public_key_of(data), backend), backend)
+
+    @classmethod
+    def from_der(cls, data: bytes, backend: Sm2Backend = DEFAULT_BACKEND) -> Sm2PrivateKey:
+        """From DER PKCS#8 (as `openssl genpkey -algorithm SM2` writes) or SEC1 ECPrivateKey."""
+        scalar = _pkcs8_scalar(data)
+        if scalar is None:
+            scalar = _sec1_scalar(data)
+        if not 0 < scalar < 2**256:
+            raise UnsupportedKey("an SM2 private key lies in [1, n-2]")
+        return cls.from_bytes(scalar.to_bytes(32, "big"), backend)
+
+    @classmethod
+    def from_pem(cls, data: bytes, backend: Sm2Backend = DEFAULT_BACKEND) -> Sm2PrivateKey:
+        if pem.detect(data):
+            label, _, der = pem.unarmor(data)
+            if label not in ("PRIVATE KEY", "EC PRIVATE KEY", "SM2 PRIVATE KEY"):  # OpenSSL 3.0 writes the last
+                raise UnsupportedKey(f"expected a PEM private key, found {label}")
+            return cls.from_der(bytes(der), backend)
+        return cls.from_der(data, backend)
+
+    def public_key(self) -> Sm2PublicKey:
+        return self.public
+
+    def to_bytes(self) -> bytes:
+        return self.scalar
+
+    def to_der(self) -> bytes:
+        """PKCS#8, with the curve in the algorithm and the public key inside, as OpenSSL writes it."""
+        ec_key = keys.ECPrivateKey(
+            {
+                "version": "ecPrivkeyVer1",
+                "private_key": int.from_bytes(self.scalar, "big"),
+                "public_key": self.public.point,
+            }
+        )
+        info = keys.PrivateKeyInfo(
+            {
+                "version": 0,
+                "private_key_algorithm": keys.PrivateKeyAlgorithm(
+                    {"algorithm": "ec", "parameters": keys.ECDomainParameters("named", "sm2p256v1")}
+                ),
+                "private_key": ec_key,
+            }
+        )
+        return bytes(info.dump())
+
+    def to_pem(self) -> bytes:
+        return bytes(pem.armor("PRIVATE KEY", self.to_der()))
+
+    def sign(self, message: bytes, signer_id: bytes = SM2_SIGNER_ID) -> bytes:
+        """A DER SM2Signature over SM3(Z || message)."""
+        return self.backend.sign(self.scalar, self.public.point, message, signer_id)
+
+
+def _pkcs8_scalar(data: bytes) -> int | None:
+    """The private scalar of a PKCS#8 SM2 key; None when data is no PKCS#8 at all."""
+    try:
+        info = keys.PrivateKeyInfo.load(data, strict=True)
+        algorithm = info["private_key_algorithm"]
+        algorithm.native  # noqa: B018 - forces the lazy parse, so a SEC1 key fails here
+    except (ValueError, TypeError, KeyError):
+        return None
+    if not _is_sm2_algorithm(algorithm):
+        raise UnsupportedKey("not an SM2 private key")
+    try:
+        return int(info["private_key"].parsed["private_key"].native)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise UnsupportedKey("not a PKCS#8 EC private key") from exc
+
+
+def _sec1_scalar(data: bytes) -> int:
+    try:
+        ec_key = keys.ECPrivateKey.load(data, strict=True)
+        parameters = ec_key["parameters"]
+        if parameters.native is not None and (parameters.name != "named" or parameters.chosen.dotted != SM2_CURVE_OID):
+            raise UnsupportedKey("not an SM2 private key")
+        return int(ec_key["private_key"].native)
+    except UnsupportedKey:
+        raise
+    except (ValueError, TypeError, KeyError) as exc:
+        raise UnsupportedKey("not a PKCS#8 or SEC1 private key") from exc

@@ -282,10 +282,45 @@ def run_demo(settings: Settings) -> list[DemoResult]:
             platform = report["registry_status"]
             return f"「{seal['name']}」 {seal['seal_id']}: {report['indication']}, seal platform says {platform}"
 
+        def fetched_with_consent() -> str:
+            from adapters.sandbox_documents import consent_token, load_sandbox_pki
+            from gateway.clock import SystemClock
+
+            now = SystemClock().now()
+            holder = next(item for item in data.city("zhongshan").licences if item.holder.id_type == "uscc").holder
+            token = consent_token(
+                load_sandbox_pki(active.sandbox_dir, now),
+                "442000",
+                holder_id=holder.id_number,
+                requester=REST_WINDOW,
+                audience=info["gateway_id"],
+                purposes=["licence.recognition"],
+                licence_types=None,
+                now=now,
+            )
+            path = f"/v1/licences?holder_id={holder.id_number}&issuing_city=442000"
+            extra = {"x-tongban-purpose": "licence.recognition"}
+            refused = httpx.get(
+                url + path,
+                headers=rest.signed_headers("GET", url + path, b"", audience=info["gateway_id"], headers=extra),
+                trust_env=False,
+            )
+            assert refused.status_code == 403, refused.text
+            extra["x-tongban-consent"] = token
+            headers = rest.signed_headers("GET", url + path, b"", audience=info["gateway_id"], headers=extra)
+            response = httpx.get(url + path, headers=headers, trust_env=False, timeout=30)
+            assert response.status_code == 200, response.text
+            items = response.json()["items"]
+            titles = ", ".join(item["licence"]["title"] for item in items)
+            return f"{holder.name}: without consent {refused.json()['code']}; with it {len(items)} ({titles})"
+
         _flow(results, "Shenzhen licence recognised at a Zhongshan window (SOAP)", shenzhen_licence_in_zhongshan)
         _flow(results, "Zhongshan licence recognised at a Shenzhen window (REST)", zhongshan_licence_in_shenzhen)
         _flow(results, "revoked signer and tampered licence refused", bad_documents_refused)
         _flow(results, "Shenzhen enterprise e-seal verified from Zhongshan", seal_recognised)
+        _flow(
+            results, "Zhongshan licences fetched by a Shenzhen window with the holder's consent", fetched_with_consent
+        )
         _flow(results, "Zhongshan SOAP window → Shenzhen REST licence registry", soap_to_rest)
         _flow(results, "Shenzhen REST window → Zhongshan SOAP licence registry", rest_to_soap)
         _flow(results, "replayed client assertion refused", replay)

@@ -200,7 +200,15 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
                 "audit_proof": "/v1/audit/entries/{index}/proof?tree_size=",
                 "audit_consistency": "/v1/audit/consistency?first=&second=",
                 "audit_evidence": "/v1/audit/exchanges/{exchange_id}/evidence",
+                "licence_lookup": "/v1/registries/{issuing_city}/licences/{licence_number}",
+                "licence_verify": "/v1/licences/verify",
+                "licences": "/v1/licences?holder_id=&issuing_city=&licence_type=",
+                "seal_verify": "/v1/seals/verify",
+                "trust_lists": "/.well-known/trust-lists",
+                "soap": "/soap",
+                "wsdl": "/soap?wsdl",
             },
+            "signature_formats": ["JAdES/JWS", "XML-DSig (XAdES-BES)", "PAdES", "OFD/SES (GB/T 38540 v4, GM/T 0031 v1)"],
         }
 
     @router.get("/.well-known/jwks.json", tags=["metadata"], summary="Gateway public keys, current first")

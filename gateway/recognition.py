@@ -271,34 +271,15 @@ class Recognition:
         if partners is None:
             report.fail(trust.SignatureFailure(trust.SubIndication.TRY_LATER, "no partner registries are configured"))
             return
-        try:
-            held = await partners.client_for(licence.issuing_city).get_licence(licence.licence_number)
-        except (errors.UpstreamError, errors.NotFound) as exc:
-            report.fail(
-                trust.SignatureFailure(
-                    trust.SubIndication.TRY_LATER,
-                    f"the {licence.issuing_city} registry could not be asked: {exc.detail}",
-                )
-            )
-            return
-        report.registry_checked_at = now
-        if held is None:
-            report.registry_status = "unknown"
-            report.fail(
-                trust.SignatureFailure(
-                    trust.SubIndication.SIGNED_DATA_NOT_FOUND,
-                    f"the {licence.issuing_city} registry has no licence {licence.licence_number}",
-                )
-            )
-            return
-        report.registry_status = held.status
-        sub_indication = _status_sub_indication(held.status)
-        if sub_indication is not None:
-            report.fail(
-                trust.SignatureFailure(
-                    sub_indication, f"the {licence.issuing_city} registry says the licence is {held.status}"
-                )
-            )
+        registry = partners.client_for(licence.issuing_city)
+        await _ask_issuing_city(
+            report,
+            now,
+            source=f"the {licence.issuing_city} registry",
+            subject=f"licence {licence.licence_number}",
+            lookup=lambda: registry.get_licence(licence.licence_number),
+            sub_indication_for=_status_sub_indication,
+        )
 
     async def _check_status_list(
         self, evidence: trust.SignatureEvidence, report: trust.ValidationReport, now: datetime
@@ -589,48 +570,53 @@ async def verify_seal(
     if report.passed and report.trust_anchor is not None:
         issuing_city = report.trust_anchor.trust_list_city
         answer["issuing_city"] = issuing_city
-        await _check_seal_current(evidence.seal, issuing_city, report, partners, now)
+        if partners is None:
+            report.fail(trust.SignatureFailure(trust.SubIndication.TRY_LATER, "no seal platforms are configured"))
+        else:
+            platform = partners.client_for(issuing_city)
+            seal_id = evidence.seal.seal_id
+            await _ask_issuing_city(
+                report,
+                now,
+                source=f"the {issuing_city} seal platform",
+                subject=f"seal {seal_id}",
+                lookup=lambda: platform.get_seal(seal_id),
+                sub_indication_for=_seal_sub_indication,
+            )
     answer["recognised"] = report.passed
     answer["report"] = report.to_json()
     return answer
 
 
-async def _check_seal_current(
-    seal: trust.SealSummary,
-    issuing_city: str,
+def _seal_sub_indication(status: str) -> trust.SubIndication | None:
+    return None if status == "valid" else trust.SubIndication.SEAL_NOT_VALID
+
+
+async def _ask_issuing_city(
     report: trust.ValidationReport,
-    partners: PartnerDirectory | None,
     now: datetime,
+    *,
+    source: str,
+    subject: str,
+    lookup: Callable[[], Awaitable[Any]],
+    sub_indication_for: Callable[[str], trust.SubIndication | None],
 ) -> None:
-    if partners is None:
-        report.fail(trust.SignatureFailure(trust.SubIndication.TRY_LATER, "no seal platforms are configured"))
-        return
+    """The issuing city's own word (registry or seal platform) on a record whose signature holds:
+    unreachable is TRY_LATER, unknown is SIGNED_DATA_NOT_FOUND, a status other than valid fails."""
     try:
-        held = await partners.client_for(issuing_city).get_seal(seal.seal_id)
+        held = await lookup()
     except (errors.UpstreamError, errors.NotFound) as exc:
-        report.fail(
-            trust.SignatureFailure(
-                trust.SubIndication.TRY_LATER, f"the {issuing_city} seal platform could not be asked: {exc.detail}"
-            )
-        )
+        report.fail(trust.SignatureFailure(trust.SubIndication.TRY_LATER, f"{source} could not be asked: {exc.detail}"))
         return
     report.registry_checked_at = now
     if held is None:
         report.registry_status = "unknown"
-        report.fail(
-            trust.SignatureFailure(
-                trust.SubIndication.SIGNED_DATA_NOT_FOUND,
-                f"the {issuing_city} seal platform has no seal {seal.seal_id}",
-            )
-        )
+        report.fail(trust.SignatureFailure(trust.SubIndication.SIGNED_DATA_NOT_FOUND, f"{source} has no {subject}"))
         return
     report.registry_status = held.status
-    if held.status != "valid":
-        report.fail(
-            trust.SignatureFailure(
-                trust.SubIndication.SEAL_NOT_VALID, f"the {issuing_city} seal platform says the seal is {held.status}"
-            )
-        )
+    sub_indication = sub_indication_for(held.status)
+    if sub_indication is not None:
+        report.fail(trust.SignatureFailure(sub_indication, f"{source} says the {subject} is {held.status}"))
 
 
 @dataclass

@@ -285,3 +285,43 @@ def test_soap_callers_verify_licences_too(
     assert answer.indication == "TOTAL_PASSED"
     assert answer.issuingCity == "440300"
     assert answer.licence.licenceNumber
+
+
+def test_an_unreachable_registry_is_try_later_and_the_status_list_is_read(
+    start_gateway: Any, sandboxes: RunningSandboxes
+) -> None:
+    from adapters.sandbox_documents import licence_document
+    from conftest import free_port
+
+    assert sandboxes.material is not None
+    regions = _regions(sandboxes)
+    pki_dir = sandboxes.material.directory / "pki"
+    trust_settings = {
+        "trust_list_urls": {region: f"{url}/pki/trust-list.jws" for region, url in regions.items()},
+        "trust_list_operators": {region: pki_dir / region / "trust-list-operator.crt" for region in regions},
+    }
+    document = (sandboxes.material.samples_dir / "440300/licence-valid.jws").read_bytes()
+
+    down = start_gateway(partner_urls={**regions, "440300": f"http://127.0.0.1:{free_port()}"}, **trust_settings)
+    _wait_for_trust_lists(down.url, set(regions))
+    window = down.add_member("442000.zsdemo.window")
+    down.grant(window.id, "licences.verify")
+    report = _verify(down, window, "/v1/licences/verify", document).json()["report"]
+    assert (report["indication"], report["sub_indication"]) == ("INDETERMINATE", "TRY_LATER")
+    assert "registry could not be asked" in report["messages"][0]
+
+    # A licence the issuer revoked: the registry says so first, and the status list agrees.
+    city = seed.generate().city("shenzhen")
+    revoked = next(item for item in city.licences if item.status == "revoked")
+    pki = load_sandbox_pki(sandboxes.material.directory, datetime.now(UTC))
+    entry = trust.status_list_entry(
+        sandboxes.material.status_list_urls["440300"], city.licences.index(revoked), "revocation"
+    )
+    signed = licence_document(pki, "440300", revoked, "jws", "licence-issuer-ec", datetime.now(UTC), status_entry=entry)
+    up = start_gateway(partner_urls=regions, **trust_settings)  # the same database: another member
+    _wait_for_trust_lists(up.url, set(regions))
+    window = up.add_member("442000.zsdemo.second")
+    up.grant(window.id, "licences.verify")
+    report = _verify(up, window, "/v1/licences/verify", signed).json()["report"]
+    assert (report["indication"], report["sub_indication"]) == ("TOTAL_FAILED", "LICENCE_REVOKED")
+    assert report["registry_status"] == "revoked" and report["status_list_status"] == "revoked"

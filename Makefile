@@ -34,6 +34,7 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench recognition
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypeVar
+from typing import Any, Final, Protocol, Self, TypeVar
+
+import httpx
 
 from gateway.canonical import ApplicationStatus, CreditSubject, Licence, Seal, TradingProject
 from gateway.partners import PartnerClient
 
-__all__ = ["CanonicalRecord", "PartnerClient", "PartnerMapping"]
+__all__ = ["CanonicalRecord", "DEFAULT_TIMEOUT", "JsonHttpClient", "PartnerClient", "PartnerMapping"]
 
 CanonicalRecord = TypeVar("CanonicalRecord", Licence, CreditSubject, ApplicationStatus, Seal, TradingProject)
+
+DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=3.0)
+"""How long a REST/JSON city's client waits for a partner: 3 s to connect, 10 s for each read or write."""
 
 
 class PartnerMapping(Protocol):
@@ -25,3 +30,35 @@ class PartnerMapping(Protocol):
 
 
 # The client side is the core's own interface (gateway.partners), re-exported for adapter authors.
+
+
+class JsonHttpClient:
+    """The httpx plumbing of a REST/JSON city's client: one AsyncClient at the partner's base URL.
+
+    Only the plumbing: each city's subclass reads its own envelope and translates httpx's errors into
+    its own in its `_send`. The proxy settings of the environment are ignored (`trust_env=False`).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            transport=transport,
+            timeout=timeout,
+            trust_env=False,
+            headers={"Accept": "application/json"},
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

@@ -1,10 +1,14 @@
-"""`python -m bench`: the audit log benchmark (see bench/audit.py and `python -m bench --help`)."""
+"""`python -m bench [audit|recognition] [options]`: the audit log benchmark (the default; bench/audit.py)
+or the recognition benchmark (bench/recognition.py)."""
 
 from __future__ import annotations
 
 import sys
 
-from bench.audit import main
+from bench import audit, recognition
 
 if __name__ == "__main__":
-    sys.exit(main())
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["recognition"]:
+        sys.exit(recognition.main(arguments[1:]))
+    sys.exit(audit.main(arguments[1:] if arguments[:1] == ["audit"] else arguments))

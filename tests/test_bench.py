@@ -88,3 +88,17 @@ def test_verify_reads_each_node_once_so_its_work_grows_linearly(tmp_path: Path) 
     small = _sqlite_steps_to_verify(tmp_path, 5_000)
     large = _sqlite_steps_to_verify(tmp_path, 20_000)
     assert large < 6 * small, f"4x the entries took {large / small:.1f}x the work ({small} -> {large} kilo-steps)"
+
+
+def test_the_recognition_benchmark_verifies_every_kind(tmp_path: Path) -> None:
+    from bench.recognition import measure
+
+    results = measure(seconds=60, directory=tmp_path, limit=3)
+    assert {result.kind for result in results} >= {
+        "licence jws",
+        "licence xml",
+        "licence pdf",
+        "licence ofd",
+        "seal ses",
+    }
+    assert all(result.documents == 3 and result.rate > 0 for result in results)

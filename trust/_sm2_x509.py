@@ -10,6 +10,7 @@ engine's business.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -56,13 +57,19 @@ def _time(moment: datetime) -> x509.Time:
     return x509.Time(name="general_time", value=moment)
 
 
-def _load_certificate(der: bytes) -> x509.Certificate:
+@functools.lru_cache(maxsize=1024)
+def _check_parses(der: bytes) -> None:
+    """Parse everything once, so a malformed certificate fails here (remembered: the same CA and
+    issuer certificates come back on every validation, and a full parse is the costly part)."""
     try:
-        certificate = x509.Certificate.load(der, strict=True)
-        certificate.native  # noqa: B018 - parse everything now, so a malformed certificate fails here
+        x509.Certificate.load(der, strict=True).native  # noqa: B018
     except (ValueError, TypeError, KeyError) as exc:
         raise InvalidCertificate("not a DER X.509 certificate") from exc
-    return certificate
+
+
+def _load_certificate(der: bytes) -> x509.Certificate:
+    _check_parses(bytes(der))
+    return x509.Certificate.load(der, strict=True)  # a fresh object each time: callers may read it freely
 
 
 def _sm2_public_key(info: keys.PublicKeyInfo) -> Sm2PublicKey:

@@ -22,6 +22,7 @@ from typing import Any, Final, TypeVar
 import httpx
 from pydantic import BaseModel
 
+from adapters._base import DEFAULT_TIMEOUT, JsonHttpClient
 from adapters.hohhot import _wire
 from adapters.hohhot._exceptions import PartnerRejected, PartnerUnavailable
 from adapters.hohhot.mapping import CITY, HohhotMapping, MalformedPartnerData
@@ -38,12 +39,11 @@ from gateway.canonical import (
 
 __all__ = ["DEFAULT_TIMEOUT", "HohhotClient"]
 
-DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=3.0)
 _MAX_PAGES: Final = 1000  # a partner whose `total` keeps growing must not keep us paging forever
 _R = TypeVar("_R", bound=BaseModel)
 
 
-class HohhotClient:
+class HohhotClient(JsonHttpClient):
     """A PartnerClient for Hohhot (150100): licence sharing, credit, affairs, e-seals and the trading centre."""
 
     city: str = "150100"
@@ -55,24 +55,9 @@ class HohhotClient:
         *,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> None:
+        super().__init__(base_url, transport, timeout=timeout)
         self._mapping = HohhotMapping()
         self._map = field_map(CITY)
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            transport=transport,
-            timeout=timeout,
-            trust_env=False,
-            headers={"Accept": "application/json"},
-        )
-
-    async def __aenter__(self) -> HohhotClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     def _name(self, record_type: type[BaseModel], field: str) -> str:
         """Hohhot's name for a canonical field: what its query parameters are called too."""

@@ -12,18 +12,18 @@ httpx's errors are translated in exactly one place (`_send`), `raise ... from ex
 
 from __future__ import annotations
 
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 
+from adapters._base import DEFAULT_TIMEOUT, JsonHttpClient
 from adapters.shenzhen.mapping import CITY, NOT_FOUND_CODE, OK_CODE, MalformedPartnerData, ShenzhenMapping
 from catalogs import code_table, field_map
 from gateway.canonical import ApplicationState, ApplicationStatus, CreditSubject, Licence, Seal, TradingProject
 
 __all__ = ["DEFAULT_TIMEOUT", "PartnerRejected", "PartnerUnavailable", "ShenzhenClient"]
 
-DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=3.0)
 _Rows = TypeVar("_Rows", Licence, Seal, TradingProject)
 
 
@@ -46,7 +46,7 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-class ShenzhenClient:
+class ShenzhenClient(JsonHttpClient):
     """A PartnerClient for Shenzhen: licences, credit, service handling, the seal platform and the trading centre."""
 
     city: str = "440300"
@@ -58,24 +58,9 @@ class ShenzhenClient:
         *,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> None:
+        super().__init__(base_url, transport, timeout=timeout)
         self._mapping = ShenzhenMapping()
         self._map = field_map(CITY)
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            transport=transport,
-            timeout=timeout,
-            trust_env=False,
-            headers={"Accept": "application/json"},
-        )
-
-    async def __aenter__(self) -> ShenzhenClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     # ---- PartnerClient -----------------------------------------------------------------------------
 

@@ -36,18 +36,18 @@ class MalformedPartnerData(MalformedRecord):
 class ShenzhenMapping(JsonMapping):
     """Pure mapping between canonical records and Shenzhen's JSON objects; no I/O, no clock."""
 
-    city: str = "440300"  # type: ignore[assignment]
+    city: str = "440300"
 
     def __init__(self) -> None:
         super().__init__(field_map(CITY), MalformedPartnerData)
 
     def _write_formatted(self, value: Any, fmt: str, field: str) -> str:
         if fmt == "iso-date":
-            return str(value.isoformat())
+            return value.isoformat()
         if fmt == "iso-datetime":
             if value.tzinfo is None or value.utcoffset() is None:
                 raise MalformedPartnerData(field, "a naive datetime has no offset to send")
-            return str(value.astimezone(self._tz).isoformat())
+            return value.astimezone(self._tz).isoformat()
         return super()._write_formatted(value, fmt, field)
 
     def _read_formatted(self, raw: str, fmt: str, field: str) -> Any:

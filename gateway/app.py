@@ -137,7 +137,7 @@ def recognition_for(settings: Settings, now: Callable[[], datetime]) -> Recognit
     http = httpx.AsyncClient(timeout=settings.trust_fetch_timeout_seconds, trust_env=False)
 
     async def fetch(url: str) -> bytes:
-        return await http_fetch(http, url)
+        return await http_fetch(http, url, timeout=settings.trust_fetch_timeout_seconds)
 
     return Recognition(
         trust_lists=trust.TrustLists(sources),

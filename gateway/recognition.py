@@ -8,20 +8,23 @@ city's schema. The trust decisions are trust/'s; this module puts them together 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import httpx
 
+import catalogs
 import trust
 from gateway import errors
 from gateway.canonical import Licence
 from gateway.exchange import Exchange, Message
+from gateway.logs import log
 
 if TYPE_CHECKING:
     from gateway.partners import PartnerDirectory
@@ -155,6 +158,56 @@ def _status_sub_indication(status: str) -> trust.SubIndication | None:
     }.get(status, trust.SubIndication.LICENCE_REVOKED)
 
 
+REGISTRY_SUB_INDICATIONS = frozenset(
+    {
+        trust.SubIndication.LICENCE_CANCELLED,
+        trust.SubIndication.LICENCE_REVOKED,
+        trust.SubIndication.LICENCE_SUSPENDED,
+        trust.SubIndication.LICENCE_EXPIRED,
+        trust.SubIndication.LICENCE_NOT_AS_REGISTERED,
+    }
+)
+
+
+def _same_record(registered: Licence, signed: Licence) -> bool:
+    """The signed licence says what the registry holds (its status aside, which may change)."""
+    return registered.model_dump(exclude={"status"}) == signed.model_dump(exclude={"status"})
+
+
+def _registry_verdict(
+    report: trust.ValidationReport, licence: Licence, registered: Licence | str | None, now: datetime
+) -> None:
+    source = f"the {licence.issuing_city} registry"
+    if isinstance(registered, str):
+        report.fail(trust.SignatureFailure(trust.SubIndication.TRY_LATER, registered))
+        return
+    report.registry_checked_at = now
+    if registered is None:
+        report.registry_status = "unknown"
+        report.fail(
+            trust.SignatureFailure(
+                trust.SubIndication.SIGNED_DATA_NOT_FOUND, f"{source} has no licence {licence.licence_number}"
+            )
+        )
+        return
+    report.registry_status = registered.status
+    if not _same_record(registered, licence):
+        differing = sorted(
+            name
+            for name, value in registered.model_dump(exclude={"status"}).items()
+            if licence.model_dump(exclude={"status"}).get(name) != value
+        )
+        report.fail(
+            trust.SignatureFailure(
+                trust.SubIndication.LICENCE_NOT_AS_REGISTERED,
+                f"{source} holds licence {licence.licence_number} with other {', '.join(differing)}",
+            )
+        )
+    sub_indication = _status_sub_indication(registered.status)
+    if sub_indication is not None:
+        report.fail(trust.SignatureFailure(sub_indication, f"{source} says the licence is {registered.status}"))
+
+
 @dataclass
 class Recognition:
     """The trust lists and revocation data the gateway recognises documents with, and the cities'
@@ -186,11 +239,22 @@ class Recognition:
             await self.http.aclose()
 
     async def validate(
-        self, evidence: trust.SignatureEvidence, service_types: frozenset[str], now: datetime
+        self,
+        evidence: trust.SignatureEvidence,
+        service_types: frozenset[str],
+        now: datetime,
+        *,
+        claimed_time_proven: bool = False,
     ) -> trust.ValidationReport:
+        """The engine's verdict. A signing time the signer merely claims is no proof of existence
+        (EN 319 102-1): unless something else vouches for it, judge at the validation time, so that
+        a withdrawn issuer or an expired key cannot sign today and date the signature back."""
+        judged = evidence
+        if evidence.claimed_signing_time is not None and not claimed_time_proven:
+            judged = replace(evidence, claimed_signing_time=None)
         try:
-            return await trust.validate_signature(
-                evidence,
+            report = await trust.validate_signature(
+                judged,
                 trust_lists=self.trust_lists,
                 accepted_service_types=service_types,
                 revocation=self.revocation,
@@ -198,28 +262,75 @@ class Recognition:
             )
         except (trust.TrustListExpired, trust.TrustListUnavailable) as exc:
             raise errors.TrustListUnavailable(str(exc)) from exc
+        if judged is not evidence:
+            assert evidence.claimed_signing_time is not None
+            report.warnings.append(
+                f"the document claims it was signed at {evidence.claimed_signing_time.isoformat()}; nothing proves "
+                "that, so it was judged at the validation time"
+            )
+        return report
 
     async def verify_licence(
         self, request: DocumentRequest, relying_city: str, partners: PartnerDirectory | None, now: datetime
     ) -> dict[str, Any]:
+        """Examine, then validate at the claimed signing time only if the issuing registry holds
+        exactly the signed record (its proof that the licence existed); otherwise at the validation
+        time. Then the registry's status and the issuer's status list."""
         try:
-            evidence = examine_document(request.document, request.document_format, request.data)
+            evidence = await asyncio.to_thread(
+                examine_document, request.document, request.document_format, request.data
+            )
         except trust.SignatureFailure as failure:
             return {"recognised": False, "report": trust.validate_failure(failure, now).to_json()}
-        report = await self.validate(evidence, LICENCE_SERVICE_TYPES, now)
         answer: dict[str, Any] = {"recognised": False, "relying_city": relying_city}
-        if report.passed and report.trust_anchor is not None:
-            issuing_city = report.trust_anchor.trust_list_city
-            licence = self._read_licence(evidence, issuing_city, report)
-            if licence is not None:
-                await self._check_current(licence, evidence, report, partners, now)
-                await self._check_status_list(evidence, report, now)
-                answer["issuing_city"] = issuing_city
-                answer["licence"] = licence.model_dump(mode="json")
-                answer["mapped"] = self._map_for(licence, relying_city, report)
+        provisional = await self.validate(evidence, LICENCE_SERVICE_TYPES, now, claimed_time_proven=True)
+        if not provisional.passed or provisional.trust_anchor is None:
+            report = provisional
+            if evidence.claimed_signing_time is not None:
+                report = await self.validate(evidence, LICENCE_SERVICE_TYPES, now)
+            answer["report"] = report.to_json()
+            return answer
+        issuing_city = provisional.trust_anchor.trust_list_city
+        licence = self._read_licence(evidence, issuing_city, provisional)
+        if licence is None:
+            answer["report"] = provisional.to_json()
+            return answer
+        registered = await self._registered(licence, partners)
+        if isinstance(registered, Licence) and _same_record(registered, licence):
+            report = provisional
+            if evidence.claimed_signing_time is not None:
+                report.warnings.append(
+                    f"the claimed signing time was accepted: the {issuing_city} registry holds exactly this record"
+                )
+        else:
+            report = await self.validate(evidence, LICENCE_SERVICE_TYPES, now)
+        _registry_verdict(report, licence, registered, now)
+        if licence.valid_until is not None and licence.valid_until < now.date():
+            report.fail(
+                trust.SignatureFailure(
+                    trust.SubIndication.LICENCE_EXPIRED, f"the licence expired on {licence.valid_until}"
+                )
+            )
+        signature_held = report.passed or report.sub_indication in REGISTRY_SUB_INDICATIONS
+        if signature_held:
+            await self._check_status_list(evidence, report, now)
+            answer["issuing_city"] = issuing_city
+            answer["licence"] = licence.model_dump(mode="json")
+        if report.passed:
+            answer["mapped"] = self._map_for(licence, relying_city, report)
         answer["recognised"] = report.passed
         answer["report"] = report.to_json()
         return answer
+
+    async def _registered(self, licence: Licence, partners: PartnerDirectory | None) -> Licence | str | None:
+        """The issuing registry's record, None if it has none, or why it could not be asked."""
+        if partners is None:
+            return "no partner registries are configured"
+        try:
+            return await partners.client_for(licence.issuing_city).get_licence(licence.licence_number)
+        except (errors.UpstreamError, errors.NotFound) as exc:
+            log.warning("registry of %s not reachable: %s", licence.issuing_city, exc.internal or exc.detail)
+            return f"the {licence.issuing_city} registry could not be asked"
 
     def _read_licence(
         self, evidence: trust.SignatureEvidence, issuing_city: str, report: trust.ValidationReport
@@ -235,10 +346,11 @@ class Recognition:
         try:
             licence = reader.read_licence(evidence.signed_content, evidence.content_type)
         except ValueError as exc:
+            log.info("signed content is not a %s licence record: %s", issuing_city, exc)
             report.fail(
                 trust.SignatureFailure(
                     trust.SubIndication.FORMAT_FAILURE,
-                    f"the signed content is not a {issuing_city} licence record: {exc}",
+                    f"the signed content is not a {issuing_city} licence record",
                 )
             )
             return None
@@ -252,34 +364,6 @@ class Recognition:
             )
             return None
         return licence
-
-    async def _check_current(
-        self,
-        licence: Licence,
-        evidence: trust.SignatureEvidence,
-        report: trust.ValidationReport,
-        partners: PartnerDirectory | None,
-        now: datetime,
-    ) -> None:
-        """Still current: within its validity, not revoked on its status list, valid at its registry."""
-        if licence.valid_until is not None and licence.valid_until < now.date():
-            report.fail(
-                trust.SignatureFailure(
-                    trust.SubIndication.LICENCE_EXPIRED, f"the licence expired on {licence.valid_until}"
-                )
-            )
-        if partners is None:
-            report.fail(trust.SignatureFailure(trust.SubIndication.TRY_LATER, "no partner registries are configured"))
-            return
-        registry = partners.client_for(licence.issuing_city)
-        await _ask_issuing_city(
-            report,
-            now,
-            source=f"the {licence.issuing_city} registry",
-            subject=f"licence {licence.licence_number}",
-            lookup=lambda: registry.get_licence(licence.licence_number),
-            sub_indication_for=_status_sub_indication,
-        )
 
     async def _check_status_list(
         self, evidence: trust.SignatureEvidence, report: trust.ValidationReport, now: datetime
@@ -326,11 +410,22 @@ class Recognition:
         return writer.write_licence(licence)
 
 
-async def http_fetch(client: httpx.AsyncClient, url: str) -> bytes:
-    """Trust lists, CRLs and status lists over HTTP(S); failures are the caller's TRY_LATER."""
-    response = await client.get(url)
-    response.raise_for_status()
-    return response.content
+MAX_FETCH_BYTES = 10 * 1024 * 1024
+
+
+async def http_fetch(client: httpx.AsyncClient, url: str, *, timeout: float, max_bytes: int = MAX_FETCH_BYTES) -> bytes:
+    """Trust lists, CRLs and status lists over HTTP(S), within `timeout` in all (not per read: a
+    server dripping bytes cannot hold a request) and at most `max_bytes`. Failures mean TRY_LATER."""
+    async with asyncio.timeout(timeout):
+        async with client.stream("GET", url) as response:
+            response.raise_for_status()
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise OSError(f"{url} answered more than {max_bytes} bytes")
+                chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _json_reply(data: Any) -> Message:
@@ -446,6 +541,12 @@ async def verify_consent(
             "the consent token is not signed by a consent service on a current trust list",
             internal="; ".join(report.messages),
         )
+    holder_city = _holder_city(holder_id)
+    if report.trust_anchor.trust_list_city != holder_city:
+        raise errors.ConsentInvalid(
+            f"the consent token is signed by a consent service of {report.trust_anchor.trust_list_city}; "
+            f"only {holder_city}'s may speak for this holder"
+        )
     try:
         claims = json.loads(evidence.signed_content)
     except ValueError as exc:
@@ -459,8 +560,11 @@ async def verify_consent(
             raise errors.ConsentInvalid(f"the consent token lacks a valid `{name}` claim")
         return value
 
-    expires_at = datetime.fromtimestamp(claim("exp", int), UTC)
-    issued_at = datetime.fromtimestamp(claim("iat", int), UTC)
+    try:
+        expires_at = datetime.fromtimestamp(claim("exp", int), UTC)
+        issued_at = datetime.fromtimestamp(claim("iat", int), UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise errors.ConsentInvalid("the consent token's exp or iat is not a time") from exc
     if expires_at <= now:
         raise errors.ConsentInvalid(f"the consent token expired at {expires_at.isoformat()}")
     if issued_at > now + _SKEW or (expires_at - issued_at).total_seconds() > MAX_CONSENT_LIFETIME_SECONDS:
@@ -492,6 +596,17 @@ async def verify_consent(
     )
 
 
+def _holder_city(holder_id: str) -> str:
+    """The city (prefecture-level GB/T 2260 code) a holder is registered in, from its code: a USCC's
+    registration authority region, or an ID number's address code. Only that city's consent
+    service may speak for the holder."""
+    try:
+        region = holder_id[2:8] if catalogs.is_valid_uscc(holder_id) else catalogs.parse_resident_id(holder_id).region
+    except catalogs.CatalogError as exc:
+        raise errors.InvalidContent(f"holder_id is neither a valid USCC nor a valid ID number: {exc}") from exc
+    return region[:4] + "00"
+
+
 @dataclass
 class FetchLicences(_RecognitionOperation):
     """GET /v1/licences: a holder's licences from the issuing city's registry, with purpose and consent."""
@@ -507,8 +622,7 @@ class FetchLicences(_RecognitionOperation):
 
     async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
         _recognition(runtime)
-        if not 15 <= len(self.holder_id) <= 18 or not self.holder_id.isalnum():
-            raise errors.InvalidContent("holder_id must be a unified social credit code or an ID number")
+        _holder_city(self.holder_id)  # InvalidContent unless a valid USCC or ID number
         if runtime.partners is None:
             raise errors.ServiceUnavailable("no partner systems are configured")
         runtime.partners.client_for(self.issuing_city)
@@ -559,7 +673,7 @@ async def verify_seal(
     """An e-seal on a sealed document (OFD) or a bare SES signature over `data`: the seal maker's
     and the signer's chains, the seal's validity, and its status at the issuing city's seal platform."""
     try:
-        evidence = examine_document(request.document, request.document_format, request.data)
+        evidence = await asyncio.to_thread(examine_document, request.document, request.document_format, request.data)
     except trust.SignatureFailure as failure:
         return {"recognised": False, "report": trust.validate_failure(failure, now).to_json()}
     if evidence.seal is None:
@@ -567,8 +681,9 @@ async def verify_seal(
         return {"recognised": False, "report": trust.validate_failure(no_seal, now).to_json()}
     report = await recognition.validate(evidence, SEAL_SERVICE_TYPES, now)
     answer: dict[str, Any] = {"recognised": False}
-    if report.passed and report.trust_anchor is not None:
-        issuing_city = report.trust_anchor.trust_list_city
+    maker_anchor = report.seal_maker_anchor or report.trust_anchor
+    if report.passed and maker_anchor is not None:
+        issuing_city = maker_anchor.trust_list_city  # the seal platform that made the seal
         answer["issuing_city"] = issuing_city
         if partners is None:
             report.fail(trust.SignatureFailure(trust.SubIndication.TRY_LATER, "no seal platforms are configured"))

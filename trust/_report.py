@@ -64,6 +64,7 @@ class SubIndication(StrEnum):
     LICENCE_REVOKED = "LICENCE_REVOKED"
     LICENCE_SUSPENDED = "LICENCE_SUSPENDED"
     LICENCE_EXPIRED = "LICENCE_EXPIRED"
+    LICENCE_NOT_AS_REGISTERED = "LICENCE_NOT_AS_REGISTERED"  # signed fields differ from the registry's record
     SEAL_NOT_VALID = "SEAL_NOT_VALID"
 
 
@@ -80,6 +81,7 @@ TOTAL_FAILED_SUB_INDICATIONS = frozenset(
         SubIndication.LICENCE_REVOKED,
         SubIndication.LICENCE_SUSPENDED,
         SubIndication.LICENCE_EXPIRED,
+        SubIndication.LICENCE_NOT_AS_REGISTERED,
         SubIndication.SEAL_NOT_VALID,
     }
 )

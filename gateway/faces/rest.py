@@ -208,7 +208,12 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
                 "soap": "/soap",
                 "wsdl": "/soap?wsdl",
             },
-            "signature_formats": ["JAdES/JWS", "XML-DSig (XAdES-BES)", "PAdES", "OFD/SES (GB/T 38540 v4, GM/T 0031 v1)"],
+            "signature_formats": [
+                "JAdES/JWS",
+                "XML-DSig (XAdES-BES)",
+                "PAdES",
+                "OFD/SES (GB/T 38540 v4, GM/T 0031 v1)",
+            ],
         }
 
     @router.get("/.well-known/jwks.json", tags=["metadata"], summary="Gateway public keys, current first")

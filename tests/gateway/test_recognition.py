@@ -290,8 +290,9 @@ def test_soap_callers_verify_licences_too(
 def test_an_unreachable_registry_is_try_later_and_the_status_list_is_read(
     start_gateway: Any, sandboxes: RunningSandboxes
 ) -> None:
-    from adapters.sandbox_documents import licence_document
     from conftest import free_port
+
+    from adapters.sandbox_documents import licence_document
 
     assert sandboxes.material is not None
     regions = _regions(sandboxes)
@@ -325,3 +326,70 @@ def test_an_unreachable_registry_is_try_later_and_the_status_list_is_read(
     report = _verify(up, window, "/v1/licences/verify", signed).json()["report"]
     assert (report["indication"], report["sub_indication"]) == ("TOTAL_FAILED", "LICENCE_REVOKED")
     assert report["registry_status"] == "revoked" and report["status_list_status"] == "revoked"
+
+
+def test_a_claimed_signing_time_counts_only_when_the_registry_holds_the_signed_record(
+    recognising_gateway: Any, sandboxes: RunningSandboxes
+) -> None:
+    """A withdrawn issuer's or an expired key's holder cannot sign today, date it back and be believed:
+    the claimed time is used only for a record the issuing registry holds exactly (its proof of existence)."""
+    from adapters.sandbox_documents import licence_document
+    from gateway.canonical import Party
+
+    gateway = recognising_gateway
+    window = gateway.add_member("442000.zsdemo.window")
+    gateway.grant(window.id, "licences.verify")
+    assert sandboxes.material is not None
+    pki = load_sandbox_pki(sandboxes.material.directory, datetime.now(UTC))
+    genuine = next(item for item in seed.generate().city("shenzhen").licences if item.status == "valid")
+    forged = genuine.model_copy(
+        update={"holder": Party(name="攻击者有限公司", id_type="uscc", id_number=genuine.holder.id_number)}
+    )
+    before_withdrawal = pki.withdrawn_at - timedelta(days=2)
+
+    def verdict(licence: Any, role: str, when: datetime, document_format: str = "jws") -> tuple[str, str | None]:
+        document = licence_document(pki, "440300", licence, document_format, role, when)
+        report = _verify(gateway, window, "/v1/licences/verify", document).json()["report"]
+        return report["indication"], report["sub_indication"]
+
+    for document_format in ("jws", "pdf"):
+        assert verdict(forged, "licence-issuer-withdrawn-ec", before_withdrawal, document_format) == (
+            "INDETERMINATE",
+            "NO_CERTIFICATE_CHAIN_FOUND",
+        )
+        assert (
+            verdict(forged, "licence-issuer-expired-ec", before_withdrawal - timedelta(days=400), document_format)[0]
+            != "TOTAL_PASSED"
+        )
+        assert verdict(genuine, "licence-issuer-withdrawn-ec", before_withdrawal, document_format) == (
+            "TOTAL_PASSED",
+            None,
+        )
+    # A current issuer's signature on fields the registry does not hold is not recognised either.
+    assert verdict(forged, "licence-issuer-ec", datetime.now(UTC)) == ("TOTAL_FAILED", "LICENCE_NOT_AS_REGISTERED")
+
+
+def test_only_the_holders_city_may_consent_for_it(recognising_gateway: Any, sandboxes: RunningSandboxes) -> None:
+    gateway = recognising_gateway
+    window = gateway.add_member("442000.zsdemo.window")
+    gateway.grant(window.id, "licences.fetch")
+    assert sandboxes.material is not None
+    holder = next(item for item in seed.generate().city("shenzhen").licences if item.holder.id_type == "uscc").holder
+    pki = load_sandbox_pki(sandboxes.material.directory, datetime.now(UTC))
+    headers = {"x-tongban-purpose": "licence.recognition"}
+    path = f"/v1/licences?holder_id={holder.id_number}&issuing_city=440300"
+    for city, expected in (("150100", 403), ("442000", 403), ("440300", 200)):
+        token = consent_token(
+            pki,
+            city,
+            holder_id=holder.id_number,
+            requester=window.id,
+            audience=gateway.settings.gateway_id,
+            purposes=["licence.recognition"],
+            licence_types=None,
+            now=datetime.now(UTC),
+        )
+        response = gateway.call(window, "GET", path, headers={**headers, "x-tongban-consent": token})
+        assert response.status_code == expected, (city, response.text)
+    bad_holder = gateway.call(window, "GET", "/v1/licences?holder_id=123&issuing_city=440300", headers=headers)
+    assert bad_holder.status_code == 422

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -117,6 +119,28 @@ def raw_relay_path(request: Request) -> str:
 
 def _reply_response(reply: Message) -> Response:
     return Response(content=reply.body, status_code=reply.status, headers=dict(reply.headers.multi_items()))
+
+
+def _sample_examples(samples: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Working examples for the verify endpoints: the sandbox's own samples when they exist (their
+    keys are made on first run, so no fixed example could verify), otherwise placeholders."""
+
+    def encoded(name: str) -> str | None:
+        path = samples / name
+        return base64.b64encode(path.read_bytes()).decode("ascii") if path.is_file() else None
+
+    licence = encoded("440300/licence-valid.jws")
+    seal, data = encoded("440300/seal-valid.ses"), encoded("440300/seal-valid.data")
+    licence_example = {
+        "document": licence or "<base64 of var/sandbox/samples/440300/licence-valid.jws>",
+        "format": "jws",
+    }
+    seal_example = {
+        "document": seal or "<base64 of var/sandbox/samples/440300/seal-valid.ses>",
+        "data": data or "<base64 of var/sandbox/samples/440300/seal-valid.data>",
+        "format": "ses",
+    }
+    return licence_example, seal_example
 
 
 def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
@@ -274,36 +298,35 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
     async def licence_lookup(request: Request, issuing_city: str, licence_number: str) -> Response:
         return await run(request, LicenceLookup(issuing_city, licence_number))
 
-    document_body = {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["document"],
-                        "properties": {
-                            "document": {"type": "string", "format": "byte", "description": "the document, base64"},
-                            "format": {"type": "string", "enum": list(DOCUMENT_FORMATS)},
-                            "data": {"type": "string", "format": "byte", "description": "signed data (bare SES)"},
-                            "relying_city": {"type": "string", "pattern": "^[1-8][0-9]{5}$"},
+    def document_body(example: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["document"],
+                            "properties": {
+                                "document": {"type": "string", "format": "byte", "description": "the document, base64"},
+                                "format": {"type": "string", "enum": list(DOCUMENT_FORMATS)},
+                                "data": {"type": "string", "format": "byte", "description": "signed data (bare SES)"},
+                                "relying_city": {"type": "string", "pattern": "^[1-8][0-9]{5}$"},
+                            },
                         },
-                    },
-                    "example": {
-                        "document": "eyJhbGciOiJFUzI1NiIsIng1YyI6WyIuLi4iXX0.eyIuLi4iOiIuLi4ifQ.c2lnbmF0dXJl",
-                        "format": "jws",
-                        "relying_city": "442000",
-                    },
-                }
-            },
+                        "example": example,
+                    }
+                },
+            }
         }
-    }
+
+    licence_example, seal_example = _sample_examples(settings.sandbox_dir / "samples")
 
     @router.post(
         "/v1/licences/verify",
         tags=["licences"],
         summary="Verify a licence document (JWS, XML-DSig, PAdES, OFD/SES): DSS-style report, mapped fields",
-        openapi_extra=document_body,
+        openapi_extra=document_body(licence_example),
     )
     async def licence_verify(request: Request) -> Response:
         return await run(request, VerifyLicence(), limit=VerifyLicence().max_body_bytes)
@@ -332,7 +355,7 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
         "/v1/seals/verify",
         tags=["seals"],
         summary="Verify an enterprise e-seal on a sealed document or a bare SES signature",
-        openapi_extra=document_body,
+        openapi_extra=document_body(seal_example),
     )
     async def seal_verify(request: Request) -> Response:
         return await run(request, VerifySeal(), limit=VerifySeal().max_body_bytes)

@@ -22,7 +22,7 @@ from catalogs import seed
 
 @pytest.fixture(scope="module")
 def sandboxes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandboxes]:
-    running = start_sandboxes(base_port=0, sandbox_dir=tmp_path_factory.mktemp("sandbox"))
+    running = start_sandboxes(base_port=0, sandbox_dir=tmp_path_factory.mktemp("var") / "sandbox")
     yield running
     running.stop()
 
@@ -393,3 +393,26 @@ def test_only_the_holders_city_may_consent_for_it(recognising_gateway: Any, sand
         assert response.status_code == expected, (city, response.text)
     bad_holder = gateway.call(window, "GET", "/v1/licences?holder_id=123&issuing_city=440300", headers=headers)
     assert bad_holder.status_code == 422
+
+
+def test_the_openapi_examples_of_the_verify_endpoints_work(start_gateway: Any, sandboxes: RunningSandboxes) -> None:
+    """The contract asks for working examples: the gateway shows the sandbox's own samples."""
+    assert sandboxes.material is not None
+    regions = _regions(sandboxes)
+    gateway = start_gateway(
+        var_dir=sandboxes.material.directory.parent,  # its sandbox_dir holds the samples
+        partner_urls=regions,
+        trust_list_urls={region: f"{url}/pki/trust-list.jws" for region, url in regions.items()},
+    )
+    _wait_for_trust_lists(gateway.url, set(regions))
+    window = gateway.add_member("442000.zsdemo.examples")
+    gateway.grant(window.id, "licences.verify")
+    gateway.grant(window.id, "seals.verify")
+    spec = httpx.get(gateway.url + "/openapi.json", trust_env=False).json()
+    for path in ("/v1/licences/verify", "/v1/seals/verify"):
+        example = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["example"]
+        response = gateway.call(
+            window, "POST", path, body=json.dumps(example).encode(), headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["recognised"] is True, (path, response.json()["report"]["messages"])

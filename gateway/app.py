@@ -26,6 +26,7 @@ from gateway.pipeline import Pipeline
 from gateway.recognition import Recognition, http_fetch
 from gateway.runtime import Runtime
 from gateway.settings import Settings, load_settings
+from gateway.storage import Database
 
 __all__ = ["create_app"]
 
@@ -111,7 +112,9 @@ def partner_directory(settings: Settings) -> PartnerDirectory:
     return PartnerDirectory(factories)
 
 
-def recognition_for(settings: Settings, now: Callable[[], datetime]) -> Recognition | None:
+def recognition_for(
+    settings: Settings, now: Callable[[], datetime], database: Database | None = None
+) -> Recognition | None:
     """Trust lists (one per configured city whose operator certificate we hold) and the cities'
     licence formats; None when no city can be trusted (the endpoints then answer 503)."""
     from cryptography import x509
@@ -146,12 +149,23 @@ def recognition_for(settings: Settings, now: Callable[[], datetime]) -> Recognit
         formats=licence_formats(),
         clock_now=now,
         untrusted_cities=tuple(untrusted),
+        fetch_timeout_seconds=settings.trust_fetch_timeout_seconds,
+        list_urls=dict(settings.trust_list_urls),
+        database=database,
         http=http,
     )
 
 
 async def _refresh_trust_lists(recognition: Recognition, every_seconds: float) -> None:
-    """Refresh the cities' trust lists on a schedule; sooner while a city has no good list yet."""
+    """Refresh the cities' trust lists on a schedule; sooner while a city has no good list yet.
+    First take up the lists an earlier run stored: the gateway keeps working on them until their
+    next-update even if no publisher answers now."""
+    try:
+        restored = await asyncio.to_thread(recognition.restore)
+        if restored:
+            logger.info("trust lists taken up from the last run: %s", ", ".join(restored))
+    except Exception:  # a database hiccup must not stop the refresher
+        logger.exception("stored trust lists could not be read")
     while True:
         try:
             results = await recognition.refresh()
@@ -173,7 +187,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     if runtime.partners is None:
         runtime.partners = partner_directory(runtime.settings)
     if runtime.recognition is None:
-        runtime.recognition = recognition_for(runtime.settings, runtime.clock.now)
+        runtime.recognition = recognition_for(runtime.settings, runtime.clock.now, runtime.database)
     recognition = runtime.recognition
     pipeline = Pipeline(runtime)
 

@@ -61,7 +61,9 @@ class Party(_Canonical):
 class Licence(_Canonical):
     """An electronic licence (电子证照) as its issuing registry holds it."""
 
-    licence_number: str = Field(min_length=1, max_length=64, description="the issuer's number (证照编号)")
+    licence_number: str = Field(
+        min_length=1, max_length=128, description="the issuer's number (证照编号), or its GB/T 36904 identifier"
+    )
     licence_type: str = Field(description="canonical licence type code, catalogs: licence_type")
     title: str = Field(description="the licence's name as issued, e.g. 营业执照")
     holder: Party

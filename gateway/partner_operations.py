@@ -42,8 +42,8 @@ class LicenceLookup:
         return None  # the registry is reached through the adapter, not as a relayed member
 
     async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
-        if not self.licence_number or len(self.licence_number) > 64:
-            raise errors.InvalidContent("licence_number must be 1 to 64 characters")
+        if not self.licence_number or len(self.licence_number) > 128:
+            raise errors.InvalidContent("licence_number must be 1 to 128 characters")
         if runtime.partners is None:
             raise errors.ServiceUnavailable("no partner systems are configured")
         runtime.partners.client_for(self.issuing_city)  # NotFound for a city we do not reach

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import httpx
+from sqlalchemy import delete, insert, select
 
 import catalogs
 import trust
@@ -25,6 +26,8 @@ from gateway import errors
 from gateway.canonical import Licence
 from gateway.exchange import Exchange, Message
 from gateway.logs import log
+from gateway.storage import Database
+from gateway.storage import trust_lists as stored_trust_lists
 
 if TYPE_CHECKING:
     from gateway.partners import PartnerDirectory
@@ -169,6 +172,44 @@ REGISTRY_SUB_INDICATIONS = frozenset(
 )
 
 
+def _licence_identifier(licence: Licence, report: trust.ValidationReport) -> dict[str, Any] | None:
+    """A licence number in the GB/T 36904 form, parsed (its issuer's credit code checked). The
+    final check character is reported, not checked: its algorithm is not confirmed from the
+    standard's text (see catalogs._licence_ids)."""
+    if not licence.licence_number.startswith(catalogs.LICENCE_ID_ROOT + "."):
+        return None
+    try:
+        identifier = catalogs.parse_licence_identifier(licence.licence_number)
+    except catalogs.CatalogError as exc:
+        report.fail(
+            trust.SignatureFailure(trust.SubIndication.FORMAT_FAILURE, f"the licence identifier is malformed: {exc}")
+        )
+        return None
+    if identifier.issuer_code != licence.issuer_code:
+        report.fail(
+            trust.SignatureFailure(
+                trust.SubIndication.FORMAT_FAILURE, "the licence identifier names another issuer than the licence"
+            )
+        )
+    return {
+        "licence_type_code": identifier.licence_type_code,
+        "issuer_code": identifier.issuer_code,
+        "serial": identifier.serial,
+        "version": identifier.version,
+        "check_character": identifier.check_character,
+        "check_character_verified": identifier.check_character_verified,
+    }
+
+
+def _store_trust_lists(database: Database, accepted: list[tuple[str, int, bytes]], now: datetime) -> None:
+    with database.write() as connection:
+        for city, sequence, data in accepted:
+            connection.execute(delete(stored_trust_lists).where(stored_trust_lists.c.city == city))
+            connection.execute(
+                insert(stored_trust_lists).values(city=city, sequence=sequence, data=data, accepted_at=now)
+            )
+
+
 def _same_record(registered: Licence, signed: Licence) -> bool:
     """The signed licence says what the registry holds (its status aside, which may change)."""
     return registered.model_dump(exclude={"status"}) == signed.model_dump(exclude={"status"})
@@ -219,11 +260,53 @@ class Recognition:
     formats: Mapping[str, LicenceFormat] = field(default_factory=dict)
     clock_now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     untrusted_cities: tuple[str, ...] = ()  # configured lists whose operator certificate is unknown
+    fetch_timeout_seconds: float = 10.0
     http: httpx.AsyncClient | None = None
 
+    list_urls: Mapping[str, str] = field(default_factory=dict)  # city -> where its list is published
+    database: Database | None = None  # keeps each city's last good list across restarts
+
     async def refresh(self) -> tuple[trust.RefreshResult, ...]:
-        """Fetch every city's list; keeps the last good one on failure (never raises)."""
-        return await self.trust_lists.refresh(self.fetch, now=self.clock_now())
+        """Fetch every city's list; keeps the last good one on failure (never raises); stores
+        each newly accepted list, as signed, so that a restart starts from it."""
+        fetched: dict[str, bytes] = {}
+
+        async def fetch_and_keep(url: str) -> bytes:
+            fetched[url] = await self.fetch(url)
+            return fetched[url]
+
+        results = await self.trust_lists.refresh(
+            fetch_and_keep, now=self.clock_now(), fetch_timeout_seconds=self.fetch_timeout_seconds
+        )
+        accepted = [
+            (result.city, result.sequence, fetched[self.list_urls[result.city]])
+            for result in results
+            if result.outcome == "accepted"
+            and result.sequence is not None
+            and self.list_urls.get(result.city) in fetched
+        ]
+        if accepted and self.database is not None:
+            await asyncio.to_thread(_store_trust_lists, self.database, accepted, self.clock_now())
+        return results
+
+    def restore(self) -> list[str]:
+        """Take up the lists stored by an earlier run (each verified again against its pinned
+        operator); the cities restored. A stored list that no longer verifies is ignored."""
+        if self.database is None:
+            return []
+        with self.database.read() as connection:
+            rows = connection.execute(select(stored_trust_lists.c.city, stored_trust_lists.c.data)).all()
+        restored = []
+        for city, data in rows:
+            if city not in self.trust_lists.cities:
+                continue
+            try:
+                self.trust_lists.accept(city, bytes(data), now=self.clock_now())
+            except trust.TrustError as exc:
+                log.warning("the stored trust list of %s was not taken up: %s", city, exc)
+                continue
+            restored.append(city)
+        return restored
 
     def snapshot(self) -> dict[str, Any]:
         snapshot = self.trust_lists.snapshot(self.clock_now())
@@ -304,6 +387,9 @@ class Recognition:
                 )
         else:
             report = await self.validate(evidence, LICENCE_SERVICE_TYPES, now)
+        identifier = _licence_identifier(licence, report)
+        if identifier is not None:
+            answer["licence_identifier"] = identifier
         _registry_verdict(report, licence, registered, now)
         if licence.valid_until is not None and licence.valid_until < now.date():
             report.fail(

@@ -4,9 +4,16 @@ Path building (RFC 4158 in miniature): from the signer certificate, issuers are 
 key identifier where both certificates carry one) among the certificates the document carried and all
 certificates on the trust lists in scope; each link must verify (SM2-with-SM3 through trust._sm2_x509,
 everything else through cryptography) and the issuer must be a CA (basicConstraints cA, keyCertSign
-where keyUsage is present). Paths go up as far as they can; a path counts once some certificate on it
-is listed by a trust service (the very DER the list holds). The best candidate is taken: an
-acceptable service type granted at the signing time, then the listed certificate nearest the signer.
+where keyUsage is present) holding an acceptable key (RSA: exponent 65537, 2048 to 4096 bits), which
+is checked before any signature is. A path ends at the first certificate a trust service lists (the
+very DER the list holds): that is its trust anchor, and nothing the document carries above it is even
+looked at, so it can never change the outcome. The best candidate is taken: an acceptable service type
+granted at the signing time, then a list current at the validation time, then the anchor nearest the
+signer, then (the same certificate on several cities' lists) the preferred city's list.
+
+Path building is bounded: MAX_PATH_LENGTH, MAX_PATHS, and MAX_SIGNATURE_CHECKS signature checks, after
+which it gives up (CERTIFICATE_CHAIN_GENERAL_FAILURE) rather than let crafted certificates hold the
+event loop.
 
 Sub-indications follow ETSI EN 319 102-1:
 
@@ -15,7 +22,8 @@ Sub-indications follow ETSI EN 319 102-1:
 - the service was withdrawn (or not yet listed) at the signing time: NO_CERTIFICATE_CHAIN_FOUND, saying
   since when; withdrawn only after the signing time: passes, with a warning;
 - a service of a type not acceptable for the purpose: CHAIN_CONSTRAINTS_FAILURE, as is a signer whose
-  keyUsage allows neither digitalSignature nor nonRepudiation;
+  keyUsage allows neither digitalSignature nor nonRepudiation, a CA whose pathLenConstraint the path
+  exceeds, and a certificate with a critical extension this engine does not process;
 - any certificate of the path outside its validity at the signing time: TOTAL_FAILED/EXPIRED or
   TOTAL_FAILED/NOT_YET_VALID.
 """
@@ -36,6 +44,7 @@ from cryptography.exceptions import InvalidSignature as CryptographyInvalidSigna
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtensionOID
 
 from trust._errors import InvalidCertificate, InvalidSignature, UnsupportedKey
 from trust._report import CertificateSummary, SignatureFailure, SubIndication
@@ -49,6 +58,22 @@ __all__: list[str] = []
 
 MAX_PATH_LENGTH = 8
 MAX_PATHS = 32
+# A real path needs a handful of checks; crafted certificates sharing one name could ask for thousands.
+MAX_SIGNATURE_CHECKS = 64
+RSA_PUBLIC_EXPONENT = 65537
+RSA_MIN_BITS, RSA_MAX_BITS = 2048, 4096
+# Critical extensions the engine acts on (or that only name the subject); any other critical one is refused
+# (RFC 5280 4.2): name constraints, policies, a critical extendedKeyUsage would all go unenforced here.
+PROCESSED_CRITICAL_EXTENSIONS = frozenset(
+    {
+        ExtensionOID.AUTHORITY_KEY_IDENTIFIER,
+        ExtensionOID.BASIC_CONSTRAINTS,
+        ExtensionOID.CRL_DISTRIBUTION_POINTS,
+        ExtensionOID.KEY_USAGE,
+        ExtensionOID.SUBJECT_ALTERNATIVE_NAME,
+        ExtensionOID.SUBJECT_KEY_IDENTIFIER,
+    }
+)
 
 
 def load_certificate(der: bytes) -> x509.Certificate:
@@ -156,28 +181,57 @@ def listed_certificates(trust_lists: Iterable[TrustList]) -> tuple[ListedCertifi
 
 @dataclass(frozen=True)
 class PathSearch:
-    """Every maximal path found from the signer up, and why links were refused on the way."""
+    """Every path found from the signer up to its first listed certificate or a dead end, and why links were
+    refused on the way."""
 
     paths: tuple[tuple[x509.Certificate, ...], ...]  # signer first
     link_failures: tuple[str, ...]
     carried: frozenset[bytes]  # DER of the certificates the document carried (the signer's included)
+    signature_checks: int = 0  # link signatures verified (each pair once)
+    gave_up: bool = False  # the signature-check budget ran out before the search was done
 
 
 def _key_identifiers_differ(certificate: x509.Certificate, candidate: x509.Certificate) -> bool:
     try:
         authority = certificate.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
         subject = candidate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    except x509.ExtensionNotFound:
+    except (x509.ExtensionNotFound, ValueError):  # a malformed extension is _issuer_refusal's to report
         return False
     return authority.key_identifier is not None and authority.key_identifier != subject.digest
 
 
+def _key_refusal(issuer: x509.Certificate) -> str | None:
+    """Why `issuer`'s key may not be used to check signatures, or None. Read from the DER with asn1crypto so
+    that nothing is computed with the key first: a huge RSA exponent makes every check slow."""
+    try:
+        info = asn1_keys.PublicKeyInfo.load(_raw_spki(issuer))
+        if info["algorithm"]["algorithm"].native not in ("rsa", "rsassa_pss"):
+            return None
+        numbers = info["public_key"].parsed
+        modulus, exponent = int(numbers["modulus"].native), int(numbers["public_exponent"].native)
+    except (ValueError, TypeError, KeyError):
+        return f"{_describe(issuer)} holds a public key that does not parse"
+    if exponent != RSA_PUBLIC_EXPONENT:
+        return f"{_describe(issuer)} holds an RSA key whose public exponent is not {RSA_PUBLIC_EXPONENT}"
+    if not RSA_MIN_BITS <= modulus.bit_length() <= RSA_MAX_BITS:
+        return (
+            f"{_describe(issuer)} holds an RSA key of {modulus.bit_length()} bits; "
+            f"{RSA_MIN_BITS} to {RSA_MAX_BITS} are accepted"
+        )
+    return None
+
+
 def _issuer_refusal(issuer: x509.Certificate) -> str | None:
-    """Why `issuer` may not issue certificates, or None (RFC 5280 6.1.4 k and n)."""
+    """Why `issuer` may not issue certificates, or None (RFC 5280 6.1.4 k and n, and our key policy)."""
+    refusal = _key_refusal(issuer)
+    if refusal is not None:
+        return refusal
     try:
         constraints = issuer.extensions.get_extension_for_class(x509.BasicConstraints).value
     except x509.ExtensionNotFound:
         return f"{_describe(issuer)} is not a CA (no basicConstraints)"
+    except ValueError:
+        return f"{_describe(issuer)} has extensions that do not parse"
     if not constraints.ca:
         return f"{_describe(issuer)} is not a CA (basicConstraints cA is false)"
     try:
@@ -189,10 +243,20 @@ def _issuer_refusal(issuer: x509.Certificate) -> str | None:
     return None
 
 
+def _self_issued(certificate: x509.Certificate) -> bool:
+    return certificate.issuer == certificate.subject
+
+
 def build_paths(
-    signer: x509.Certificate, carried: Sequence[x509.Certificate], listed: Sequence[ListedCertificate]
+    signer: x509.Certificate,
+    carried: Sequence[x509.Certificate],
+    listed: Sequence[ListedCertificate],
+    *,
+    max_signature_checks: int = MAX_SIGNATURE_CHECKS,
 ) -> PathSearch:
-    """All maximal paths from the signer through the carried and listed certificates."""
+    """Every path from the signer through the carried and listed certificates, each ending at the first
+    listed certificate (its trust anchor) or where no issuer is found; at most `max_signature_checks`
+    link signatures are verified, then the search gives up (PathSearch.gave_up)."""
     by_subject: dict[bytes, list[x509.Certificate]] = {}
     seen: set[bytes] = set()
     for certificate in [*carried, *(entry.certificate for entry in listed)]:
@@ -200,24 +264,46 @@ def build_paths(
         if der not in seen:
             seen.add(der)
             by_subject.setdefault(certificate.subject.public_bytes(), []).append(certificate)
+    anchors = {_der(entry.certificate) for entry in listed}
     paths: list[tuple[x509.Certificate, ...]] = []
     failures: list[str] = []
+    verified: dict[tuple[bytes, bytes], bool] = {}  # cross-certificates reach one link by several paths
+    checks = 0
+    gave_up = False
+
+    def link_verifies(certificate: x509.Certificate, issuer: x509.Certificate) -> bool | None:
+        """Whether the link holds; None once the budget is spent."""
+        nonlocal checks, gave_up
+        key = (_der(certificate), _der(issuer))
+        if key not in verified:
+            if checks >= max_signature_checks:
+                gave_up = True
+                return None
+            checks += 1
+            try:
+                verify_issued_by(certificate, issuer)
+            except InvalidSignature:
+                verified[key] = False
+            else:
+                verified[key] = True
+        return verified[key]
 
     def extend(path: tuple[x509.Certificate, ...]) -> None:
-        if len(paths) >= MAX_PATHS:
+        if len(paths) >= MAX_PATHS or gave_up:
             return
         current = path[-1]
         extended = False
-        if current.issuer != current.subject and len(path) < MAX_PATH_LENGTH:
+        if _der(current) not in anchors and not _self_issued(current) and len(path) < MAX_PATH_LENGTH:
             on_path = {_der(certificate) for certificate in path}
             for candidate in by_subject.get(current.issuer.public_bytes(), []):
                 if _der(candidate) in on_path or _key_identifiers_differ(current, candidate):
                     continue
                 refusal = _issuer_refusal(candidate)
                 if refusal is None:
-                    try:
-                        verify_issued_by(current, candidate)
-                    except InvalidSignature:
+                    holds = link_verifies(current, candidate)
+                    if holds is None:
+                        return
+                    if not holds:
                         refusal = (
                             f"the signature on {_describe(current)} does not verify with {_describe(candidate)}'s key"
                         )
@@ -226,24 +312,58 @@ def build_paths(
                     continue
                 extended = True
                 extend((*path, candidate))
+                if gave_up:
+                    return
         if not extended:
             paths.append(path)
 
     extend((signer,))
-    return PathSearch(tuple(paths), tuple(dict.fromkeys(failures)), frozenset({_der(signer), *map(_der, carried)}))
+    return PathSearch(
+        tuple(paths),
+        tuple(dict.fromkeys(failures)),
+        frozenset({_der(signer), *map(_der, carried)}),
+        checks,
+        gave_up,
+    )
+
+
+def listed_issuer(certificate: x509.Certificate, listed: Sequence[ListedCertificate]) -> x509.Certificate | None:
+    """The issuer of a trust anchor as some trust list holds it (never as the document carries it), to take the
+    anchor's CRL from; None for a self-issued anchor or when no listed CA issued it."""
+    if _self_issued(certificate):
+        return None
+    for entry in listed:
+        candidate = entry.certificate
+        if candidate.subject != certificate.issuer or candidate == certificate:
+            continue
+        if _key_identifiers_differ(certificate, candidate) or _issuer_refusal(candidate) is not None:
+            continue
+        try:
+            verify_issued_by(certificate, candidate)
+        except InvalidSignature:
+            continue
+        return candidate
+    return None
 
 
 @dataclass(frozen=True)
 class CertificatePath:
-    """The chosen path: signer first; `anchor_index` is where the chosen trust service lists it."""
+    """The chosen path: signer first, its trust anchor (the certificate the chosen service lists) last."""
 
     certificates: tuple[x509.Certificate, ...]
-    anchor_index: int
     listed: ListedCertificate
 
     @property
     def signer(self) -> x509.Certificate:
         return self.certificates[0]
+
+    @property
+    def anchor(self) -> x509.Certificate:
+        return self.certificates[-1]
+
+    @property
+    def anchor_index(self) -> int:
+        return len(self.certificates) - 1
 
     @property
     def service(self) -> TrustService:
@@ -273,25 +393,36 @@ def select_path(
     accepted_service_types: frozenset[str],
     signing_time: datetime,
     validation_time: datetime,
+    preferred_city: str | None = None,
 ) -> CertificatePath:
     """The best path to a listed service; raises SignatureFailure when no path reaches one.
 
-    Best: an accepted service type granted at the signing time, then a list current at the validation
-    time, then the listed certificate nearest the signer, then the shortest path. Whether the chosen
-    service is acceptable is check_service's question.
+    Each path is cut at its first listed certificate, its trust anchor. Best: an accepted service type
+    granted at the signing time, then a list current at the validation time, then the anchor nearest the
+    signer, then a list of `preferred_city` (where the same certificate is on several cities' lists).
+    Whether the chosen service is acceptable is check_service's question.
     """
+    if search.gave_up:
+        raise SignatureFailure(
+            SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE,
+            f"path building gave up after {search.signature_checks} signature checks: the document carries too "
+            "many candidate issuers",
+        )
     index = _listed_index(listed)
     candidates: list[tuple[tuple[int, int, int, int], CertificatePath]] = []
     for certificates in search.paths:
-        for position, certificate in enumerate(certificates):
-            for entry in index.get(_der(certificate), []):
-                status = entry.service.status_at(signing_time)
-                granted = status is not None and status.status == "granted"
-                acceptable = entry.service.service_type in accepted_service_types
-                rank = 0 if acceptable and granted else 1 if acceptable else 2
-                stale = 0 if entry.trust_list.is_current_at(validation_time) else 1
-                path = CertificatePath(certificates, position, entry)
-                candidates.append(((rank, stale, position, len(certificates)), path))
+        position = next((at for at, certificate in enumerate(certificates) if _der(certificate) in index), None)
+        if position is None:
+            continue
+        cut = certificates[: position + 1]
+        for entry in index[_der(cut[-1])]:
+            status = entry.service.status_at(signing_time)
+            granted = status is not None and status.status == "granted"
+            acceptable = entry.service.service_type in accepted_service_types
+            rank = 0 if acceptable and granted else 1 if acceptable else 2
+            stale = 0 if entry.trust_list.is_current_at(validation_time) else 1
+            elsewhere = 0 if preferred_city is None or entry.trust_list.city == preferred_city else 1
+            candidates.append(((rank, stale, position, elsewhere), CertificatePath(cut, entry)))
     if candidates:
         return min(candidates, key=lambda item: item[0])[1]
     if search.link_failures:
@@ -303,6 +434,44 @@ def select_path(
         SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
         f"no path from {_describe(search.paths[0][0])} to a service on a trust list in scope",
     )
+
+
+def check_path_constraints(path: CertificatePath) -> None:
+    """No critical extension the engine does not process, and every CA's pathLenConstraint kept (RFC 5280
+    6.1.4 l and m); raises CHAIN_CONSTRAINTS_FAILURE. The trust anchor's constraints count too: its operator
+    listed it as it is."""
+    for certificate in path.certificates:
+        try:
+            extensions = certificate.extensions
+        except ValueError:
+            raise SignatureFailure(
+                SubIndication.CHAIN_CONSTRAINTS_FAILURE, f"the extensions of {_describe(certificate)} do not parse"
+            ) from None
+        unknown = sorted(
+            extension.oid.dotted_string
+            for extension in extensions
+            if extension.critical and extension.oid not in PROCESSED_CRITICAL_EXTENSIONS
+        )
+        if unknown:
+            raise SignatureFailure(
+                SubIndication.CHAIN_CONSTRAINTS_FAILURE,
+                f"{_describe(certificate)} has critical extensions this engine does not process: {', '.join(unknown)}",
+            )
+    intermediates_below = 0  # non-self-issued CA certificates between this one and the signer
+    for certificate in path.certificates[1:]:
+        try:
+            constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
+        except x509.ExtensionNotFound:  # an issuer without it was refused while building; a lone anchor has none
+            constraints = None
+        limit = None if constraints is None else constraints.path_length
+        if limit is not None and intermediates_below > limit:
+            raise SignatureFailure(
+                SubIndication.CHAIN_CONSTRAINTS_FAILURE,
+                f"{_describe(certificate)} allows {limit} intermediate CA certificates below it "
+                f"(pathLenConstraint); the path has {intermediates_below}",
+            )
+        if not _self_issued(certificate):
+            intermediates_below += 1
 
 
 def check_service(
@@ -364,6 +533,11 @@ def check_signer_key_usage(signer: x509.Certificate) -> None:
         usage = signer.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
         return
+    except ValueError:
+        raise SignatureFailure(
+            SubIndication.CHAIN_CONSTRAINTS_FAILURE,
+            f"the extensions of the signer certificate {_describe(signer)} do not parse",
+        ) from None
     if not (usage.digital_signature or usage.content_commitment):
         raise SignatureFailure(
             SubIndication.CHAIN_CONSTRAINTS_FAILURE,

@@ -14,6 +14,11 @@ An OFD file is a zip. The parts that matter here:
 
 Reading is hardened: bounded sizes and entry counts, no path traversal, no duplicate names, only
 stored or deflated entries, and every XML part through trust._xml.parse_xml.
+
+The seal taken is the first whose References cover, beside the attachment read, every file that chose it
+and what is displayed: OFD.xml, the document's Document.xml, and its Attachments listing. A seal over the
+attachment alone would let anyone re-point the listing at another signed attachment, or swap the pages
+shown around a sealed record; such a document is SIG_CONSTRAINTS_FAILURE, naming the file left uncovered.
 """
 
 from __future__ import annotations
@@ -367,7 +372,8 @@ def _signature_list(package: _Package) -> tuple[str, list[str]]:
     return document_path, seals
 
 
-def _attachment_path(package: _Package, document_path: str, attachment_name: str | None) -> str:
+def _attachment_path(package: _Package, document_path: str, attachment_name: str | None) -> tuple[str, str]:
+    """The Attachments listing's path and the chosen attachment's."""
     document = package.xml(document_path)
     _expect_root(document, "Document", document_path)
     listing_loc = _text(document, "Attachments")
@@ -383,7 +389,7 @@ def _attachment_path(package: _Package, document_path: str, attachment_name: str
             continue
         path = _resolve(base, file_loc)
         if attachment_name is None or attachment_name in (posixpath.basename(path), attachment.get("Name")):
-            return path
+            return listing_path, path
     wanted = f"the attachment {attachment_name!r}" if attachment_name else "an attachment"
     raise SignatureFailure(SubIndication.SIGNED_DATA_NOT_FOUND, f"the OFD document has no {wanted}")
 
@@ -442,21 +448,28 @@ def examine_ofd(document: bytes, attachment_name: str | None = None) -> Signatur
     """Examine a sealed OFD file: package, file digests and every seal signature; raises SignatureFailure.
 
     attachment_name picks the licence attachment by file name or Name (default: the first listed).
-    The evidence is that of the first seal whose References cover the attachment; its signed_content
-    is the attachment's bytes.
+    The evidence is that of the first seal whose References cover the attachment and the files that led
+    to it (OFD.xml, Document.xml, the Attachments listing); its signed_content is the attachment's bytes.
     """
     package = _Package(document)
     document_path, signature_paths = _signature_list(package)
-    attachment = _attachment_path(package, document_path, attachment_name)
+    listing_path, attachment = _attachment_path(package, document_path, attachment_name)
     if attachment not in package:
         raise SignatureFailure(SubIndication.SIGNED_DATA_NOT_FOUND, f"{attachment} is listed but missing")
+    # The attachment first: a seal that does not cover it is no seal of this licence at all.
+    required = tuple(dict.fromkeys((attachment, "OFD.xml", document_path, listing_path)))
     chosen: tuple[SignatureEvidence, str, list[str]] | None = None
+    nearest_miss: str | None = None
     for signature_path in signature_paths:
         evidence, covered = _examine_seal_signature(package, signature_path)
-        if chosen is None and attachment in covered:
+        uncovered = [path for path in required if path not in covered]
+        if chosen is None and not uncovered:
             chosen = (evidence, signature_path, covered)
+        elif uncovered and nearest_miss is None and attachment in covered:
+            nearest_miss = uncovered[0]
     if chosen is None:
-        raise SignatureFailure(SubIndication.SIG_CONSTRAINTS_FAILURE, f"no seal covers {attachment}")
+        missing = nearest_miss or attachment
+        raise SignatureFailure(SubIndication.SIG_CONSTRAINTS_FAILURE, f"no seal covers {missing}")
     evidence, signature_path, covered = chosen
     return replace(
         evidence,

@@ -10,8 +10,9 @@ people. examine_pdf proves, without any trust roots, that:
   validation data and document timestamps (pyhanko's difference analysis, level LTA_UPDATES);
 - the attachment is read from that signed revision, so what is returned is what was signed;
 - the message digest matches the signed bytes (else HASH_FAILURE) and the signature verifies
-  with the signer's key (else SIG_CRYPTO_FAILURE); SHA-1, MD5, DSA and weak keys are
-  CRYPTO_CONSTRAINTS_FAILURE.
+  with the signer's key (else SIG_CRYPTO_FAILURE); SHA-1, MD5, DSA and weak keys (RSA: 2048 to 4096
+  bits, exponent 65537) are CRYPTO_CONSTRAINTS_FAILURE;
+- the CMS carries at most MAX_CERTIFICATES certificates, the signer's included (else FORMAT_FAILURE).
 
 pyhanko's own validation is used for the integrity and crypto parts only: its certificate path
 validation is the engine's job here, from the returned SignatureEvidence. Anything pyhanko
@@ -60,6 +61,11 @@ _SUBFILTERS = {"/ETSI.CAdES.detached": PADES_FORMAT, "/adbe.pkcs7.detached": "PD
 _DIGESTS = {"sha256": "SHA256", "sha384": "SHA384", "sha512": "SHA512"}
 _ALLOWED_AFTER_SIGNING = ModificationLevel.LTA_UPDATES
 _MAX_NAME_TREE_NODES = 1000
+# As the JWS and XML examiners: the signer's certificate and its chain, not a haystack of candidate issuers
+# (each one costs the path builder a signature check).
+MAX_CERTIFICATES = 10
+_RSA_PUBLIC_EXPONENT = 65537
+_RSA_MAX_BITS = 4096
 _MIME_TYPES = {".json": "application/json", ".xml": "application/xml", ".txt": "text/plain"}
 
 SigningKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
@@ -301,8 +307,10 @@ def _algorithm_name(signature: EmbeddedPdfSignature, certificate: x509.Certifica
             raise _fail(SubIndication.CRYPTO_CONSTRAINTS_FAILURE, "only P-256 and P-384 ECDSA keys are accepted")
         return f"ECDSA-{_DIGESTS[digest]}"
     if isinstance(public_key, rsa.RSAPublicKey) and mechanism in ("rsassa_pkcs1v15", "rsassa_pss"):
-        if public_key.key_size < 2048:
-            raise _fail(SubIndication.CRYPTO_CONSTRAINTS_FAILURE, "RSA keys need at least 2048 bits")
+        if not 2048 <= public_key.key_size <= _RSA_MAX_BITS:
+            raise _fail(SubIndication.CRYPTO_CONSTRAINTS_FAILURE, f"RSA keys need 2048 to {_RSA_MAX_BITS} bits")
+        if public_key.public_numbers().e != _RSA_PUBLIC_EXPONENT:
+            raise _fail(SubIndication.CRYPTO_CONSTRAINTS_FAILURE, "RSA keys need the public exponent 65537")
         return f"RSA-{_DIGESTS[digest]}" if mechanism == "rsassa_pkcs1v15" else f"RSASSA-PSS-{_DIGESTS[digest]}"
     if mechanism in ("ed25519", "ecdsa", "rsassa_pkcs1v15", "rsassa_pss"):
         raise _fail(SubIndication.SIG_CRYPTO_FAILURE, "the signature algorithm does not fit the signer's key")
@@ -372,6 +380,8 @@ def _examine(document: bytes, attachment_name: str) -> SignatureEvidence:
     if reader.encrypted:
         raise _fail(SubIndication.FORMAT_FAILURE, "encrypted PDFs are not accepted")
     signature = _only_signature(reader)
+    if len(signature.signed_data["certificates"]) > MAX_CERTIFICATES:
+        raise _fail(SubIndication.FORMAT_FAILURE, f"the signature carries more than {MAX_CERTIFICATES} certificates")
     subfilter = str(signature.sig_object.get("/SubFilter"))
     if subfilter not in _SUBFILTERS:
         raise _fail(SubIndication.FORMAT_FAILURE, "the signature is not a detached CMS signature (PAdES)")

@@ -2,15 +2,19 @@
 
 A CRL is used only when its issuer's key signed it (SM2-with-SM3 through trust._sm2_x509, others
 through cryptography) and it is fresh at the validation time (before its nextUpdate); it is cached
-per URL and issuer until that nextUpdate. The network comes in as an injected async `fetch(url)`.
-A certificate without a distribution point, or whose CRL cannot be had fresh, raises
-RevocationUnavailable, which the engine reports as INDETERMINATE/TRY_LATER (EN 319 102-1 5.2.5).
+per URL and issuer until that nextUpdate. The network comes in as an injected async `fetch(url)`;
+concurrent validations share one fetch per URL, and a failed fetch is remembered for a while (callers
+are told only that the CRL could not be fetched; the cause goes to the "tongban.trust" log). A
+certificate without a distribution point, or whose CRL cannot be had fresh, raises RevocationUnavailable,
+which the engine reports as INDETERMINATE/TRY_LATER (EN 319 102-1 5.2.5).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +30,8 @@ from trust._sm2_x509 import verify_crl_signature as sm2_verify_crl_signature
 __all__ = ["RevocationChecker", "RevocationStatus", "RevocationUnavailable"]
 
 Fetch = Callable[[str], Awaitable[bytes]]
+
+log = logging.getLogger("tongban.trust")
 
 
 class RevocationUnavailable(TrustError):
@@ -78,18 +84,31 @@ def verify_crl_issued_by(crl: x509.CertificateRevocationList, issuer: x509.Certi
 
 
 class RevocationChecker:
-    """Answers "was this certificate revoked, and when" from its issuer's CRL, cached until nextUpdate."""
+    """Answers "was this certificate revoked, and when" from its issuer's CRL, cached until nextUpdate.
 
-    def __init__(self, fetch: Fetch) -> None:
+    Concurrent requests for one URL share one fetch, and its failure: a CRL that could not be fetched is
+    not asked for again for `retry_after_seconds` (by `clock`, monotonic seconds); meanwhile the answer is
+    RevocationUnavailable at once, so a dead distribution point costs one timeout, not one per validation.
+    """
+
+    def __init__(
+        self, fetch: Fetch, *, clock: Callable[[], float] = time.monotonic, retry_after_seconds: float = 30.0
+    ) -> None:
         self._fetch = fetch
+        self._clock = clock
+        self._retry_after = retry_after_seconds
         self._cache: dict[tuple[str, bytes], x509.CertificateRevocationList] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._in_flight: dict[str, asyncio.Future[bytes]] = {}
+        self._failed_at: dict[str, float] = {}
 
     async def status(
         self, certificate: x509.Certificate, issuer: x509.Certificate, *, at: datetime
     ) -> RevocationStatus:
         """The certificate's status per its issuer's CRL fresh at `at`; raises RevocationUnavailable."""
-        urls = crl_urls(certificate)
+        try:
+            urls = crl_urls(certificate)
+        except ValueError:  # extensions that do not parse: nothing to fetch from
+            urls = ()
         if not urls:
             raise RevocationUnavailable(
                 f"{certificate.subject.rfc4514_string()} names no CRL distribution point to check revocation with"
@@ -113,28 +132,55 @@ class RevocationChecker:
         cached = self._cache.get(key)
         if cached is not None and _fresh(cached, at):
             return cached
-        lock = self._locks.setdefault(url, asyncio.Lock())
-        async with lock:  # one fetch per URL at a time; the others find it cached
-            cached = self._cache.get(key)
-            if cached is not None and _fresh(cached, at):
-                return cached
-            try:
-                data = await self._fetch(url)
-            except Exception as exc:  # the injected fetcher's errors are its own; all mean "try later"
-                raise RevocationUnavailable(f"CRL {url} could not be fetched: {type(exc).__name__}: {exc}") from exc
-            try:
-                crl = x509.load_der_x509_crl(data)
-            except ValueError as exc:
-                raise RevocationUnavailable(f"CRL {url} is not a DER X.509 CRL") from exc
-            try:
-                verify_crl_issued_by(crl, issuer)
-            except InvalidSignature as exc:
-                raise RevocationUnavailable(f"CRL {url} is not signed by the certificate's issuer: {exc}") from exc
-            if not _fresh(crl, at):
-                stale_since = crl.next_update_utc.isoformat() if crl.next_update_utc else "always (no nextUpdate)"
-                raise RevocationUnavailable(f"CRL {url} is stale: its nextUpdate was {stale_since}")
-            self._cache[key] = crl
-            return crl
+        data = await self._fetched(url)
+        try:
+            crl = x509.load_der_x509_crl(data)
+        except ValueError as exc:
+            raise RevocationUnavailable(f"CRL {url} is not a DER X.509 CRL") from exc
+        # Checked per issuer, and never remembered per URL: a forged certificate naming a real CA's URL
+        # must not spoil that CRL for everyone else.
+        try:
+            verify_crl_issued_by(crl, issuer)
+        except InvalidSignature as exc:
+            raise RevocationUnavailable(f"CRL {url} is not signed by the certificate's issuer: {exc}") from exc
+        if not _fresh(crl, at):
+            stale_since = crl.next_update_utc.isoformat() if crl.next_update_utc else "always (no nextUpdate)"
+            raise RevocationUnavailable(f"CRL {url} is stale: its nextUpdate was {stale_since}")
+        self._cache[key] = crl
+        return crl
+
+    async def _fetched(self, url: str) -> bytes:
+        """The URL's bytes from the one fetch in flight (started if none is); raises RevocationUnavailable."""
+        failed_at = self._failed_at.get(url)
+        if failed_at is not None and self._clock() - failed_at < self._retry_after:
+            raise RevocationUnavailable(_unfetchable(url))
+        in_flight = self._in_flight.get(url)
+        if in_flight is None:
+            in_flight = asyncio.ensure_future(self._fetch_once(url))
+            self._in_flight[url] = in_flight
+            in_flight.add_done_callback(lambda done: self._settled(url, done))
+        # Shielded: a waiter that gives up must not cancel the fetch the others wait for.
+        return await asyncio.shield(in_flight)
+
+    async def _fetch_once(self, url: str) -> bytes:
+        try:
+            data = await self._fetch(url)
+        except Exception as exc:  # the injected fetcher's errors are its own; all mean "try later"
+            self._failed_at[url] = self._clock()
+            log.warning("CRL %s could not be fetched: %s: %s", url, type(exc).__name__, exc)
+            raise RevocationUnavailable(_unfetchable(url)) from exc
+        self._failed_at.pop(url, None)
+        return data
+
+    def _settled(self, url: str, done: asyncio.Future[bytes]) -> None:
+        if self._in_flight.get(url) is done:
+            del self._in_flight[url]
+        if not done.cancelled():
+            done.exception()  # retrieved here, so a fetch nobody waits for any more fails quietly
+
+
+def _unfetchable(url: str) -> str:
+    return f"the CRL at {url} could not be fetched"
 
 
 def _fresh(crl: x509.CertificateRevocationList, at: datetime) -> bool:

@@ -22,7 +22,9 @@ Payload:
                    "history": [{"status": "granted", "since": "..."}, {"status": "withdrawn", ...}]}]}
 
 Fail closed: after a list's `next_update`, lookups raise TrustListExpired; a city whose list never
-arrived raises TrustListUnavailable. The gateway answers 503 for both.
+arrived raises TrustListUnavailable. The gateway answers 503 for both. A refresh gives each city's fetch
+its own timeout, and says why one failed in fixed phrases only (a status page shows them); the cause is
+logged.
 """
 
 from __future__ import annotations
@@ -81,12 +83,36 @@ JWS_TYPE = "tongban-trust-list+jws"
 FORMAT_VERSION = 1
 # A list stamped later than this past our clock is refused: the operator's clock or the list is wrong.
 ISSUED_AT_TOLERANCE = timedelta(minutes=5)
+DEFAULT_FETCH_TIMEOUT_SECONDS = 10.0
+# What a refresh result's detail may say: fixed phrases, never an exception's text (the status endpoint is public).
+FETCH_FAILED = "fetch failed"
+FETCH_TIMED_OUT = "fetch timed out"
+REJECTION_REASONS = frozenset(
+    {
+        "bad signature",
+        "issued in the future",
+        "malformed",
+        "operator certificate not valid at issue",
+        "sequence re-used",
+        "sequence went backwards",
+        "signed by another operator",
+        "wrong city",
+    }
+)
 
 Fetch = Callable[[str], Awaitable[bytes]]
 
 
 class TrustListInvalid(TrustError):
-    """A trust list that is malformed, not signed by the configured operator, or older than the one held."""
+    """A trust list that is malformed, not signed by the configured operator, or older than the one held.
+
+    `reason` is a fixed phrase (one of REJECTION_REASONS), safe to show on a public status page; the
+    message may quote the list and is for the log.
+    """
+
+    def __init__(self, message: str, *, reason: str = "malformed") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class TrustListUnavailable(TrustError):
@@ -184,7 +210,9 @@ def sign_trust_list(
 ) -> bytes:
     """The list as a compact JWS (ES256, x5c = the operator certificate), ASCII bytes."""
     if not isinstance(operator_key.curve, ec.SECP256R1):
-        raise TrustListInvalid("trust lists are signed with ES256: the operator key must be P-256")
+        raise TrustListInvalid(
+            "trust lists are signed with ES256: the operator key must be P-256", reason="signed by another operator"
+        )
     header = {"alg": "ES256", "typ": JWS_TYPE, "x5c": [base64.b64encode(operator_certificate).decode("ascii")]}
     signing_input = (b64url(rfc8785.dumps(header)) + "." + b64url(trust_list.canonical_bytes())).encode("ascii")
     r, s = decode_dss_signature(operator_key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
@@ -210,18 +238,26 @@ def parse_trust_list(
         raise TrustListInvalid("the trust list payload is not in RFC 8785 canonical form")
     operator = x509.load_der_x509_certificate(operator_certificate)
     if not operator.not_valid_before_utc <= trust_list.issued_at <= operator.not_valid_after_utc:
-        raise TrustListInvalid("the operator certificate was not valid when the list was issued")
+        raise TrustListInvalid(
+            "the operator certificate was not valid when the list was issued",
+            reason="operator certificate not valid at issue",
+        )
     if city is not None and trust_list.city != city:
-        raise TrustListInvalid(f"the list is city {trust_list.city}'s, expected {city}'s")
+        raise TrustListInvalid(f"the list is city {trust_list.city}'s, expected {city}'s", reason="wrong city")
     if previous is not None:
         if trust_list.city != previous.city:
-            raise TrustListInvalid(f"the list is city {trust_list.city}'s, the one held is {previous.city}'s")
+            raise TrustListInvalid(
+                f"the list is city {trust_list.city}'s, the one held is {previous.city}'s", reason="wrong city"
+            )
         if trust_list.sequence < previous.sequence:
             raise TrustListInvalid(
-                f"sequence goes backwards: {trust_list.sequence} after {previous.sequence} (a replayed old list?)"
+                f"sequence goes backwards: {trust_list.sequence} after {previous.sequence} (a replayed old list?)",
+                reason="sequence went backwards",
             )
         if trust_list.sequence == previous.sequence and trust_list != previous:
-            raise TrustListInvalid(f"sequence {trust_list.sequence} re-used with different content")
+            raise TrustListInvalid(
+                f"sequence {trust_list.sequence} re-used with different content", reason="sequence re-used"
+            )
     return trust_list
 
 
@@ -241,17 +277,23 @@ def _verify_jws(data: bytes, operator_certificate: bytes) -> bytes:
     x5c = header.get("x5c")
     pinned = base64.b64encode(operator_certificate).decode("ascii")
     if not isinstance(x5c, list) or not x5c or x5c[0] != pinned:
-        raise TrustListInvalid("the list names another operator certificate than the one configured")
+        raise TrustListInvalid(
+            "the list names another operator certificate than the one configured", reason="signed by another operator"
+        )
     public_key = x509.load_der_x509_certificate(operator_certificate).public_key()
     if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(public_key.curve, ec.SECP256R1):
-        raise TrustListInvalid("the configured operator certificate does not hold a P-256 key")
+        raise TrustListInvalid(
+            "the configured operator certificate does not hold a P-256 key", reason="signed by another operator"
+        )
     if len(signature) != 64:
-        raise TrustListInvalid("an ES256 signature is 64 bytes")
+        raise TrustListInvalid("an ES256 signature is 64 bytes", reason="bad signature")
     der_signature = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
     try:
         public_key.verify(der_signature, f"{header_part}.{payload_part}".encode("ascii"), ec.ECDSA(hashes.SHA256()))
     except CryptographyInvalidSignature as exc:
-        raise TrustListInvalid("the trust list signature does not verify with the operator's key") from exc
+        raise TrustListInvalid(
+            "the trust list signature does not verify with the operator's key", reason="bad signature"
+        ) from exc
     return payload
 
 
@@ -376,38 +418,57 @@ class TrustLists:
         source = self._source(city)
         trust_list = parse_trust_list(data, source.operator_certificate, previous=self._lists.get(city), city=city)
         if trust_list.issued_at > now + ISSUED_AT_TOLERANCE:
-            raise TrustListInvalid(f"the list claims to be issued in the future ({_time_text(trust_list.issued_at)})")
+            raise TrustListInvalid(
+                f"the list claims to be issued in the future ({_time_text(trust_list.issued_at)})",
+                reason="issued in the future",
+            )
         self._lists[city] = trust_list
         return trust_list
 
-    async def refresh(self, fetch: Fetch, *, now: datetime) -> tuple[RefreshResult, ...]:
-        """Fetch every city's list (concurrently) and accept the good ones; never raises for one city."""
-        results = await asyncio.gather(*(self._refresh_one(city, fetch, now) for city in self.cities))
+    async def refresh(
+        self, fetch: Fetch, *, now: datetime, fetch_timeout_seconds: float = DEFAULT_FETCH_TIMEOUT_SECONDS
+    ) -> tuple[RefreshResult, ...]:
+        """Fetch every city's list (concurrently) and accept the good ones; never raises for one city.
+
+        Each city's fetch gets `fetch_timeout_seconds`, so one that hangs cannot hold up the others.
+        """
+        results = await asyncio.gather(
+            *(self._refresh_one(city, fetch, now, fetch_timeout_seconds) for city in self.cities)
+        )
         return tuple(results)
 
-    async def _refresh_one(self, city: str, fetch: Fetch, now: datetime) -> RefreshResult:
+    async def _refresh_one(self, city: str, fetch: Fetch, now: datetime, timeout: float) -> RefreshResult:
         source = self._sources[city]
         held = self._lists.get(city)
+        # `detail` is shown on a public endpoint: fixed phrases only; the cause goes to the log.
         try:
-            data = await fetch(source.url)
+            data = await asyncio.wait_for(fetch(source.url), timeout)
+        except TimeoutError:
+            log.warning(
+                "trust list of %s from %s: no answer in %s s; keeping the last good list", city, source.url, timeout
+            )
+            result = RefreshResult(city, now, "fetch_failed", FETCH_TIMED_OUT, _sequence(held))
         except Exception as exc:  # the injected fetcher's errors are its own; all mean "not now"
-            result = RefreshResult(city, now, "fetch_failed", f"{type(exc).__name__}: {exc}", _sequence(held))
+            log.warning(
+                "trust list of %s from %s could not be fetched: %s: %s; keeping the last good list",
+                city,
+                source.url,
+                type(exc).__name__,
+                exc,
+            )
+            result = RefreshResult(city, now, "fetch_failed", FETCH_FAILED, _sequence(held))
         else:
             try:
                 accepted = self.accept(city, data, now=now)
             except TrustListInvalid as exc:
-                result = RefreshResult(city, now, "rejected", str(exc), _sequence(held))
+                log.warning("trust list of %s from %s rejected: %s; keeping the last good list", city, source.url, exc)
+                result = RefreshResult(city, now, "rejected", exc.reason, _sequence(held))
             else:
                 outcome = "unchanged" if held is not None and accepted.sequence == held.sequence else "accepted"
-                result = RefreshResult(city, now, outcome, f"sequence {accepted.sequence}", accepted.sequence)
-        if result.outcome in ("fetch_failed", "rejected"):
-            log.warning(
-                "trust list of %s from %s %s: %s; keeping the last good list",
-                city,
-                source.url,
-                result.outcome,
-                result.detail,
-            )
+                detail = f"sequence {accepted.sequence}"
+                if not accepted.is_current_at(now):
+                    detail += ", expired"  # accepted (the newest there is), yet lookups will fail closed
+                result = RefreshResult(city, now, outcome, detail, accepted.sequence)
         self._last_refresh[city] = result
         return result
 

@@ -3,15 +3,19 @@
 Steps (ETSI EN 319 102-1 basic signature validation, with the signing time the signer claims):
 
 1. the signing time: the claimed one, else the validation time (a claimed time is no proof of existence);
-2. a path from the signer to a service on a city's trust list (trust._chain), the service's type
-   acceptable for the purpose and its status granted at the signing time;
-3. every certificate of the path valid at the signing time; the signer's keyUsage allows signing;
-4. revocation by CRL of every certificate below the top of the path (trust._revocation): the signer
-   revoked at or before the signing time is TOTAL_FAILED/REVOKED, after it INDETERMINATE/REVOKED_NO_POE
-   (without a time-stamp nothing proves the signature came first). A revoked CA certificate is
-   INDETERMINATE/REVOKED_CA_NO_POE whenever it was revoked: EN 319 102-1 keeps TOTAL_FAILED/REVOKED for
-   the signing certificate (5.2.6, 5.3.4), and a CA's revocation may yet be outweighed by a proof of
-   existence that a later, time-stamped validation can bring;
+2. a path from the signer to its trust anchor, the first certificate on it that a city's trust list holds
+   (trust._chain), the service's type acceptable for the purpose and its status granted at the signing
+   time; at most MAX_CARRIED_CERTIFICATES carried certificates are looked at (more: FORMAT_FAILURE);
+3. every certificate of the path valid at the signing time, no unprocessed critical extension, every
+   pathLenConstraint kept; the signer's keyUsage allows signing;
+4. revocation by CRL (trust._revocation) of every certificate below the anchor, and of the anchor itself
+   when a trust list also holds its issuer (never an issuer the document carries: what it carries above
+   the anchor must not change the outcome; otherwise the listing alone vouches for the anchor, with a
+   warning). The signer revoked at or before the signing time is TOTAL_FAILED/REVOKED, after it
+   INDETERMINATE/REVOKED_NO_POE (without a time-stamp nothing proves the signature came first). A revoked
+   CA certificate is INDETERMINATE/REVOKED_CA_NO_POE whenever it was revoked: EN 319 102-1 keeps
+   TOTAL_FAILED/REVOKED for the signing certificate (5.2.6, 5.3.4), and a CA's revocation may yet be
+   outweighed by a proof of existence that a later, time-stamped validation can bring;
 5. for an SES e-seal, the same for the seal maker's (制章者) certificate against a "seal-platform" service,
    as of the seal's valid_from (when the maker signed the seal, as the seal says), and the signing time
    within the seal's validity.
@@ -34,10 +38,12 @@ from trust._chain import (
     CertificatePath,
     ListedCertificate,
     build_paths,
+    check_path_constraints,
     check_service,
     check_signer_key_usage,
     check_validity,
     listed_certificates,
+    listed_issuer,
     load_certificate,
     select_path,
     summarise_certificate,
@@ -58,6 +64,8 @@ from trust._trustlist import TrustList, TrustListExpired, TrustLists
 __all__ = ["validate_failure", "validate_signature"]
 
 SEAL_PLATFORM = frozenset({"seal-platform"})
+# As the JWS and XML examiners: a signature needs its chain, not a haystack of candidate issuers.
+MAX_CARRIED_CERTIFICATES = 10
 # A claimed signing time this far past the validation time is refused: clocks drift, documents don't travel back.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
@@ -84,12 +92,14 @@ async def validate_signature(
     revocation: RevocationChecker,
     validation_time: datetime,
     cities: Collection[str] | None = None,
+    preferred_city: str | None = None,
 ) -> ValidationReport:
     """Judge the evidence at the signing time; raises only TrustListUnavailable / TrustListExpired.
 
     `accepted_service_types` are the trust-service types that may vouch for this purpose (for a licence
     {"licence-issuer"}; for an enterprise's seal signature {"ca"}); `cities` narrows the trust lists
-    searched (default: every configured city).
+    searched (default: every configured city); `preferred_city` (for a licence, the issuing city it claims)
+    only breaks a tie when the trust anchor is on several cities' lists alike.
     """
     report = ValidationReport(
         Indication.TOTAL_PASSED,
@@ -127,7 +137,11 @@ async def validate_signature(
         )
         return _conclude(report, failures)
     report.signer = summarise_certificate(signer)
-    carried = _carried_certificates(evidence.certificates, report.warnings)
+    try:
+        carried = _carried_certificates(evidence.certificates, report.warnings)
+    except SignatureFailure as failure:
+        failures.append(failure)
+        return _conclude(report, failures)
     held = _held_lists(trust_lists, cities)
     listed = listed_certificates(held.values())
 
@@ -141,6 +155,7 @@ async def validate_signature(
         signing_time=signing_time,
         validation_time=validation_time,
         revocation=revocation,
+        preferred_city=preferred_city,
     )
     report.chain, report.trust_anchor = chain.elements, chain.anchor
     failures.extend(chain.failures)
@@ -175,6 +190,7 @@ async def validate_signature(
                 signing_time=seal.valid_from,
                 validation_time=validation_time,
                 revocation=revocation,
+                preferred_city=preferred_city,
                 role="the seal maker certificate",
             )
             report.seal_maker_chain, report.seal_maker_anchor = maker_chain.elements, maker_chain.anchor
@@ -194,6 +210,12 @@ def _conclude(report: ValidationReport, failures: Sequence[SignatureFailure]) ->
 
 
 def _carried_certificates(ders: Sequence[bytes], warnings: list[str]) -> list[x509.Certificate]:
+    """The certificates the signature carried, parsed; raises FORMAT_FAILURE for more than the cap."""
+    if len(ders) > MAX_CARRIED_CERTIFICATES:
+        raise SignatureFailure(
+            SubIndication.FORMAT_FAILURE,
+            f"the signature carries {len(ders)} certificates; at most {MAX_CARRIED_CERTIFICATES} are accepted",
+        )
     carried = []
     for position, der in enumerate(ders):
         try:
@@ -236,6 +258,7 @@ async def _assess_chain(
     signing_time: datetime,
     validation_time: datetime,
     revocation: RevocationChecker,
+    preferred_city: str | None = None,
     role: str = "the signer certificate",
 ) -> _ChainAssessment:
     assessment = _ChainAssessment()
@@ -248,12 +271,13 @@ async def _assess_chain(
             accepted_service_types=accepted_service_types,
             signing_time=signing_time,
             validation_time=validation_time,
+            preferred_city=preferred_city,
         )
     except SignatureFailure as failure:
         # Fail closed: a list we cannot consult now might have vouched for this chain.
         for city in cities:
             trust_lists.list_for(city, validation_time)
-        longest = max(search.paths, key=len)
+        longest = max(search.paths, key=len, default=(certificate,))
         assessment.elements = [_element(item, carried_ders, listed, "not_checked") for item in longest]
         assessment.failures.append(failure)
         return assessment
@@ -274,6 +298,10 @@ async def _assess_chain(
     except SignatureFailure as failure:
         assessment.failures.append(failure)
     try:
+        check_path_constraints(path)
+    except SignatureFailure as failure:
+        assessment.failures.append(failure)
+    try:
         check_signer_key_usage(path.signer)
     except SignatureFailure as failure:
         assessment.failures.append(failure)
@@ -283,13 +311,15 @@ async def _assess_chain(
             "it was valid when the signature was made"
         )
 
+    # The anchor's own CRL is taken only from an issuer a trust list holds, never from one the document carries.
+    anchor_issuer = listed_issuer(path.anchor, listed)
+    links = list(zip(path.certificates, path.certificates[1:], strict=False))
+    if anchor_issuer is not None:
+        links.append((path.anchor, anchor_issuer))
     statuses = await asyncio.gather(
-        *(
-            _revocation_status(revocation, subject, issuer, validation_time)
-            for subject, issuer in zip(path.certificates, path.certificates[1:], strict=False)
-        )
+        *(_revocation_status(revocation, subject, issuer, validation_time) for subject, issuer in links)
     )
-    for position, (subject, status) in enumerate(zip(path.certificates, statuses, strict=False)):
+    for position, ((subject, _), status) in enumerate(zip(links, statuses, strict=True)):
         if isinstance(status, RevocationUnavailable):
             assessment.elements.append(_element(subject, carried_ders, listed, "unknown"))
             assessment.failures.append(
@@ -301,11 +331,14 @@ async def _assess_chain(
         )
         if status.status == "revoked" and status.revoked_at is not None:
             assessment.failures.append(_revocation_failure(position, subject, status.revoked_at, signing_time, role))
-    top = path.certificates[-1]
-    top_listed = any(entry.certificate == top for entry in listed)
-    assessment.elements.append(
-        _element(top, carried_ders, listed, "not_checked", None, "trust list" if top_listed else None)
-    )
+    if anchor_issuer is None:
+        anchor = path.anchor
+        assessment.elements.append(_element(anchor, carried_ders, listed, "not_checked", None, "trust list"))
+        if anchor.issuer != anchor.subject:
+            assessment.warnings.append(
+                f"the revocation of {_name(anchor)} was not checked: city {path.trust_list.city}'s trust list "
+                "vouches for it, and no trust list in scope holds its issuer to take a CRL from"
+            )
     return assessment
 
 

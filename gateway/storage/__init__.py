@@ -18,6 +18,7 @@ from gateway.storage._tables import (
     metadata,
     seen_tokens,
     services,
+    trust_lists,
 )
 
 __all__ = [
@@ -36,4 +37,5 @@ __all__ = [
     "metadata",
     "seen_tokens",
     "services",
+    "trust_lists",
 ]

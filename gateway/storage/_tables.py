@@ -38,6 +38,7 @@ __all__ = [
     "metadata",
     "seen_tokens",
     "services",
+    "trust_lists",
 ]
 
 metadata = MetaData(
@@ -205,4 +206,14 @@ audit_witnessed = Table(
     Column("root", LargeBinary(32), nullable=False),
     Column("note", Text, nullable=False),
     Column("witnessed_at", UTCDateTime, nullable=False),
+)
+
+# Each city's last accepted trust list, as signed: reloaded (and re-verified) at start-up.
+trust_lists = Table(
+    "trust_lists",
+    metadata,
+    Column("city", String(6), primary_key=True),
+    Column("sequence", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("accepted_at", UTCDateTime, nullable=False),
 )

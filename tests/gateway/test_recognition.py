@@ -31,17 +31,30 @@ def _regions(sandboxes: RunningSandboxes) -> dict[str, str]:
     return {spec.region: url for spec, url, _server, _thread in sandboxes.servers}
 
 
-@pytest.fixture
-def recognising_gateway(start_gateway: Any, sandboxes: RunningSandboxes) -> Any:
+def _member_with(gateway: Any, member_id: str, *rights: str) -> Any:
+    member = gateway.add_member(member_id)
+    for right in rights:
+        gateway.grant(member.id, right)
+    return member
+
+
+def _wired(sandboxes: RunningSandboxes, *, lists_at: str | None = None) -> dict[str, Any]:
+    """Gateway settings reaching the sandboxes: partners, trust lists (at `lists_at` if given) and
+    the operators' pinned certificates."""
     assert sandboxes.material is not None
     regions = _regions(sandboxes)
     pki_dir = sandboxes.material.directory / "pki"
-    gateway = start_gateway(
-        partner_urls=regions,
-        trust_list_urls={region: f"{url}/pki/trust-list.jws" for region, url in regions.items()},
-        trust_list_operators={region: pki_dir / region / "trust-list-operator.crt" for region in regions},
-    )
-    _wait_for_trust_lists(gateway.url, set(regions))
+    return {
+        "partner_urls": regions,
+        "trust_list_urls": {region: f"{lists_at or url}/pki/trust-list.jws" for region, url in regions.items()},
+        "trust_list_operators": {region: pki_dir / region / "trust-list-operator.crt" for region in regions},
+    }
+
+
+@pytest.fixture
+def recognising_gateway(start_gateway: Any, sandboxes: RunningSandboxes) -> Any:
+    gateway = start_gateway(**_wired(sandboxes))
+    _wait_for_trust_lists(gateway.url, set(_regions(sandboxes)))
     return gateway
 
 
@@ -74,8 +87,7 @@ def test_every_licence_sample_gets_its_indication_and_sub_indication(
     recognising_gateway: Any, sandboxes: RunningSandboxes, document_format: str
 ) -> None:
     gateway = recognising_gateway
-    window = gateway.add_member("442000.zsdemo.window")
-    gateway.grant(window.id, "licences.verify")
+    window = _member_with(gateway, "442000.zsdemo.window", "licences.verify")
     samples = _samples(sandboxes, "licence", document_format)
     cases = {sample.case for sample in samples}
     assert {"valid", "tampered", "untrusted-issuer", "revoked-certificate", "expired-certificate"} <= cases
@@ -131,8 +143,7 @@ def test_a_recognised_licence_is_mapped_into_the_relying_citys_schema(
 @pytest.mark.parametrize("document_format", ["ofd", "ses"])
 def test_seal_samples(recognising_gateway: Any, sandboxes: RunningSandboxes, document_format: str) -> None:
     gateway = recognising_gateway
-    window = gateway.add_member("442000.zsdemo.window")
-    gateway.grant(window.id, "seals.verify")
+    window = _member_with(gateway, "442000.zsdemo.window", "seals.verify")
     assert sandboxes.material is not None
     samples = _samples(sandboxes, "seal", document_format)
     assert {sample.case for sample in samples} >= {"valid", "revoked-at-platform"}
@@ -176,17 +187,10 @@ def test_the_gateway_fails_closed_when_a_trust_list_is_past_its_next_update(
 
     assert sandboxes.material is not None
     regions = _regions(sandboxes)
-    pki_dir = sandboxes.material.directory / "pki"
     clock = FixedClock(datetime.now(UTC))
-    gateway = start_gateway(
-        clock=clock,
-        partner_urls=regions,
-        trust_list_urls={region: f"{url}/pki/trust-list.jws" for region, url in regions.items()},
-        trust_list_operators={region: pki_dir / region / "trust-list-operator.crt" for region in regions},
-    )
+    gateway = start_gateway(clock=clock, **_wired(sandboxes))
     _wait_for_trust_lists(gateway.url, set(regions))
-    window = gateway.add_member("442000.zsdemo.window")
-    gateway.grant(window.id, "licences.verify")
+    window = _member_with(gateway, "442000.zsdemo.window", "licences.verify")
     document = (sandboxes.material.samples_dir / "440300/licence-valid.jws").read_bytes()
     assert _verify(gateway, window, "/v1/licences/verify", document).json()["recognised"] is True
     clock.advance(timedelta(days=40).total_seconds())  # the lists live 30 days; the sandbox's did not move
@@ -209,8 +213,7 @@ def test_licences_are_fetched_with_purpose_and_the_holders_consent(
     recognising_gateway: Any, sandboxes: RunningSandboxes
 ) -> None:
     gateway = recognising_gateway
-    window = gateway.add_member("442000.zsdemo.window")
-    gateway.grant(window.id, "licences.fetch")
+    window = _member_with(gateway, "442000.zsdemo.window", "licences.fetch")
     assert sandboxes.material is not None
     data = seed.generate()
     licence = next(item for item in data.city("shenzhen").licences if item.holder.id_type == "uscc")
@@ -296,17 +299,12 @@ def test_an_unreachable_registry_is_try_later_and_the_status_list_is_read(
 
     assert sandboxes.material is not None
     regions = _regions(sandboxes)
-    pki_dir = sandboxes.material.directory / "pki"
-    trust_settings = {
-        "trust_list_urls": {region: f"{url}/pki/trust-list.jws" for region, url in regions.items()},
-        "trust_list_operators": {region: pki_dir / region / "trust-list-operator.crt" for region in regions},
-    }
     document = (sandboxes.material.samples_dir / "440300/licence-valid.jws").read_bytes()
 
-    down = start_gateway(partner_urls={**regions, "440300": f"http://127.0.0.1:{free_port()}"}, **trust_settings)
+    wired = _wired(sandboxes)
+    down = start_gateway(**{**wired, "partner_urls": {**regions, "440300": f"http://127.0.0.1:{free_port()}"}})
     _wait_for_trust_lists(down.url, set(regions))
-    window = down.add_member("442000.zsdemo.window")
-    down.grant(window.id, "licences.verify")
+    window = _member_with(down, "442000.zsdemo.window", "licences.verify")
     report = _verify(down, window, "/v1/licences/verify", document).json()["report"]
     assert (report["indication"], report["sub_indication"]) == ("INDETERMINATE", "TRY_LATER")
     assert "registry could not be asked" in report["messages"][0]
@@ -319,10 +317,9 @@ def test_an_unreachable_registry_is_try_later_and_the_status_list_is_read(
         sandboxes.material.status_list_urls["440300"], city.licences.index(revoked), "revocation"
     )
     signed = licence_document(pki, "440300", revoked, "jws", "licence-issuer-ec", datetime.now(UTC), status_entry=entry)
-    up = start_gateway(partner_urls=regions, **trust_settings)  # the same database: another member
+    up = start_gateway(**wired)  # the same database: another member
     _wait_for_trust_lists(up.url, set(regions))
-    window = up.add_member("442000.zsdemo.second")
-    up.grant(window.id, "licences.verify")
+    window = _member_with(up, "442000.zsdemo.second", "licences.verify")
     report = _verify(up, window, "/v1/licences/verify", signed).json()["report"]
     assert (report["indication"], report["sub_indication"]) == ("TOTAL_FAILED", "LICENCE_REVOKED")
     assert report["registry_status"] == "revoked" and report["status_list_status"] == "revoked"
@@ -337,8 +334,7 @@ def test_a_claimed_signing_time_counts_only_when_the_registry_holds_the_signed_r
     from gateway.canonical import Party
 
     gateway = recognising_gateway
-    window = gateway.add_member("442000.zsdemo.window")
-    gateway.grant(window.id, "licences.verify")
+    window = _member_with(gateway, "442000.zsdemo.window", "licences.verify")
     assert sandboxes.material is not None
     pki = load_sandbox_pki(sandboxes.material.directory, datetime.now(UTC))
     genuine = next(item for item in seed.generate().city("shenzhen").licences if item.status == "valid")
@@ -371,8 +367,7 @@ def test_a_claimed_signing_time_counts_only_when_the_registry_holds_the_signed_r
 
 def test_only_the_holders_city_may_consent_for_it(recognising_gateway: Any, sandboxes: RunningSandboxes) -> None:
     gateway = recognising_gateway
-    window = gateway.add_member("442000.zsdemo.window")
-    gateway.grant(window.id, "licences.fetch")
+    window = _member_with(gateway, "442000.zsdemo.window", "licences.fetch")
     assert sandboxes.material is not None
     holder = next(item for item in seed.generate().city("shenzhen").licences if item.holder.id_type == "uscc").holder
     pki = load_sandbox_pki(sandboxes.material.directory, datetime.now(UTC))
@@ -399,15 +394,11 @@ def test_the_openapi_examples_of_the_verify_endpoints_work(start_gateway: Any, s
     """The contract asks for working examples: the gateway shows the sandbox's own samples."""
     assert sandboxes.material is not None
     regions = _regions(sandboxes)
-    gateway = start_gateway(
-        var_dir=sandboxes.material.directory.parent,  # its sandbox_dir holds the samples
-        partner_urls=regions,
-        trust_list_urls={region: f"{url}/pki/trust-list.jws" for region, url in regions.items()},
-    )
+    wired = _wired(sandboxes)
+    del wired["trust_list_operators"]  # found in the sandbox PKI under var_dir, as by default
+    gateway = start_gateway(var_dir=sandboxes.material.directory.parent, **wired)  # its sandbox_dir holds the samples
     _wait_for_trust_lists(gateway.url, set(regions))
-    window = gateway.add_member("442000.zsdemo.examples")
-    gateway.grant(window.id, "licences.verify")
-    gateway.grant(window.id, "seals.verify")
+    window = _member_with(gateway, "442000.zsdemo.examples", "licences.verify", "seals.verify")
     spec = httpx.get(gateway.url + "/openapi.json", trust_env=False).json()
     for path in ("/v1/licences/verify", "/v1/seals/verify"):
         example = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["example"]
@@ -416,3 +407,70 @@ def test_the_openapi_examples_of_the_verify_endpoints_work(start_gateway: Any, s
         )
         assert response.status_code == 200, response.text
         assert response.json()["recognised"] is True, (path, response.json()["report"]["messages"])
+
+
+def test_a_restarted_gateway_keeps_working_on_the_last_good_lists_it_stored(
+    start_gateway: Any, sandboxes: RunningSandboxes
+) -> None:
+    from conftest import free_port
+
+    assert sandboxes.material is not None
+    regions = _regions(sandboxes)
+    first = start_gateway(**_wired(sandboxes))
+    _wait_for_trust_lists(first.url, set(regions))
+    # The same database, but no publisher answers: the stored lists are taken up (and re-verified).
+    second = start_gateway(**_wired(sandboxes, lists_at=f"http://127.0.0.1:{free_port()}"))
+    snapshot = _wait_for_trust_lists(second.url, set(regions))
+    assert all((entry.get("last_refresh") or {}).get("outcome") != "accepted" for entry in snapshot["cities"].values())
+    window = _member_with(second, "442000.zsdemo.restarted", "licences.verify")
+    document = (sandboxes.material.samples_dir / "440300/licence-valid.jws").read_bytes()
+    assert _verify(second, window, "/v1/licences/verify", document).json()["recognised"] is True
+
+
+def test_gb_t_36904_licence_identifiers_are_parsed_and_their_issuer_checked(
+    recognising_gateway: Any, sandboxes: RunningSandboxes
+) -> None:
+    from adapters.sandbox_documents import licence_document
+    from catalogs import format_licence_identifier
+
+    gateway = recognising_gateway
+    window = _member_with(gateway, "442000.zsdemo.window", "licences.verify")
+    assert sandboxes.material is not None
+    pki = load_sandbox_pki(sandboxes.material.directory, datetime.now(UTC))
+    licences = seed.generate().city("shenzhen").licences
+    licence = next(item for item in licences if item.status == "valid")
+    enterprise = next(item.holder.id_number for item in licences if item.holder.id_type == "uscc")
+    number = format_licence_identifier(licence.issuer_code + "001", licence.issuer_code, "2026000123", 1, "0")
+    answer = _verify(
+        gateway,
+        window,
+        "/v1/licences/verify",
+        licence_document(
+            pki,
+            "440300",
+            licence.model_copy(update={"licence_number": number}),
+            "jws",
+            "licence-issuer-ec",
+            datetime.now(UTC),
+        ),
+    ).json()
+    assert answer["licence_identifier"]["issuer_code"] == licence.issuer_code
+    assert answer["licence_identifier"]["check_character_verified"] is False
+    # the registry does not hold this number: found out, not recognised
+    assert answer["report"]["sub_indication"] == "SIGNED_DATA_NOT_FOUND"
+
+    other_issuer = format_licence_identifier(licence.issuer_code + "001", enterprise, "2026000123", 1, "0")
+    answer = _verify(
+        gateway,
+        window,
+        "/v1/licences/verify",
+        licence_document(
+            pki,
+            "440300",
+            licence.model_copy(update={"licence_number": other_issuer}),
+            "jws",
+            "licence-issuer-ec",
+            datetime.now(UTC),
+        ),
+    ).json()
+    assert answer["report"]["sub_indication"] == "FORMAT_FAILURE"

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from trust import _ofd
 from trust._ofd import OFD_CONTAINER, build_sealed_ofd, examine_ofd
 from trust._report import SignatureFailure, SubIndication
-from trust._ses import SES_V1_FORMAT, SES_V4_FORMAT, SealPicture, make_seal
+from trust._ses import SES_V1_FORMAT, SES_V4_FORMAT, SealPicture, make_seal, sign_ses
 from trust._sm2 import Sm2PrivateKey, sm3
 from trust._sm2_x509 import make_sm2_certificate
 
@@ -258,3 +258,43 @@ def test_build_refuses_attachment_names_with_paths(material: Material) -> None:
         build_sealed_ofd(
             {"../licence.json": LICENCE_JSON}, material.seals[4], material.signer_certificate, material.signer_key, NOW
         )
+
+
+# ---- what the seal must cover ---------------------------------------------------------------------------
+
+
+def _resealed(material: Material, leave_out: set[str], changes: Mapping[str, bytes] | None = None) -> bytes:
+    """The document with `changes` made, then sealed anew by its own signer over every file but `leave_out`."""
+    entries = {**_entries(material.documents[4]), **(changes or {})}
+    covered = {path: data for path, data in entries.items() if path not in {SIGNATURE_XML, SIGNED_VALUE, *leave_out}}
+    signature_xml = _ofd._signature_xml(covered, NOW)
+    signed_value = sign_ses(
+        4, material.seals[4], signature_xml, material.signer_certificate, material.signer_key, NOW, f"/{SIGNATURE_XML}"
+    )
+    return _rewrite(
+        material.documents[4], {**(changes or {}), SIGNATURE_XML: signature_xml, SIGNED_VALUE: signed_value}
+    )
+
+
+def test_resealing_over_every_file_passes(material: Material) -> None:
+    assert examine_ofd(_resealed(material, set())).signed_content == LICENCE_JSON
+
+
+@pytest.mark.parametrize(
+    "uncovered",
+    ["OFD.xml", "Doc_0/Document.xml", "Doc_0/Attachs/Attachments.xml", "Doc_0/Attachs/licence.json"],
+)
+def test_a_seal_must_cover_the_files_that_lead_to_the_attachment(material: Material, uncovered: str) -> None:
+    failure = _expect(SubIndication.SIG_CONSTRAINTS_FAILURE, _resealed(material, {uncovered}), "licence.json")
+    assert str(failure) == f"no seal covers {uncovered}"
+
+
+def test_an_uncovered_listing_cannot_re_point_the_reader_at_another_signed_attachment(material: Material) -> None:
+    # Both attachments are sealed, the listing is not: reordering it would swap the record read by default.
+    listing = _entries(material.documents[4])["Doc_0/Attachs/Attachments.xml"]
+    json_entry = listing[listing.index(b"<ofd:Attachment ") : listing.index(b"</ofd:Attachment>") + 17]
+    reordered = listing.replace(json_entry, b"").replace(b"</ofd:Attachments>", json_entry + b"</ofd:Attachments>")
+    listed_first = examine_ofd(_resealed(material, set(), {"Doc_0/Attachs/Attachments.xml": reordered}))
+    assert listed_first.signed_content == LICENCE_XML  # the listing decides which record is read
+    sealed = _resealed(material, {"Doc_0/Attachs/Attachments.xml"})
+    _expect(SubIndication.SIG_CONSTRAINTS_FAILURE, _rewrite(sealed, {"Doc_0/Attachs/Attachments.xml": reordered}))

@@ -15,7 +15,7 @@ from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
@@ -352,3 +352,47 @@ def test_a_flipped_byte_fails_or_changes_nothing_signed(signed: bytes, p256: Sig
     # Only the zero padding after the CMS in /Contents (or an unsigned certificate) is not signed.
     assert evidence.signed_content == RECORD
     assert _spki(evidence.signer_certificate) == _spki(p256.chain[0])
+
+
+# ---- bounds ----------------------------------------------------------------------------------------------
+
+
+def _carried(public_key: Any, count: int) -> list[bytes]:
+    """Certificates with the signer's issuer name, as many as asked: what an attacker adds to slow path building."""
+    signing_key = ec.generate_private_key(ec.SECP256R1())
+    return [
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test Licence CA")]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"rogue {number}")]))
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - timedelta(days=1))
+        .not_valid_after(NOW + timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(signing_key, hashes.SHA256())
+        .public_bytes(Encoding.DER)
+        for number in range(count)
+    ]
+
+
+def test_at_most_ten_certificates_are_accepted(pdf: bytes, p256: Signer) -> None:
+    extra = _carried(ec.generate_private_key(ec.SECP256R1()).public_key(), 9)
+    ten = sign_pdf(pdf, p256.key, [*p256.chain, *extra[:8]], NOW)
+    assert len(examine_pdf(ten).certificates) == 9  # the signer's is the tenth
+    eleven = sign_pdf(pdf, p256.key, [*p256.chain, *extra], NOW)
+    assert "more than 10 certificates" in str(_refused(eleven, SubIndication.FORMAT_FAILURE))
+
+
+def test_hundreds_of_certificates_with_slow_rsa_keys_are_refused_before_any_use(pdf: bytes, p256: Signer) -> None:
+    # The reported attack: 300 RSA keys with huge public exponents under the signer's issuer name.
+    modulus = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_numbers().n
+    slow = rsa.RSAPublicNumbers((1 << 2040) + 1, modulus).public_key()
+    crafted = sign_pdf(pdf, p256.key, [*p256.chain, *_carried(slow, 300)], NOW)
+    assert "more than 10 certificates" in str(_refused(crafted, SubIndication.FORMAT_FAILURE))
+
+
+def test_rsa_signers_need_exponent_65537(pdf: bytes, ca: tuple[Any, bytes]) -> None:
+    key = rsa.generate_private_key(public_exponent=3, key_size=2048)
+    signer = Signer(key, "440300.szamr.licence", ca)
+    failure = _refused(sign_pdf(pdf, key, signer.chain, NOW), SubIndication.CRYPTO_CONSTRAINTS_FAILURE)
+    assert "65537" in str(failure)

@@ -21,6 +21,7 @@ from trust._errors import InvalidCertificate, TrustError
 from trust._jwk import b64url, b64url_decode
 from trust._pki import issue_certificate
 from trust._trustlist import (
+    REJECTION_REASONS,
     ServiceStatus,
     TrustList,
     TrustListExpired,
@@ -231,7 +232,9 @@ class Server:
         return self.published[url]
 
 
-def test_refresh_keeps_the_last_good_list(trust_list: TrustList, operator: tuple, other_operator: tuple) -> None:
+def test_refresh_keeps_the_last_good_list(
+    trust_list: TrustList, operator: tuple, other_operator: tuple, caplog: pytest.LogCaptureFixture
+) -> None:
     lists = TrustLists([TrustListSource(CITY, URL, operator[1])])
     server = Server()
     server.published[URL] = sign_trust_list(trust_list, *operator)
@@ -243,19 +246,29 @@ def test_refresh_keeps_the_last_good_list(trust_list: TrustList, operator: tuple
     assert result.outcome == "unchanged"
 
     server.down = True
-    (result,) = asyncio.run(lists.refresh(server.fetch, now=NOW))
-    assert result.outcome == "fetch_failed" and "connection refused" in result.detail
+    with caplog.at_level("WARNING", logger="tongban.trust.trustlist"):
+        (result,) = asyncio.run(lists.refresh(server.fetch, now=NOW))
+    # The detail is shown on a public endpoint: a fixed phrase; the fetcher's words go to the log.
+    assert (result.outcome, result.detail) == ("fetch_failed", "fetch failed")
+    assert any("ConnectionError: connection refused" in record.getMessage() for record in caplog.records)
     assert lists.list_for(CITY, NOW) == trust_list
 
     server.down = False
     server.published[URL] = sign_trust_list(replace(trust_list, sequence=6), *other_operator)
     (result,) = asyncio.run(lists.refresh(server.fetch, now=NOW))
-    assert result.outcome == "rejected" and "operator" in result.detail and result.sequence == 5
+    assert (result.outcome, result.detail, result.sequence) == ("rejected", "signed by another operator", 5)
     assert lists.list_for(CITY, NOW) == trust_list
 
-    server.published[URL] = sign_trust_list(replace(trust_list, sequence=3), *operator)  # a replayed old list
+    server.published[URL] = sign_trust_list(replace(trust_list, sequence=6), other_operator[0], operator[1])
     (result,) = asyncio.run(lists.refresh(server.fetch, now=NOW))
-    assert result.outcome == "rejected" and "backwards" in result.detail
+    assert (result.outcome, result.detail) == ("rejected", "bad signature")
+
+    server.published[URL] = sign_trust_list(replace(trust_list, sequence=3), *operator)  # a replayed old list
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="tongban.trust.trustlist"):
+        (result,) = asyncio.run(lists.refresh(server.fetch, now=NOW))
+    assert (result.outcome, result.detail) == ("rejected", "sequence went backwards")
+    assert any("3 after 5" in record.getMessage() for record in caplog.records)
     assert lists.list_for(CITY, NOW).sequence == 5
 
     snapshot = lists.snapshot(NOW)["cities"][CITY]
@@ -291,3 +304,45 @@ def test_lookups_fail_closed(trust_list: TrustList, operator: tuple) -> None:
 def test_a_misconfigured_operator_certificate_fails_at_start_up() -> None:
     with pytest.raises(InvalidCertificate, match="440300"):
         TrustLists([TrustListSource(CITY, URL, b"-----BEGIN CERTIFICATE-----")])
+
+
+def test_refusals_name_a_fixed_reason(trust_list: TrustList, operator: tuple) -> None:
+    refusals = {
+        "malformed": b"not a jws",
+        "wrong city": sign_trust_list(replace(trust_list, city="442000"), *operator),
+        "issued in the future": sign_trust_list(
+            replace(trust_list, sequence=9, issued_at=NOW + timedelta(hours=1), next_update=NOW + timedelta(days=2)),
+            *operator,
+        ),
+    }
+    for reason, data in refusals.items():
+        lists = TrustLists([TrustListSource(CITY, URL, operator[1])])
+        with pytest.raises(TrustListInvalid) as refused:
+            lists.accept(CITY, data, now=NOW)
+        assert refused.value.reason == reason and reason in REJECTION_REASONS
+
+
+def test_an_accepted_list_already_past_its_next_update_says_so(trust_list: TrustList, operator: tuple) -> None:
+    lists = TrustLists([TrustListSource(CITY, URL, operator[1])])
+    server = Server()
+    server.published[URL] = sign_trust_list(trust_list, *operator)
+    (result,) = asyncio.run(lists.refresh(server.fetch, now=trust_list.next_update))
+    assert (result.outcome, result.detail) == ("accepted", "sequence 5, expired")
+    with pytest.raises(TrustListExpired):
+        lists.list_for(CITY, trust_list.next_update)
+
+
+def test_a_city_whose_fetch_hangs_does_not_hold_up_the_others(trust_list: TrustList, operator: tuple) -> None:
+    hanging = "http://127.0.0.1:9/hangs.jws"
+    lists = TrustLists([TrustListSource(CITY, URL, operator[1]), TrustListSource("442000", hanging, operator[1])])
+    published = {URL: sign_trust_list(trust_list, *operator)}
+
+    async def fetch(url: str) -> bytes:
+        if url == hanging:
+            await asyncio.Event().wait()  # never answers
+        return published[url]
+
+    results = asyncio.run(lists.refresh(fetch, now=NOW, fetch_timeout_seconds=0.05))
+    outcomes = {result.city: (result.outcome, result.detail) for result in results}
+    assert outcomes == {CITY: ("accepted", "sequence 5"), "442000": ("fetch_failed", "fetch timed out")}
+    assert lists.snapshot(NOW)["cities"]["442000"]["last_refresh"]["detail"] == "fetch timed out"

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
 from trust._pki import PrivateKey, issue_certificate, issue_crl
-from trust._report import Indication, SealSummary, SignatureEvidence, SignatureFailure, SubIndication
+from trust._report import (
+    Indication,
+    SealSummary,
+    SignatureEvidence,
+    SignatureFailure,
+    SubIndication,
+    ValidationReport,
+)
 from trust._revocation import RevocationChecker
 from trust._sm2 import Sm2PrivateKey
 from trust._trustlist import (
@@ -123,6 +132,7 @@ class World:
     crls: Crls = field(default_factory=Crls)
     trust_lists: TrustLists | None = None
     trust_list: TrustList | None = None
+    operator: Party | None = None
     withdrawn_at: datetime = NOW - timedelta(hours=1)
 
     def __getitem__(self, name: str) -> Party:
@@ -176,8 +186,10 @@ def world() -> World:
 
     since = NOW - timedelta(days=3000)
     granted = (ServiceStatus("granted", since),)
+    # The issuing CAs are listed too, as in the sandbox: a listed signer's own CRL is then taken from them.
+    listed_cas = tuple(p[name].der for name in ("root", "inter", "sm2-root", "sm2-inter"))
     services = (
-        TrustService("深圳市电子证照CA", "ca", "440300.szca.pki", (p["root"].der, p["sm2-root"].der), granted),
+        TrustService("深圳市电子证照CA", "ca", "440300.szca.pki", listed_cas, granted),
         TrustService(
             "深圳市市场监督管理局",
             "licence-issuer",
@@ -200,14 +212,27 @@ def world() -> World:
             granted,
         ),
     )
-    operator = _party("operator", None)
-    assert isinstance(operator.key, ec.EllipticCurvePrivateKey)
+    world.operator = _party("operator", None)
     world.trust_list = TrustList(
         "深圳市政务服务数据管理局", CITY, 3, NOW - timedelta(days=1), LIST_NEXT_UPDATE, services
     )
-    world.trust_lists = TrustLists([TrustListSource(CITY, "http://tl.test/440300", operator.der)])
-    world.trust_lists.accept(CITY, sign_trust_list(world.trust_list, operator.key, operator.der), now=NOW)
+    world.trust_lists = _held(world, world.trust_list)
     return world
+
+
+def _held(world: World, *trust_lists: TrustList) -> TrustLists:
+    """A store holding these lists, signed by the world's operator."""
+    operator = world.operator
+    assert operator is not None and isinstance(operator.key, ec.EllipticCurvePrivateKey)
+    held = TrustLists(
+        [
+            TrustListSource(trust_list.city, f"http://tl.test/{trust_list.city}", operator.der)
+            for trust_list in trust_lists
+        ]
+    )
+    for trust_list in trust_lists:
+        held.accept(trust_list.city, sign_trust_list(trust_list, operator.key, operator.der), now=NOW)
+    return held
 
 
 def _evidence(
@@ -241,16 +266,21 @@ def _validate(world: World, evidence: SignatureEvidence, accepted: frozenset[str
 def test_a_good_signature_passes_with_its_chain_and_anchor(world: World) -> None:
     report = _validate(world, _evidence(world, "signer"))
     assert (report.indication, report.sub_indication) == (Indication.TOTAL_PASSED, None), report.messages
-    assert [element.certificate.subject for element in report.chain] == [
-        "CN=深圳市市场监督管理局",
-        "CN=inter",
-        "CN=root",
-    ]
-    assert [element.revocation for element in report.chain] == ["good", "good", "not_checked"]
+    # The signer is listed itself: the path ends there, and its CRL is taken from its listed issuer.
+    assert [element.certificate.subject for element in report.chain] == ["CN=深圳市市场监督管理局"]
+    assert [element.revocation for element in report.chain] == ["good"]
     assert report.chain[0].revocation_source == CRL.format("inter")
-    assert report.chain[1].revocation_source == CRL.format("root")
-    assert report.chain[2].revocation_source == "trust list"
-    assert [element.origin for element in report.chain] == ["signature", "signature", "trust list 440300 #3"]
+    assert [element.origin for element in report.chain] == ["signature"]
+
+    under_a_ca = _validate(world, _evidence(world, "expired", signed=NOW - timedelta(days=20)), CA)
+    assert under_a_ca.passed, under_a_ca.messages
+    assert [element.certificate.subject for element in under_a_ca.chain] == ["CN=expired", "CN=inter"]
+    assert [element.revocation for element in under_a_ca.chain] == ["good", "good"]
+    assert [element.revocation_source for element in under_a_ca.chain] == [CRL.format("inter"), CRL.format("root")]
+    assert [element.origin for element in under_a_ca.chain] == ["signature", "signature"]
+    root_anchored = _validate(world, _evidence(world, "under-revoked-ca", chain=("inter-revoked",)), CA)
+    assert [element.origin for element in root_anchored.chain][-1] == "trust list 440300 #3"
+    assert root_anchored.chain[-1].revocation_source == "trust list"  # a self-signed anchor: nothing to ask
     anchor = report.trust_anchor
     assert anchor is not None
     assert (anchor.trust_list_city, anchor.trust_list_sequence, anchor.service_type) == (CITY, 3, "licence-issuer")
@@ -261,14 +291,59 @@ def test_a_good_signature_passes_with_its_chain_and_anchor(world: World) -> None
     assert report.to_json()["indication"] == "TOTAL_PASSED"
 
 
-def test_a_listed_signer_without_its_chain_is_the_top_of_its_path(world: World) -> None:
-    report = _validate(world, _evidence(world, "ed25519", chain=()), LICENCE)
-    assert report.indication is Indication.TOTAL_PASSED, report.messages  # inter is neither listed nor carried
-    assert [element.revocation for element in report.chain] == ["not_checked"]  # the listed leaf is the top
-    with_chain = _validate(world, _evidence(world, "ed25519"))
-    assert with_chain.passed and with_chain.signer is not None
-    assert with_chain.signer.public_key_algorithm == "Ed25519"
-    assert [element.revocation for element in with_chain.chain] == ["good", "good", "not_checked"]
+def test_what_a_listed_signer_carries_above_itself_changes_nothing(world: World) -> None:
+    inter = world["inter"]
+    rogue = world["rogue-root"]
+    # The real CA's name and key, but issued by a root of the attacker's: it could end a path elsewhere.
+    fake_inter = issue_certificate(
+        inter.certificate.subject,
+        inter.key,
+        rogue.issuer,
+        not_before=NOW - timedelta(days=10),
+        not_after=NOW + timedelta(days=10),
+        ca=True,
+    )
+    fake = fake_inter.public_bytes(Encoding.DER)
+    for signer, expected in (("ed25519", None), ("revoked-before", SubIndication.REVOKED)):
+        outcomes = set()
+        for chain in ((), ("inter",), ("inter", "root")):
+            report = _validate(world, _evidence(world, signer, chain=chain))
+            outcomes.add(_outcome(report))
+        report = _validate(world, replace(_evidence(world, signer), certificates=(fake, rogue.der)))
+        outcomes.add(_outcome(report))
+        assert len(outcomes) == 1, outcomes
+        assert report.sub_indication is expected, report.messages
+        assert [element.certificate.sha256 for element in report.chain] == [_sha256(world[signer].der)]
+        assert report.chain[0].revocation_source == CRL.format("inter")  # the listed issuer's CRL, whatever came
+
+
+def _sha256(der: bytes) -> str:
+    return hashlib.sha256(der).hexdigest()
+
+
+def _only_roots(world: World) -> TrustList:
+    """The world's list with the root CAs alone on its CA service (no issuing CA listed)."""
+    assert world.trust_list is not None
+    cas, *others = world.trust_list.services
+    roots = replace(cas, certificates=(world["root"].der, world["sm2-root"].der))
+    return replace(world.trust_list, services=(roots, *others))
+
+
+def _outcome(report: ValidationReport) -> tuple:
+    return (
+        report.indication,
+        report.sub_indication,
+        tuple((element.certificate.sha256, element.revocation, element.revocation_source) for element in report.chain),
+        report.trust_anchor,
+    )
+
+
+def test_a_listed_anchor_whose_issuer_is_on_no_list_is_vouched_for_by_the_list_alone(world: World) -> None:
+    report = _validate(world, _evidence(world, "signer"), trust_lists=_held(world, _only_roots(world)))
+    assert report.passed, report.messages
+    assert [element.revocation for element in report.chain] == ["not_checked"]
+    assert report.chain[0].revocation_source == "trust list"
+    assert any("revocation of CN=深圳市市场监督管理局 was not checked" in warning for warning in report.warnings)
 
 
 def test_without_a_claimed_time_the_validation_time_is_the_signing_time(world: World) -> None:
@@ -333,12 +408,16 @@ def test_a_signer_expired_or_not_yet_valid_at_the_signing_time(world: World) -> 
     assert any("expired" in warning for warning in signed_in_time.warnings)
 
 
-def test_revocation_that_cannot_be_had_is_try_later(world: World) -> None:
+def test_revocation_that_cannot_be_had_is_try_later(world: World, caplog: pytest.LogCaptureFixture) -> None:
     no_point = _validate(world, _evidence(world, "no-cdp"), CA)
     assert (no_point.indication, no_point.sub_indication) == (Indication.INDETERMINATE, SubIndication.TRY_LATER)
     assert "no CRL distribution point" in no_point.messages[0]
     down = _validate(world, _evidence(world, "unreachable-cdp"), CA)
-    assert down.sub_indication is SubIndication.TRY_LATER and "unreachable" in down.messages[0]
+    assert down.sub_indication is SubIndication.TRY_LATER
+    assert "the CRL at http://crl.test/down.crl could not be fetched" in down.messages[0]
+    # The fetcher's own words go to the log only.
+    assert not any("ConnectionError" in message or ".crl unreachable" in message for message in down.messages)
+    assert any("ConnectionError: http://crl.test/down.crl unreachable" in record.message for record in caplog.records)
     assert down.chain[0].revocation == "unknown"
 
 
@@ -370,7 +449,7 @@ def test_a_total_failure_outweighs_an_indeterminate_one(world: World) -> None:
     finally:
         world.crls.unreachable.clear()
     assert report.sub_indication is SubIndication.EXPIRED
-    assert any("unreachable" in message for message in report.messages[1:])
+    assert any("could not be fetched" in message for message in report.messages[1:])
 
 
 def test_a_link_that_does_not_verify(world: World) -> None:
@@ -448,7 +527,8 @@ def test_an_sm2_chain_passes(world: World) -> None:
     report = _validate(world, evidence)
     assert report.passed, report.messages
     assert report.signer is not None and report.signer.public_key_algorithm == "SM2"
-    assert [element.revocation for element in report.chain] == ["good", "good", "not_checked"]
+    assert [element.revocation for element in report.chain] == ["good"]
+    assert report.chain[0].revocation_source == CRL.format("sm2-inter")
 
 
 def test_an_sm2_signer_revoked(world: World) -> None:
@@ -483,7 +563,8 @@ def test_an_e_seal_needs_its_maker_on_a_seal_platform_service(world: World) -> N
     report = _validate(world, evidence, CA)
     assert report.passed, report.messages
     assert report.seal_maker_anchor is not None and report.seal_maker_anchor.service_type == "seal-platform"
-    assert [element.revocation for element in report.seal_maker_chain] == ["good", "good", "not_checked"]
+    assert [element.revocation for element in report.seal_maker_chain] == ["good"]
+    assert [element.revocation for element in report.chain] == ["good", "good"]  # enterprise, sm2-inter
 
     forged_maker = _evidence(world, "sm2-enterprise", chain=("sm2-inter",), seal=_seal(world, "sm2-signer"))
     report = _validate(world, forged_maker, CA)
@@ -501,3 +582,74 @@ def test_validate_failure_reports_an_examiners_verdict() -> None:
     assert report.messages == ["digest mismatch"] and report.format == "XML-DSig" and report.validation_time == NOW
     indeterminate = validate_failure(SignatureFailure(SubIndication.SIGNED_DATA_NOT_FOUND, "no data"), NOW)
     assert indeterminate.indication is Indication.INDETERMINATE
+
+
+# ---- bounds and constraints ----------------------------------------------------------------------------------
+
+
+def test_more_carried_certificates_than_the_cap_is_a_format_failure(world: World) -> None:
+    evidence = _evidence(world, "signer", chain=("inter", "root") * 6)  # 12: duplicates count, parsed or not
+    report = _validate(world, evidence)
+    assert (report.indication, report.sub_indication) == (Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE)
+    assert "at most 10" in report.messages[0] and report.chain == []
+    assert _validate(world, _evidence(world, "signer", chain=("inter", "root") * 5)).passed
+
+
+def _crafted_ca(name: str, public_key, issuer: Party, *, path_length: int | None = None) -> x509.Certificate:
+    return (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(issuer.certificate.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - timedelta(days=10))
+        .not_valid_after(NOW + timedelta(days=10))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+        .sign(issuer.key, hashes.SHA256())  # type: ignore[arg-type]
+    )
+
+
+def test_carried_issuers_with_slow_rsa_keys_are_refused_unchecked(world: World) -> None:
+    modulus = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_numbers().n
+    slow = rsa.RSAPublicNumbers((1 << 2040) + 1, modulus).public_key()
+    # With the signer's issuer name, under any root: each would cost a slow check, were its key not refused first.
+    fakes = tuple(_crafted_ca("inter", slow, world["rogue-root"]).public_bytes(Encoding.DER) for _ in range(10))
+    evidence = replace(_evidence(world, "expired"), certificates=fakes)
+    report = _validate(world, evidence, CA, trust_lists=_held(world, _only_roots(world)))
+    assert report.sub_indication is SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE
+    assert "public exponent is not 65537" in report.messages[0]
+
+
+def test_a_path_longer_than_a_ca_allows_is_a_chain_constraints_failure(world: World) -> None:
+    root = world["root"]
+    limited_key, sub_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    limited = Party(_crafted_ca("limited CA", limited_key.public_key(), root, path_length=0), limited_key)
+    sub = Party(_crafted_ca("sub CA", sub_key.public_key(), limited), sub_key)
+    leaf = _party("under a limited CA", sub, crl=None)
+    evidence = SignatureEvidence("JAdES/JWS", "ES256", leaf.der, (sub.der, limited.der), SIGNED)
+    report = _validate(world, evidence, CA)
+    assert (report.indication, report.sub_indication) == (
+        Indication.INDETERMINATE,
+        SubIndication.CHAIN_CONSTRAINTS_FAILURE,
+    )
+    assert any("pathLenConstraint" in message for message in report.messages)
+
+
+def test_a_preferred_city_breaks_the_tie_between_two_lists_of_the_same_ca(world: World) -> None:
+    assert world.trust_list is not None
+    zhongshan = replace(
+        world.trust_list,
+        operator_name="中山市政务服务数据管理局",
+        city="442000",
+        services=tuple(
+            replace(service, party_id="442000" + service.party_id[6:]) for service in world.trust_list.services
+        ),
+    )
+    lists = _held(world, world.trust_list, zhongshan)
+    evidence = _evidence(world, "signer")
+    chosen = {}
+    for preferred in (None, CITY, "442000"):
+        report = _validate(world, evidence, trust_lists=lists, preferred_city=preferred)
+        assert report.passed and report.trust_anchor is not None, report.messages
+        chosen[preferred] = report.trust_anchor.trust_list_city
+    assert chosen == {None: CITY, CITY: CITY, "442000": "442000"}

@@ -474,3 +474,42 @@ def test_gb_t_36904_licence_identifiers_are_parsed_and_their_issuer_checked(
         ),
     ).json()
     assert answer["report"]["sub_indication"] == "FORMAT_FAILURE"
+
+
+def test_any_bytes_are_answered_with_a_report_or_a_4xx_never_a_5xx(
+    recognising_gateway: Any, sandboxes: RunningSandboxes
+) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    gateway = recognising_gateway
+    window = _member_with(gateway, "442000.zsdemo.fuzz", "licences.verify", "seals.verify")
+    assert sandboxes.material is not None
+    valid = [
+        (sandboxes.material.samples_dir / name).read_bytes()
+        for name in ("440300/licence-valid.jws", "442000/licence-valid.xml", "440300/licence-valid.ofd")
+    ]
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        st.one_of(
+            st.binary(max_size=2048),
+            st.tuples(st.sampled_from(valid), st.integers(min_value=0), st.integers(1, 255)).map(
+                lambda t: (
+                    t[0][: t[1] % len(t[0])] + bytes([t[0][t[1] % len(t[0])] ^ t[2]]) + t[0][t[1] % len(t[0]) + 1 :]
+                )
+            ),
+        ),
+        st.sampled_from([None, "jws", "xml", "pdf", "ofd", "ses"]),
+        st.sampled_from(["/v1/licences/verify", "/v1/seals/verify"]),
+    )
+    def check(document: bytes, document_format: str | None, path: str) -> None:
+        extra = {"format": document_format} if document_format else {}
+        if document_format == "ses":
+            extra["data"] = base64.b64encode(b"data").decode()
+        response = _verify(gateway, window, path, document, **extra)
+        assert response.status_code in (200, 413, 422), response.text
+        if response.status_code == 200:
+            assert response.json()["report"]["indication"] in ("TOTAL_PASSED", "TOTAL_FAILED", "INDETERMINATE")
+
+    check()

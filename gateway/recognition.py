@@ -2,8 +2,12 @@
 city's registry (or seal platform) whether it is still current, and map the licence into the relying
 city's schema. The trust decisions are trust/'s; this module puts them together with the partners.
 
-    examine (format)  ->  validate (trust list of the issuing city, chain, revocation, at signing time)
+    examine (format)  ->  validate (trust list of the issuing city, chain, revocation)
                       ->  registry / status list / seal platform  ->  map for the relying city
+
+A signing time the signer claims is used only when the issuing registry holds exactly the signed
+record (its proof that the licence existed then); otherwise documents are judged at the validation
+time, so a withdrawn issuer's or an expired key cannot sign today and date it back.
 """
 
 from __future__ import annotations
@@ -34,14 +38,24 @@ if TYPE_CHECKING:
     from gateway.runtime import Runtime
 
 __all__ = [
+    "CONSENT_HEADER",
+    "ConsentGrant",
     "DOCUMENT_FORMATS",
+    "DocumentRequest",
     "FETCH_LICENCES_RIGHT",
+    "FetchLicences",
+    "LICENCE_SERVICE_TYPES",
     "LicenceFormat",
     "Recognition",
+    "SEAL_SERVICE_TYPES",
     "VERIFY_LICENCES_RIGHT",
     "VERIFY_SEALS_RIGHT",
+    "VerifyLicence",
+    "VerifySeal",
     "examine_document",
-    "verify_licence_operation",
+    "http_fetch",
+    "verify_consent",
+    "verify_seal",
 ]
 
 VERIFY_LICENCES_RIGHT = "licences.verify"
@@ -571,14 +585,6 @@ class VerifyLicence(_RecognitionOperation):
         exchange.result = await _recognition(runtime).verify_licence(
             self.request, relying_city, runtime.partners, runtime.clock.now()
         )
-
-
-def verify_licence_operation() -> VerifyLicence:
-    return VerifyLicence()
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # ---- licences fetched from the issuing registry, with the holder's consent ------------------------

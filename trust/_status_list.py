@@ -31,7 +31,7 @@ import json
 import re
 import zlib
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from trust._jws import SigningKey, examine_jws, sign_jws_credential
@@ -62,6 +62,9 @@ _XSD_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]
 StatusFetcher = Callable[[str], bytes | Awaitable[bytes]]
 """Fetches the status list credential at a URL: the compact JWS bytes, directly or awaitably.
 Any exception it raises means the list cannot be had now (TRY_LATER)."""
+
+
+MAX_OPEN_LIST_AGE = timedelta(days=7)
 
 
 def _format(message: str) -> SignatureFailure:
@@ -283,6 +286,11 @@ async def _examine_list(
         raise _try_later("the status list is not valid yet")
     if "validUntil" in payload and _time(payload["validUntil"], "validUntil") <= now:
         raise _try_later("the status list has expired; a newer one is needed")
+    if "validUntil" not in payload and (
+        "validFrom" not in payload or now - _time(payload["validFrom"], "validFrom") > MAX_OPEN_LIST_AGE
+    ):
+        # Without validUntil a replayed old list would be believed for ever: accept it only while fresh.
+        raise _try_later("the status list names no validUntil and is not from the last 7 days")
     subject = payload.get("credentialSubject")
     if not isinstance(subject, dict) or subject.get("type") != "BitstringStatusList":
         raise _format("the status list's credentialSubject is not a BitstringStatusList")

@@ -320,8 +320,9 @@ def test_a_list_of_another_issuer_is_not_believed(issuer: Issuer) -> None:
         {"valid_from": NOW - timedelta(days=2), "valid_until": NOW - timedelta(days=1)},
         {"valid_from": NOW + timedelta(minutes=1), "valid_until": NOW + timedelta(days=1)},
         {"list_url": SUSPENSION_URL},  # another list served at this URL
+        {"valid_from": NOW - timedelta(days=8), "valid_until": None},  # open-ended and old: may be a replay
     ],
-    ids=["expired", "not yet valid", "another list"],
+    ids=["expired", "not yet valid", "another list", "open-ended and old"],
 )
 def test_stale_or_substituted_lists_mean_try_later(issuer: Issuer, overrides: dict[str, Any]) -> None:
     payload, signer = issuer.credential(status_list_entry(REVOCATION_URL, 3, "revocation"))
@@ -384,3 +385,9 @@ def test_builders_refuse_what_the_specification_does_not_allow(issuer: Issuer) -
         issuer.status_list(REVOCATION_URL, "revocation", valid_until=NOW - timedelta(days=1))
     with pytest.raises(ValueError):
         asyncio.run(check_credential_status({}, Server({}), now=NOW.replace(tzinfo=None), signer_certificate=b""))
+
+
+def test_an_open_ended_list_is_believed_while_fresh(issuer: Issuer) -> None:
+    payload, signer = issuer.credential(status_list_entry(REVOCATION_URL, 3, "revocation"))
+    fresh = issuer.status_list(REVOCATION_URL, "revocation", 3, valid_from=NOW - timedelta(days=6), valid_until=None)
+    assert _check(payload, Server({REVOCATION_URL: fresh}), signer) == "revoked"

@@ -163,7 +163,7 @@ async def _refresh_trust_lists(recognition: Recognition, every_seconds: float) -
     try:
         restored = await asyncio.to_thread(recognition.restore)
         if restored:
-            logger.info("trust lists taken up from the last run: %s", ", ".join(restored))
+            logger.info("trust lists taken up from the database: %s", ", ".join(restored))
     except Exception:  # a database hiccup must not stop the refresher
         logger.exception("stored trust lists could not be read")
     while True:

@@ -175,12 +175,18 @@ def run(
 
 @app.command()
 @one_line_errors
-def demo(config: ConfigOption = None) -> None:
-    """Run every flow end to end against the sandbox and print a table of results."""
+def demo(
+    config: ConfigOption = None,
+    url: Annotated[
+        str | None, typer.Option(help="The gateway to drive (default: the configured public_url, e.g. :8080)")
+    ] = None,
+) -> None:
+    """Run every flow end to end against the sandbox and print a table of results. Uses the gateway
+    at --url (or the configured one) when it answers there; otherwise starts its own for the run."""
     from gateway.demo import run_demo
 
-    current = settings(config, log_level="WARNING")
-    results = run_demo(current)
+    current = settings(config, log_level="WARNING", **({"public_url": url} if url else {}))
+    results = run_demo(current, say=lambda line: typer.echo(line, err=True))
     table = Table("flow", "result", "detail", title="Tongban demo")
     for result in results:
         table.add_row(result.flow, "[green]ok[/green]" if result.ok else "[red]FAILED[/red]", result.detail)

@@ -54,11 +54,13 @@ def _answers(url: str) -> bool:
 
 
 @contextmanager
-def _gateway_for_demo(settings: Settings) -> Iterator[tuple[str, Settings]]:
+def _gateway_for_demo(settings: Settings, say: Callable[[str], None]) -> Iterator[tuple[str, Settings]]:
     """The configured gateway if it answers, otherwise our own with its own sandboxes."""
     if _answers(settings.public_url):
+        say(f"using the gateway at {settings.public_url} (its sandbox data under {settings.sandbox_dir})")
         yield settings.public_url, settings
         return
+    say(f"no gateway answers at {settings.public_url}: starting one of our own, with its own sandboxes")
     import uvicorn
 
     from adapters.sandboxes import start_sandboxes
@@ -157,7 +159,7 @@ def _flow(results: list[DemoResult], name: str, step: Callable[[], str]) -> None
         results.append(DemoResult(name, False, f"{type(exc).__name__}: {exc}"[:200]))
 
 
-def run_demo(settings: Settings) -> list[DemoResult]:
+def run_demo(settings: Settings, say: Callable[[str], None] = lambda _line: None) -> list[DemoResult]:
     """Run the flows; each result says what was shown, or why it failed."""
     from catalogs import seed
     from gateway.audit import check_evidence, parse_verifier_key
@@ -168,7 +170,7 @@ def run_demo(settings: Settings) -> list[DemoResult]:
     sz_licence = data.city("shenzhen").licences[0]
     zs_licence = data.city("zhongshan").licences[0]
     results: list[DemoResult] = []
-    with _gateway_for_demo(settings) as (url, active), tempfile.TemporaryDirectory() as scratch:
+    with _gateway_for_demo(settings, say) as (url, active), tempfile.TemporaryDirectory() as scratch:
         rest, (soap_key, soap_cert) = _register(active, active.var_dir / "demo-keys")
         info = httpx.get(f"{url}/.well-known/tongban", trust_env=False).json()
         jwks = httpx.get(f"{url}/.well-known/jwks.json", trust_env=False).json()

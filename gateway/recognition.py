@@ -695,7 +695,10 @@ def _holder_city(holder_id: str) -> str:
     try:
         region = holder_id[2:8] if catalogs.is_valid_uscc(holder_id) else catalogs.parse_resident_id(holder_id).region
     except catalogs.CatalogError as exc:
-        raise errors.InvalidContent(f"holder_id is neither a valid USCC nor a valid ID number: {exc}") from exc
+        raise errors.InvalidContent(
+            "holder_id must be a unified social credit code (GB 32100) or a resident ID number (GB 11643), "
+            "with its check character"
+        ) from exc
     return region[:4] + "00"
 
 
@@ -709,11 +712,21 @@ class FetchLicences(_RecognitionOperation):
     holder_id: str = ""
     licence_type: str | None = None
     issuing_city: str = ""
+    page_text: str = "1"
+    page_size_text: str = "50"
     page: int = 1
     page_size: int = 50
 
     async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
         _recognition(runtime)
+        if not self.holder_id or not self.issuing_city:
+            raise errors.InvalidContent("holder_id and issuing_city are required; licence_type is optional")
+        try:
+            self.page, self.page_size = int(self.page_text), int(self.page_size_text)
+        except ValueError as exc:
+            raise errors.InvalidContent("page and page_size must be whole numbers") from exc
+        if self.page < 1 or not 1 <= self.page_size <= 500:
+            raise errors.InvalidContent("page must be ≥ 1 and page_size between 1 and 500")
         _holder_city(self.holder_id)  # InvalidContent unless a valid USCC or ID number
         if runtime.partners is None:
             raise errors.ServiceUnavailable("no partner systems are configured")

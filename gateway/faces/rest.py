@@ -338,16 +338,19 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
     )
     async def licences_fetch(
         request: Request,
-        holder_id: str,
-        issuing_city: str,
+        holder_id: str | None = None,
+        issuing_city: str | None = None,
         licence_type: str | None = None,
-        page: int = 1,
-        page_size: int = 50,
+        page: str = "1",
+        page_size: str = "50",
     ) -> Response:
-        if page < 1 or not 1 <= page_size <= 500:
-            raise errors.InvalidContent("page must be ≥ 1 and page_size between 1 and 500")
+        # Checked by the operation, after authentication: an anonymous caller learns nothing here.
         operation = FetchLicences(
-            holder_id=holder_id, issuing_city=issuing_city, licence_type=licence_type, page=page, page_size=page_size
+            holder_id=holder_id or "",
+            issuing_city=issuing_city or "",
+            licence_type=licence_type,
+            page_text=page,
+            page_size_text=page_size,
         )
         return await run(request, operation)
 

@@ -513,3 +513,15 @@ def test_any_bytes_are_answered_with_a_report_or_a_4xx_never_a_5xx(
             assert response.json()["report"]["indication"] in ("TOTAL_PASSED", "TOTAL_FAILED", "INDETERMINATE")
 
     check()
+
+
+def test_the_licence_query_is_checked_only_after_authentication(recognising_gateway: Any) -> None:
+    gateway = recognising_gateway
+    anonymous = httpx.get(gateway.url + "/v1/licences?holder_id=x", trust_env=False)
+    assert anonymous.status_code == 401, anonymous.text
+    window = _member_with(gateway, "442000.zsdemo.window", "licences.fetch")
+    headers = {"x-tongban-purpose": "licence.recognition"}
+    missing = gateway.call(window, "GET", "/v1/licences?holder_id=91440300TBNHJ0QF0K", headers=headers)
+    assert missing.status_code == 422 and "issuing_city" in missing.json()["detail"]
+    stranger = gateway.add_member("442000.zsdemo.stranger")
+    assert gateway.call(stranger, "GET", "/v1/licences?holder_id=x", headers=headers).status_code == 403

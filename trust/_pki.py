@@ -15,8 +15,8 @@ Roles: root-ec, root-sm2 (self-signed), issuing-ec, issuing-sm2 (under them); li
 consent-service-ec, trust-list-operator (P-256, under root-ec), enterprise-<USCC>-sm2; and the
 deliberate failures, each with an EC and an SM2 key (-ec, -sm2): licence-issuer-revoked-* (on its
 issuing CA's CRL since `revoked_at`), licence-issuer-expired-*, licence-issuer-withdrawn-* (its
-service withdrawn at `withdrawn_at`),
-unlisted-ca-ec with licence-issuer-unlisted-ec (a CA on no trust list).
+service withdrawn at `withdrawn_at`), and unlisted-ca-* with licence-issuer-unlisted-* (a CA on no
+trust list).
 """
 
 from __future__ import annotations

@@ -342,6 +342,7 @@ class Recognition:
         now: datetime,
         *,
         claimed_time_proven: bool = False,
+        preferred_city: str | None = None,
     ) -> trust.ValidationReport:
         """The engine's verdict. A signing time the signer merely claims is no proof of existence
         (EN 319 102-1): unless something else vouches for it, judge at the validation time, so that
@@ -356,6 +357,7 @@ class Recognition:
                 accepted_service_types=service_types,
                 revocation=self.revocation,
                 validation_time=now,
+                preferred_city=preferred_city,
             )
         except (trust.TrustListExpired, trust.TrustListUnavailable) as exc:
             raise errors.TrustListUnavailable(str(exc)) from exc
@@ -380,11 +382,14 @@ class Recognition:
         except trust.SignatureFailure as failure:
             return {"recognised": False, "report": trust.validate_failure(failure, now).to_json()}
         answer: dict[str, Any] = {"recognised": False, "relying_city": relying_city}
-        provisional = await self.validate(evidence, LICENCE_SERVICE_TYPES, now, claimed_time_proven=True)
+        claimed_city = self._claimed_issuing_city(evidence)
+        provisional = await self.validate(
+            evidence, LICENCE_SERVICE_TYPES, now, claimed_time_proven=True, preferred_city=claimed_city
+        )
         if not provisional.passed or provisional.trust_anchor is None:
             report = provisional
             if evidence.claimed_signing_time is not None:
-                report = await self.validate(evidence, LICENCE_SERVICE_TYPES, now)
+                report = await self.validate(evidence, LICENCE_SERVICE_TYPES, now, preferred_city=claimed_city)
             answer["report"] = report.to_json()
             return answer
         issuing_city = provisional.trust_anchor.trust_list_city
@@ -400,7 +405,7 @@ class Recognition:
                     f"the claimed signing time was accepted: the {issuing_city} registry holds exactly this record"
                 )
         else:
-            report = await self.validate(evidence, LICENCE_SERVICE_TYPES, now)
+            report = await self.validate(evidence, LICENCE_SERVICE_TYPES, now, preferred_city=claimed_city)
         identifier = _licence_identifier(licence, report)
         if identifier is not None:
             answer["licence_identifier"] = identifier
@@ -421,6 +426,16 @@ class Recognition:
         answer["recognised"] = report.passed
         answer["report"] = report.to_json()
         return answer
+
+    def _claimed_issuing_city(self, evidence: trust.SignatureEvidence) -> str | None:
+        """The issuing city the signed record names, read by whichever city's format can read it:
+        only a tie-break when one certificate is on several cities' lists, never a trust decision."""
+        for city_format in self.formats.values():
+            try:
+                return city_format.read_licence(evidence.signed_content, evidence.content_type).issuing_city
+            except ValueError:
+                continue
+        return None
 
     async def _registered(self, licence: Licence, partners: PartnerDirectory | None) -> Licence | str | None:
         """The issuing registry's record, None if it has none, or why it could not be asked."""

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Final, Protocol, Self, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, Self, TypeVar
 
 import httpx
+from pydantic import BaseModel
 
+from catalogs import code_table
 from gateway.canonical import ApplicationStatus, CreditSubject, Licence, Seal, TradingProject
 from gateway.partners import PartnerClient
+
+if TYPE_CHECKING:
+    from adapters._json_mapping import JsonMapping
 
 __all__ = ["CanonicalRecord", "DEFAULT_TIMEOUT", "JsonHttpClient", "PartnerClient", "PartnerMapping"]
 
@@ -39,6 +45,8 @@ class JsonHttpClient:
     its own in its `_send`. The proxy settings of the environment are ignored (`trust_env=False`).
     """
 
+    mapping_type: ClassVar[Callable[[], JsonMapping]]  # the city's mapping; its field map names the parameters too
+
     def __init__(
         self,
         base_url: str,
@@ -46,6 +54,8 @@ class JsonHttpClient:
         *,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> None:
+        self._mapping = type(self).mapping_type()
+        self._map = self._mapping.field_map
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             transport=transport,
@@ -53,6 +63,15 @@ class JsonHttpClient:
             trust_env=False,
             headers={"Accept": "application/json"},
         )
+
+    def _name(self, record_type: type[BaseModel], field: str) -> str:
+        """The city's name for a canonical field: what its query parameters are called too."""
+        return self._map.record(record_type).field(field).name or ""
+
+    def _code(self, record_type: type[BaseModel], field: str, canonical_code: str) -> str:
+        """The city's code for a canonical code of a field (for query parameters); UnknownCode if none."""
+        table = self._map.record(record_type).field(field).code_table or ""
+        return code_table(table).to_city(self._map.city, canonical_code)
 
     async def __aenter__(self) -> Self:
         return self

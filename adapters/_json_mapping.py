@@ -19,9 +19,7 @@ the city's MalformedRecord, a ValueError naming the wire field by its path (`cre
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from datetime import timedelta, timezone
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -31,7 +29,7 @@ from catalogs import CatalogError, FieldMap, FieldSpec, RecordMap, code_table
 
 __all__ = ["JsonMapping", "MalformedRecord"]
 
-# Any canonical record the field map has a map for (adapters._base.CanonicalRecord names the original three).
+# Any canonical record the field map has a map for.
 _Record = TypeVar("_Record", bound=BaseModel)
 
 
@@ -44,14 +42,6 @@ class MalformedRecord(ValueError):
         super().__init__(f"{self.city} field {field}: {problem}")
         self.field = field
         self.problem = problem
-
-
-def _offset(text: str) -> timezone:
-    match = re.fullmatch(r"([+-])(\d{2}):(\d{2})", text)
-    if match is None:
-        raise CatalogError(f"local_time_offset {text!r} is not ±HH:MM")
-    sign = -1 if match.group(1) == "-" else 1
-    return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
 
 
 def _model(record_name: str) -> type[BaseModel]:
@@ -73,7 +63,11 @@ class JsonMapping:
             raise CatalogError(f"{malformed.__name__} names city {malformed.city!r}, the map {field_map.city!r}")
         self._map = field_map
         self._malformed = malformed
-        self._tz = _offset(field_map.local_time_offset)  # the city's local time, for its time formats
+        self._tz = field_map.local_timezone  # the city's local time, for its time formats
+
+    @property
+    def field_map(self) -> FieldMap:
+        return self._map
 
     # ---- what a city's mapping adds: its string formats ----------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from lxml import etree
 
+from adapters._json_mapping import JsonMapping
 from adapters.hohhot.mapping import HohhotMapping
 from adapters.shenzhen.mapping import ShenzhenMapping
 from adapters.zhongshan.mapping import ZhongshanMapping
@@ -47,7 +48,7 @@ class JsonLicenceFormat:
     """A REST city: the record is a JSON object, alone or as a credential's `credentialSubject`."""
 
     city: str
-    mapping: Any  # ShenzhenMapping, HohhotMapping: to_partner -> dict, from_partner(dict, Licence)
+    mapping: JsonMapping  # ShenzhenMapping, HohhotMapping
 
     def read_licence(self, content: bytes, content_type: str) -> Licence:
         try:

@@ -31,10 +31,12 @@ from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+import catalogs
 import trust
-from adapters.licence_formats import JsonLicenceFormat, XmlLicenceFormat, licence_formats
+from adapters.licence_formats import XmlLicenceFormat, licence_formats
 from catalogs.seed import CitySeed, SeedData
 from gateway.canonical import Licence, Seal
+from gateway.settings import SANDBOX_TRUST_LIST_PATH
 
 __all__ = [
     "LICENCE_CASES",
@@ -48,8 +50,6 @@ __all__ = [
     "prepare_sandbox",
 ]
 
-CITY_KEYS: Final = {"440300": "shenzhen", "442000": "zhongshan", "150100": "hohhot"}
-CITY_NAMES: Final = {"440300": "深圳市", "442000": "中山市", "150100": "呼和浩特市"}
 STATUS_LIST_NAME: Final = "licences.jws"
 STATUS_LIST_LIFETIME: Final = timedelta(days=1)
 VC_CONTEXT: Final = ["https://www.w3.org/ns/credentials/v2"]
@@ -143,7 +143,6 @@ CITY_FORMATS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     "442000": (("xml", "ec"), ("pdf", "ec"), ("ofd", "sm2")),
     "150100": (("jws", "ec"), ("pdf", "ec"), ("ofd", "sm2")),
 }
-EXTENSIONS: Final = {"jws": "jws", "xml": "xml", "pdf": "pdf", "ofd": "ofd", "ses": "ses"}
 
 
 @dataclass(frozen=True)
@@ -188,7 +187,7 @@ class PkiPublication:
         self.city_directory = city_directory
 
     def _file_for(self, path: str) -> tuple[Path, str] | None:
-        if path == "/pki/trust-list.jws":
+        if path == SANDBOX_TRUST_LIST_PATH:
             return self.city_directory / "trust-list.jws", "application/jose"
         for folder, suffix, media_type in (
             ("crl", ".crl", "application/pkix-crl"),
@@ -280,7 +279,9 @@ def _issuer_id(region: str) -> str:
     ]
 
 
-def _credential(region: str, record: dict[str, Any], licence: Licence, status_entry: dict[str, str]) -> dict[str, Any]:
+def _credential(
+    region: str, record: dict[str, Any], licence: Licence, status_entry: dict[str, str] | None
+) -> dict[str, Any]:
     credential: dict[str, Any] = {
         "@context": VC_CONTEXT,
         "type": ["VerifiableCredential", "ElectronicLicence"],
@@ -288,8 +289,9 @@ def _credential(region: str, record: dict[str, Any], licence: Licence, status_en
         "issuer": _issuer_id(region),
         "validFrom": f"{licence.valid_from.isoformat()}T00:00:00+08:00",
         "credentialSubject": record,
-        "credentialStatus": status_entry,
     }
+    if status_entry:
+        credential["credentialStatus"] = status_entry
     if licence.valid_until is not None:
         credential["validUntil"] = f"{licence.valid_until.isoformat()}T23:59:59+08:00"
     return credential
@@ -310,18 +312,16 @@ def licence_document(
     city_format = formats[region]
     signer = pki.identity(region, signer_role)
     chain = [signer.der, *pki.chain(region, signer_role)]
+    record: dict[str, Any] | None = None
     if isinstance(city_format, XmlLicenceFormat):
         record_bytes, attachment = city_format.licence_xml(licence), "licence.xml"
     else:
-        assert isinstance(city_format, JsonLicenceFormat)
         record = city_format.mapping.to_partner(licence)
         record_bytes, attachment = json.dumps(record, ensure_ascii=False, indent=1).encode("utf-8"), "licence.json"
     if document_format == "jws":
-        if not isinstance(city_format, JsonLicenceFormat):
+        if record is None:
             raise ValueError(f"city {region} does not issue JSON credentials")
-        credential = _credential(region, city_format.mapping.to_partner(licence), licence, status_entry or {})
-        if not status_entry:
-            del credential["credentialStatus"]
+        credential = _credential(region, record, licence, status_entry)
         return trust.sign_jws_credential(credential, _signing_key(signer), chain, signing_time).encode("ascii")
     if document_format == "xml":
         key = _signing_key(signer)
@@ -428,13 +428,12 @@ def load_sandbox_pki(directory: Path, now: datetime) -> trust.DemoPki:
 
 def holder_city(holder_id: str) -> str:
     """The sandbox city whose consent service speaks for a holder: from the region in its code."""
-    import catalogs
-
-    region = holder_id[2:8] if catalogs.is_valid_uscc(holder_id) else catalogs.parse_resident_id(holder_id).region
-    for city in CITY_KEYS:
+    region = catalogs.holder_region(holder_id)
+    cities = [city.region for city in catalogs.cities()]
+    for city in cities:
         if region[:4] == city[:4]:
             return city
-    raise catalogs.InvalidCode(f"{holder_id} is not registered in a sandbox city ({', '.join(CITY_KEYS)})")
+    raise catalogs.InvalidCode(f"{holder_id} is not registered in a sandbox city ({', '.join(cities)})")
 
 
 def consent_token(
@@ -473,7 +472,6 @@ def prepare_sandbox(
     *,
     data: SeedData,
     now: datetime | None = None,
-    samples: bool = True,
 ) -> SandboxMaterial:
     """Make (or load) the PKI, refresh the status lists and write the samples (if missing).
 
@@ -481,10 +479,9 @@ def prepare_sandbox(
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     enterprises = {
         region: [
-            trust.DemoEnterprise(seal.holder.id_number, seal.holder.name) for seal in _seal_holders(data.city(key))
+            trust.DemoEnterprise(seal.holder.id_number, seal.holder.name) for seal in _seal_holders(data.city(region))
         ]
-        for region, key in CITY_KEYS.items()
-        if region in base_urls
+        for region in base_urls
     }
     pki = trust.load_or_create_demo_pki(
         directory / "pki",
@@ -494,16 +491,14 @@ def prepare_sandbox(
     )
     status_urls = {region: f"{url.rstrip('/')}/pki/status/{STATUS_LIST_NAME}" for region, url in base_urls.items()}
     for region in base_urls:
-        _status_list(
-            pki, region, data.city(CITY_KEYS[region]), directory / "pki" / region / "status", status_urls[region], now
-        )
+        _status_list(pki, region, data.city(region), directory / "pki" / region / "status", status_urls[region], now)
     index = directory / "samples" / "index.json"
-    if samples and not index.exists():
+    if not index.exists():
         made = _write_samples(pki, directory / "samples", data, base_urls, status_urls, now)
         index.write_text(
             json.dumps([asdict(sample) for sample in made], ensure_ascii=False, indent=1), encoding="utf-8"
         )
-    listed = json.loads(index.read_text(encoding="utf-8")) if index.exists() else []
+    listed = json.loads(index.read_text(encoding="utf-8"))
     return SandboxMaterial(directory, pki, tuple(Sample(**item) for item in listed), status_urls)
 
 
@@ -517,7 +512,7 @@ def _write_samples(
 ) -> list[Sample]:
     made: list[Sample] = []
     for region in base_urls:
-        city = data.city(CITY_KEYS[region])
+        city = data.city(region)
         folder = directory / region
         folder.mkdir(parents=True, exist_ok=True)
         for document_format, algorithm in CITY_FORMATS[region]:
@@ -534,7 +529,7 @@ def _write_samples(
                 expected_sub = case.sub_indication
                 if case.tamper and document_format == "jws":
                     expected_sub = "SIG_CRYPTO_FAILURE"  # a JWS has no separate digest to fail first
-                name = f"licence-{case.name}.{EXTENSIONS[document_format]}"
+                name = f"licence-{case.name}.{document_format}"  # the format is the file's extension
                 (folder / name).write_bytes(document)
                 made.append(
                     Sample(
@@ -545,7 +540,7 @@ def _write_samples(
                         case.name,
                         case.indication,
                         expected_sub,
-                        f"{CITY_NAMES[region]} {licence.title}: {case.description}",
+                        f"{catalogs.city(region).name} {licence.title}: {case.description}",
                         licence.licence_number,
                     )
                 )

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+from gateway.settings import SANDBOX_TRUST_LIST_PATH
+
 if TYPE_CHECKING:
     from adapters.sandbox_documents import SandboxMaterial
 
@@ -115,6 +117,14 @@ class RunningSandboxes:
 
     def urls(self) -> dict[str, str]:
         return {spec.city: url for spec, url, _server, _thread in self.servers}
+
+    def regions(self) -> dict[str, str]:
+        """GB/T 2260 city code -> base URL: what partner_urls takes."""
+        return {spec.region: url for spec, url, _server, _thread in self.servers}
+
+    def trust_list_urls(self) -> dict[str, str]:
+        """GB/T 2260 city code -> where that city's sandbox publishes its trust list."""
+        return {region: f"{url}{SANDBOX_TRUST_LIST_PATH}" for region, url in self.regions().items()}
 
     def stop(self) -> None:
         for _spec, _url, server, _thread in self.servers:

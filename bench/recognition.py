@@ -24,6 +24,7 @@ import trust
 from adapters.sandbox_documents import prepare_sandbox
 from catalogs import seed
 from gateway.recognition import LICENCE_SERVICE_TYPES, SEAL_SERVICE_TYPES, examine_document
+from gateway.settings import SANDBOX_TRUST_LIST_PATH
 
 __all__ = ["RecognitionMeasurement", "main", "measure"]
 
@@ -60,7 +61,7 @@ async def _measure(directory: Path, seconds: float, limit: int | None) -> list[R
     material = prepare_sandbox(directory, BASE_URLS, data=seed.generate(), now=now)
     fetch = _fetcher(directory)
     lists = trust.TrustLists(
-        material.pki.trust_list_sources({r: f"{u}/pki/trust-list.jws" for r, u in BASE_URLS.items()})
+        material.pki.trust_list_sources({r: f"{u}{SANDBOX_TRUST_LIST_PATH}" for r, u in BASE_URLS.items()})
     )
     await lists.refresh(fetch, now=now)
     revocation = trust.RevocationChecker(fetch)

@@ -38,6 +38,7 @@ __all__ = [
     "USCC_WEIGHTS",
     "InvalidCode",
     "ResidentId",
+    "holder_region",
     "is_valid_resident_id",
     "is_valid_uscc",
     "make_resident_id",
@@ -291,3 +292,17 @@ def make_resident_id(region_code: str, birth_date: date, sequence: int) -> str:
         raise InvalidCode(f"sequence code {sequence!r} must be an integer 0-999")
     first17 = f"{region_code}{birth_date:%Y%m%d}{sequence:03d}"
     return first17 + resident_id_check_character(first17)
+
+
+def holder_region(code: str) -> str:
+    """The GB/T 2260 region a holder is registered in, from its own code: a unified social credit
+    code's registration region (characters 3-8) or a resident ID number's address code.
+    InvalidCode when the code is neither, check character included."""
+    if is_valid_uscc(code):
+        return code[2:8]
+    try:
+        return parse_resident_id(code).region
+    except InvalidCode as exc:
+        raise InvalidCode(
+            "not a unified social credit code (GB 32100) nor a resident ID number (GB 11643), check character included"
+        ) from exc

@@ -26,6 +26,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta, timezone
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
@@ -455,6 +456,15 @@ class FieldMap:
     local_time_offset: str
     services: Mapping[str, Service]
     records: Mapping[str, RecordMap]
+
+    @property
+    def local_timezone(self) -> timezone:
+        """The city's local time, for its time formats (local_time_offset, ±HH:MM)."""
+        match = re.fullmatch(r"([+-])(\d{2}):(\d{2})", self.local_time_offset)
+        if match is None:
+            raise CatalogDataError(f"{self.city}: local_time_offset {self.local_time_offset!r} is not ±HH:MM")
+        sign = -1 if match.group(1) == "-" else 1
+        return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
 
     def record(self, record_type: str | type) -> RecordMap:
         """The map of one canonical record type, by name ("Licence") or by the model class itself."""

@@ -28,7 +28,7 @@ import hashlib
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -654,22 +654,8 @@ _EXTRA_SEALS: Final[tuple[tuple[SealType, str], ...]] = (
     ("invoice", "发票专用章"),
     ("business", "投标专用章"),
 )
-_PROJECT_STATUSES: Final[tuple[TradingProjectStatus, ...]] = (
-    "announced",
-    "bid_opened",
-    "evaluating",
-    "candidates_publicised",
-    "awarded",
-    "terminated",
-)
-_PROJECT_CATEGORIES: Final[tuple[TradingCategory, ...]] = (
-    "construction",
-    "government_procurement",
-    "land_use_rights",
-    "mining_rights",
-    "state_property",
-    "other",
-)
+_PROJECT_STATUSES: Final[tuple[TradingProjectStatus, ...]] = get_args(TradingProjectStatus)
+_PROJECT_CATEGORIES: Final[tuple[TradingCategory, ...]] = get_args(TradingCategory)
 _PROJECTS_PER_CITY: Final = 12
 _BEIJING: Final = timezone(timedelta(hours=8))
 

@@ -150,7 +150,6 @@ def recognition_for(
         clock_now=now,
         untrusted_cities=tuple(untrusted),
         fetch_timeout_seconds=settings.trust_fetch_timeout_seconds,
-        list_urls=dict(settings.trust_list_urls),
         database=database,
         http=http,
     )

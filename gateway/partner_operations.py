@@ -3,14 +3,12 @@ model: the caller never needs to know that city's format, protocol or codes."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import httpx
-
 from gateway import errors
-from gateway.exchange import Exchange, Message
+from gateway.exchange import Exchange
+from gateway.operations import json_reply
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -62,5 +60,4 @@ class LicenceLookup:
         return None  # the adapter has validated the record into the canonical model
 
     async def translate_response(self, exchange: Exchange, runtime: Runtime) -> None:
-        body = json.dumps(exchange.result, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        exchange.reply = Message(200, httpx.Headers({"content-type": "application/json"}), body)
+        exchange.reply = json_reply(200, exchange.result)

@@ -17,9 +17,9 @@ import base64
 import binascii
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 import httpx
 from sqlalchemy import delete, insert, select
@@ -28,8 +28,9 @@ import catalogs
 import trust
 from gateway import errors
 from gateway.canonical import Licence
-from gateway.exchange import Exchange, Message
+from gateway.exchange import Exchange
 from gateway.logs import log
+from gateway.operations import json_reply, page_of
 from gateway.storage import Database
 from gateway.storage import trust_lists as stored_trust_lists
 
@@ -53,6 +54,7 @@ __all__ = [
     "VerifyLicence",
     "VerifySeal",
     "examine_document",
+    "recognition_of",
     "http_fetch",
     "verify_consent",
     "verify_seal",
@@ -63,7 +65,7 @@ FETCH_LICENCES_RIGHT = "licences.fetch"
 VERIFY_SEALS_RIGHT = "seals.verify"
 
 DocumentFormat = Literal["jws", "xml", "pdf", "ofd", "ses"]
-DOCUMENT_FORMATS: tuple[str, ...] = ("jws", "xml", "pdf", "ofd", "ses")
+DOCUMENT_FORMATS: tuple[str, ...] = get_args(DocumentFormat)
 LICENCE_SERVICE_TYPES = frozenset({"licence-issuer"})
 SEAL_SERVICE_TYPES = frozenset({"ca"})  # enterprise signers hold certificates of a listed CA
 CONSENT_SERVICE_TYPES = frozenset({"consent-service"})
@@ -109,13 +111,8 @@ def examine_document(
         return trust.examine_jws(unverified_document)
     if kind == "xml":
         return trust.examine_xml(unverified_document)
-    if kind == "pdf":
-        try:
-            return trust.examine_pdf(unverified_document, "licence.json")
-        except trust.SignatureFailure as failure:  # the XML cities attach their record as licence.xml
-            if failure.sub_indication is not trust.SubIndication.SIGNED_DATA_NOT_FOUND:
-                raise
-            return trust.examine_pdf(unverified_document, "licence.xml")
+    if kind == "pdf":  # the JSON cities attach their record as licence.json, the XML ones as licence.xml
+        return trust.examine_pdf(unverified_document, ("licence.json", "licence.xml"))
     if kind == "ofd":
         return trust.examine_ofd(unverified_document)
     if kind == "ses":
@@ -205,14 +202,7 @@ def _licence_identifier(licence: Licence, report: trust.ValidationReport) -> dic
                 trust.SubIndication.FORMAT_FAILURE, "the licence identifier names another issuer than the licence"
             )
         )
-    return {
-        "licence_type_code": identifier.licence_type_code,
-        "issuer_code": identifier.issuer_code,
-        "serial": identifier.serial,
-        "version": identifier.version,
-        "check_character": identifier.check_character,
-        "check_character_verified": identifier.check_character_verified,
-    }
+    return asdict(identifier)
 
 
 def _store_trust_lists(database: Database, accepted: list[tuple[str, int, bytes]], now: datetime) -> None:
@@ -224,43 +214,56 @@ def _store_trust_lists(database: Database, accepted: list[tuple[str, int, bytes]
             )
 
 
-def _same_record(registered: Licence, signed: Licence) -> bool:
-    """The signed licence says what the registry holds (its status aside, which may change)."""
-    return registered.model_dump(exclude={"status"}) == signed.model_dump(exclude={"status"})
+def _differing_fields(registered: Licence, signed: Licence) -> list[str]:
+    """The fields in which the signed licence does not say what the registry holds (its status
+    aside, which may change); empty when it says exactly that."""
+    held, said = registered.model_dump(exclude={"status"}), signed.model_dump(exclude={"status"})
+    return sorted(name for name, value in held.items() if said.get(name) != value)
 
 
-def _registry_verdict(
-    report: trust.ValidationReport, licence: Licence, registered: Licence | str | None, now: datetime
+async def _ask(source: str, lookup: Callable[[], Awaitable[Any]]) -> Any:
+    """The issuing city's record, None if it has none, or (a str) why it could not be asked."""
+    try:
+        return await lookup()
+    except (errors.UpstreamError, errors.NotFound) as exc:
+        log.warning("%s not reachable: %s", source, exc.internal or exc.detail)
+        return f"{source} could not be asked"
+
+
+def _issuing_city_verdict(
+    report: trust.ValidationReport,
+    now: datetime,
+    held: Any,
+    *,
+    source: str,
+    subject: str,
+    sub_indication_for: Callable[[str], trust.SubIndication | None],
+    status_subject: str,
+    differing: Callable[[Any], list[str]] | None = None,
 ) -> None:
-    source = f"the {licence.issuing_city} registry"
-    if isinstance(registered, str):
-        report.fail(trust.SignatureFailure(trust.SubIndication.TRY_LATER, registered))
+    """The issuing city's own word (registry or seal platform) on a record whose signature holds:
+    unreachable is TRY_LATER, unknown is SIGNED_DATA_NOT_FOUND, other fields than those signed are
+    LICENCE_NOT_AS_REGISTERED, a status other than valid fails."""
+    if isinstance(held, str):
+        report.fail(trust.SignatureFailure(trust.SubIndication.TRY_LATER, held))
         return
     report.registry_checked_at = now
-    if registered is None:
+    if held is None:
         report.registry_status = "unknown"
-        report.fail(
-            trust.SignatureFailure(
-                trust.SubIndication.SIGNED_DATA_NOT_FOUND, f"{source} has no licence {licence.licence_number}"
-            )
-        )
+        report.fail(trust.SignatureFailure(trust.SubIndication.SIGNED_DATA_NOT_FOUND, f"{source} has no {subject}"))
         return
-    report.registry_status = registered.status
-    if not _same_record(registered, licence):
-        differing = sorted(
-            name
-            for name, value in registered.model_dump(exclude={"status"}).items()
-            if licence.model_dump(exclude={"status"}).get(name) != value
-        )
+    report.registry_status = held.status
+    fields = differing(held) if differing is not None else []
+    if fields:
         report.fail(
             trust.SignatureFailure(
                 trust.SubIndication.LICENCE_NOT_AS_REGISTERED,
-                f"{source} holds licence {licence.licence_number} with other {', '.join(differing)}",
+                f"{source} holds {subject} with other {', '.join(fields)}",
             )
         )
-    sub_indication = _status_sub_indication(registered.status)
+    sub_indication = sub_indication_for(held.status)
     if sub_indication is not None:
-        report.fail(trust.SignatureFailure(sub_indication, f"{source} says the licence is {registered.status}"))
+        report.fail(trust.SignatureFailure(sub_indication, f"{source} says the {status_subject} is {held.status}"))
 
 
 @dataclass
@@ -277,27 +280,18 @@ class Recognition:
     fetch_timeout_seconds: float = 10.0
     http: httpx.AsyncClient | None = None
 
-    list_urls: Mapping[str, str] = field(default_factory=dict)  # city -> where its list is published
     database: Database | None = None  # keeps each city's last good list across restarts
 
     async def refresh(self) -> tuple[trust.RefreshResult, ...]:
         """Fetch every city's list; keeps the last good one on failure (never raises); stores
         each newly accepted list, as signed, so that a restart starts from it."""
-        fetched: dict[str, bytes] = {}
-
-        async def fetch_and_keep(url: str) -> bytes:
-            fetched[url] = await self.fetch(url)
-            return fetched[url]
-
         results = await self.trust_lists.refresh(
-            fetch_and_keep, now=self.clock_now(), fetch_timeout_seconds=self.fetch_timeout_seconds
+            self.fetch, now=self.clock_now(), fetch_timeout_seconds=self.fetch_timeout_seconds
         )
         accepted = [
-            (result.city, result.sequence, fetched[self.list_urls[result.city]])
+            (result.city, result.sequence, result.signed)
             for result in results
-            if result.outcome == "accepted"
-            and result.sequence is not None
-            and self.list_urls.get(result.city) in fetched
+            if result.signed is not None and result.sequence is not None
         ]
         if accepted and self.database is not None:
             await asyncio.to_thread(_store_trust_lists, self.database, accepted, self.clock_now())
@@ -397,8 +391,13 @@ class Recognition:
         if licence is None:
             answer["report"] = provisional.to_json()
             return answer
-        registered = await self._registered(licence, partners)
-        if isinstance(registered, Licence) and _same_record(registered, licence):
+        source = f"the {issuing_city} registry"
+        registered = (
+            await _ask(source, lambda: partners.client_for(issuing_city).get_licence(licence.licence_number))
+            if partners is not None
+            else "no partner registries are configured"
+        )
+        if isinstance(registered, Licence) and not _differing_fields(registered, licence):
             report = provisional
             if evidence.claimed_signing_time is not None:
                 report.warnings.append(
@@ -409,7 +408,16 @@ class Recognition:
         identifier = _licence_identifier(licence, report)
         if identifier is not None:
             answer["licence_identifier"] = identifier
-        _registry_verdict(report, licence, registered, now)
+        _issuing_city_verdict(
+            report,
+            now,
+            registered,
+            source=source,
+            subject=f"licence {licence.licence_number}",
+            sub_indication_for=_status_sub_indication,
+            status_subject="licence",
+            differing=lambda held: _differing_fields(held, licence),
+        )
         if licence.valid_until is not None and licence.valid_until < now.date():
             report.fail(
                 trust.SignatureFailure(
@@ -436,16 +444,6 @@ class Recognition:
             except ValueError:
                 continue
         return None
-
-    async def _registered(self, licence: Licence, partners: PartnerDirectory | None) -> Licence | str | None:
-        """The issuing registry's record, None if it has none, or why it could not be asked."""
-        if partners is None:
-            return "no partner registries are configured"
-        try:
-            return await partners.client_for(licence.issuing_city).get_licence(licence.licence_number)
-        except (errors.UpstreamError, errors.NotFound) as exc:
-            log.warning("registry of %s not reachable: %s", licence.issuing_city, exc.internal or exc.detail)
-            return f"the {licence.issuing_city} registry could not be asked"
 
     def _read_licence(
         self, evidence: trust.SignatureEvidence, issuing_city: str, report: trust.ValidationReport
@@ -543,11 +541,6 @@ async def http_fetch(client: httpx.AsyncClient, url: str, *, timeout: float, max
     return b"".join(chunks)
 
 
-def _json_reply(data: Any) -> Message:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return Message(200, httpx.Headers({"content-type": "application/json"}), body)
-
-
 @dataclass
 class _RecognitionOperation:
     """Common parts of the recognition operations: audited domain reads answered by the gateway."""
@@ -574,30 +567,37 @@ class _RecognitionOperation:
         return None
 
     async def translate_response(self, exchange: Exchange, runtime: Runtime) -> None:
-        exchange.reply = _json_reply(exchange.result)
+        exchange.reply = json_reply(200, exchange.result)
 
 
-def _recognition(runtime: Runtime) -> Recognition:
+def recognition_of(runtime: Runtime) -> Recognition:
+    """The runtime's recognition, or 503 gateway.unavailable when it is not configured."""
     if runtime.recognition is None:
         raise errors.ServiceUnavailable("licence and seal recognition is not configured")
     return runtime.recognition
 
 
 @dataclass
-class VerifyLicence(_RecognitionOperation):
-    name: str = "licences.verify"
-    required_right: str | None = VERIFY_LICENCES_RIGHT
+class _DocumentOperation(_RecognitionOperation):
+    """An operation on a posted document: JSON over REST; SOAP builds the request from its payload."""
+
     request: DocumentRequest | None = None
 
     async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
-        _recognition(runtime)
-        if self.request is None:  # REST: the JSON body; SOAP builds the request from its payload
+        recognition_of(runtime)
+        if self.request is None:
             self.request = DocumentRequest.from_json(exchange.request.body)
+
+
+@dataclass
+class VerifyLicence(_DocumentOperation):
+    name: str = "licences.verify"
+    required_right: str | None = VERIFY_LICENCES_RIGHT
 
     async def forward(self, exchange: Exchange, runtime: Runtime) -> None:
         assert self.request is not None and exchange.caller is not None
         relying_city = self.request.relying_city or exchange.caller.city
-        exchange.result = await _recognition(runtime).verify_licence(
+        exchange.result = await recognition_of(runtime).verify_licence(
             self.request, relying_city, runtime.partners, runtime.clock.now()
         )
 
@@ -708,7 +708,7 @@ def _holder_city(holder_id: str) -> str:
     registration authority region, or an ID number's address code. Only that city's consent
     service may speak for the holder."""
     try:
-        region = holder_id[2:8] if catalogs.is_valid_uscc(holder_id) else catalogs.parse_resident_id(holder_id).region
+        region = catalogs.holder_region(holder_id)
     except catalogs.CatalogError as exc:
         raise errors.InvalidContent(
             "holder_id must be a unified social credit code (GB 32100) or a resident ID number (GB 11643), "
@@ -727,21 +727,12 @@ class FetchLicences(_RecognitionOperation):
     holder_id: str = ""
     licence_type: str | None = None
     issuing_city: str = ""
-    page_text: str = "1"
-    page_size_text: str = "50"
-    page: int = 1
-    page_size: int = 50
 
     async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
-        _recognition(runtime)
+        recognition_of(runtime)
         if not self.holder_id or not self.issuing_city:
             raise errors.InvalidContent("holder_id and issuing_city are required; licence_type is optional")
-        try:
-            self.page, self.page_size = int(self.page_text), int(self.page_size_text)
-        except ValueError as exc:
-            raise errors.InvalidContent("page and page_size must be whole numbers") from exc
-        if self.page < 1 or not 1 <= self.page_size <= 500:
-            raise errors.InvalidContent("page must be ≥ 1 and page_size between 1 and 500")
+        page_of([], exchange.request.query)  # bad paging is refused before the consent is looked at
         _holder_city(self.holder_id)  # InvalidContent unless a valid USCC or ID number
         if runtime.partners is None:
             raise errors.ServiceUnavailable("no partner systems are configured")
@@ -749,7 +740,7 @@ class FetchLicences(_RecognitionOperation):
 
     async def forward(self, exchange: Exchange, runtime: Runtime) -> None:
         assert runtime.partners is not None and exchange.caller is not None and exchange.purpose is not None
-        recognition = _recognition(runtime)
+        recognition = recognition_of(runtime)
         grant = await verify_consent(
             recognition,
             exchange.request.headers.get(CONSENT_HEADER),
@@ -770,12 +761,8 @@ class FetchLicences(_RecognitionOperation):
             for licence in licences
             if grant.licence_types is None or licence.licence_type in grant.licence_types
         ]
-        start = (self.page - 1) * self.page_size
         exchange.result = {
-            "items": items[start : start + self.page_size],
-            "total": len(items),
-            "page": self.page,
-            "page_size": self.page_size,
+            **page_of(items, exchange.request.query),
             "consent": {
                 "id": grant.consent_id,
                 "issued_by": grant.issued_by,
@@ -808,15 +795,16 @@ async def verify_seal(
         if partners is None:
             report.fail(trust.SignatureFailure(trust.SubIndication.TRY_LATER, "no seal platforms are configured"))
         else:
-            platform = partners.client_for(issuing_city)
-            seal_id = evidence.seal.seal_id
-            await _ask_issuing_city(
+            platform, seal_id = partners.client_for(issuing_city), evidence.seal.seal_id
+            source = f"the {issuing_city} seal platform"
+            _issuing_city_verdict(
                 report,
                 now,
-                source=f"the {issuing_city} seal platform",
+                await _ask(source, lambda: platform.get_seal(seal_id)),
+                source=source,
                 subject=f"seal {seal_id}",
-                lookup=lambda: platform.get_seal(seal_id),
                 sub_indication_for=_seal_sub_indication,
+                status_subject=f"seal {seal_id}",
             )
     answer["recognised"] = report.passed
     answer["report"] = report.to_json()
@@ -827,44 +815,13 @@ def _seal_sub_indication(status: str) -> trust.SubIndication | None:
     return None if status == "valid" else trust.SubIndication.SEAL_NOT_VALID
 
 
-async def _ask_issuing_city(
-    report: trust.ValidationReport,
-    now: datetime,
-    *,
-    source: str,
-    subject: str,
-    lookup: Callable[[], Awaitable[Any]],
-    sub_indication_for: Callable[[str], trust.SubIndication | None],
-) -> None:
-    """The issuing city's own word (registry or seal platform) on a record whose signature holds:
-    unreachable is TRY_LATER, unknown is SIGNED_DATA_NOT_FOUND, a status other than valid fails."""
-    try:
-        held = await lookup()
-    except (errors.UpstreamError, errors.NotFound) as exc:
-        report.fail(trust.SignatureFailure(trust.SubIndication.TRY_LATER, f"{source} could not be asked: {exc.detail}"))
-        return
-    report.registry_checked_at = now
-    if held is None:
-        report.registry_status = "unknown"
-        report.fail(trust.SignatureFailure(trust.SubIndication.SIGNED_DATA_NOT_FOUND, f"{source} has no {subject}"))
-        return
-    report.registry_status = held.status
-    sub_indication = sub_indication_for(held.status)
-    if sub_indication is not None:
-        report.fail(trust.SignatureFailure(sub_indication, f"{source} says the {subject} is {held.status}"))
-
-
 @dataclass
-class VerifySeal(_RecognitionOperation):
+class VerifySeal(_DocumentOperation):
     name: str = "seals.verify"
     required_right: str | None = VERIFY_SEALS_RIGHT
-    request: DocumentRequest | None = None
-
-    async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
-        _recognition(runtime)
-        if self.request is None:  # REST: the JSON body; SOAP builds the request from its payload
-            self.request = DocumentRequest.from_json(exchange.request.body)
 
     async def forward(self, exchange: Exchange, runtime: Runtime) -> None:
         assert self.request is not None
-        exchange.result = await verify_seal(_recognition(runtime), self.request, runtime.partners, runtime.clock.now())
+        exchange.result = await verify_seal(
+            recognition_of(runtime), self.request, runtime.partners, runtime.clock.now()
+        )

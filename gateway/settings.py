@@ -24,6 +24,10 @@ _CONFIG_FILE: ContextVar[Path | None] = ContextVar("tongban_config_file", defaul
 
 CITY_CODE = re.compile(r"^[1-8]\d{5}$")  # GB/T 2260 administrative division code
 
+# Where `make run` puts each city's sandbox partner systems, and where each publishes its trust list.
+SANDBOX_URLS = {"440300": "http://127.0.0.1:8081", "442000": "http://127.0.0.1:8082", "150100": "http://127.0.0.1:8083"}
+SANDBOX_TRUST_LIST_PATH = "/pki/trust-list.jws"
+
 
 class Settings(BaseSettings):
     """Everything the gateway can be told. Secure defaults; checked at start-up."""
@@ -57,23 +61,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
 
     # Partner systems reached through adapters: city code -> base URL (defaults: the sandboxes)
-    partner_urls: dict[str, str] = Field(
-        default_factory=lambda: {
-            "440300": "http://127.0.0.1:8081",
-            "442000": "http://127.0.0.1:8082",
-            "150100": "http://127.0.0.1:8083",
-        }
-    )
+    partner_urls: dict[str, str] = Field(default_factory=lambda: dict(SANDBOX_URLS))
 
     # Mutual recognition: each city's signed trust list, where it is published, and the certificate of
     # its list operator (PEM). An operator not configured here is taken from the sandbox PKI
     # (var/sandbox/pki/<city>/trust-list-operator.crt) when one exists; a city with neither is not trusted.
     trust_list_urls: dict[str, str] = Field(
-        default_factory=lambda: {
-            "440300": "http://127.0.0.1:8081/pki/trust-list.jws",
-            "442000": "http://127.0.0.1:8082/pki/trust-list.jws",
-            "150100": "http://127.0.0.1:8083/pki/trust-list.jws",
-        }
+        default_factory=lambda: {city: f"{url}{SANDBOX_TRUST_LIST_PATH}" for city, url in SANDBOX_URLS.items()}
     )
     trust_list_operators: dict[str, Path] = Field(default_factory=dict)
     trust_list_refresh_seconds: float = Field(300.0, ge=1)

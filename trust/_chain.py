@@ -46,6 +46,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtensionOID
 
+from trust._certificates import load_der_certificate
 from trust._errors import InvalidCertificate, InvalidSignature, UnsupportedKey
 from trust._report import CertificateSummary, SignatureFailure, SubIndication
 from trust._sm2 import SM2_CURVE_OID, SM2_WITH_SM3_OID
@@ -76,14 +77,6 @@ PROCESSED_CRITICAL_EXTENSIONS = frozenset(
 )
 
 
-def load_certificate(der: bytes) -> x509.Certificate:
-    """Parse a DER certificate (any key type, SM2 included); raises InvalidCertificate."""
-    try:
-        return x509.load_der_x509_certificate(der)
-    except ValueError as exc:
-        raise InvalidCertificate("not a DER X.509 certificate") from exc
-
-
 def _der(certificate: x509.Certificate) -> bytes:
     return certificate.public_bytes(Encoding.DER)
 
@@ -101,7 +94,7 @@ def _raw_spki(certificate: x509.Certificate) -> bytes:
 
 @lru_cache(maxsize=4096)
 def _load_cached(der: bytes) -> x509.Certificate:
-    return load_certificate(der)
+    return load_der_certificate(der)
 
 
 def verify_issued_by(certificate: x509.Certificate, issuer: x509.Certificate) -> None:

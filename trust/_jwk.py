@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from trust._errors import UnsupportedKey
 
@@ -36,6 +38,41 @@ def b64url(data: bytes) -> str:
 
 def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+class NotCanonicalBase64url(ValueError):
+    """Base64url that decodes, but is not the one spelling of its bytes (stray bits in the last character)."""
+
+
+def b64url_decode_strict(text: str, *, canonical: bool = True) -> bytes:
+    """Decode unpadded base64url (RFC 7515 section 2): nothing outside its alphabet, no padding.
+
+    Raises ValueError for anything else and, with `canonical`, NotCanonicalBase64url (a ValueError)
+    for another spelling of the same bytes, so that no two texts decode alike.
+    """
+    if not _BASE64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not unpadded base64url")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if canonical and b64url(data) != text:
+        raise NotCanonicalBase64url("not canonical base64url")
+    return data
+
+
+def ecdsa_raw(der_signature: bytes, size: int = 32) -> bytes:
+    """An ECDSA signature as the fixed-length r || s of JOSE and XML-DSig 1.1, from cryptography's DER."""
+    r, s = decode_dss_signature(der_signature)
+    return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+
+
+def ecdsa_der(raw_signature: bytes) -> bytes:
+    """The DER of a fixed-length r || s ECDSA (or SM2) signature; its two halves are r and s."""
+    half = len(raw_signature) // 2
+    return encode_dss_signature(
+        int.from_bytes(raw_signature[:half], "big"), int.from_bytes(raw_signature[half:], "big")
+    )
 
 
 def key_kind(key: Any) -> KeyKind:

@@ -39,14 +39,14 @@ from typing import Any
 import rfc8785
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as _CryptographyInvalidSignature
-from cryptography.exceptions import UnsupportedAlgorithm as _CryptographyUnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from trust._errors import UnsupportedKey
-from trust._report import SignatureEvidence, SignatureFailure, SubIndication
+from trust._certificates import load_der_certificate, require_certificate_of, signer_public_key
+from trust._errors import InvalidCertificate, UnsupportedKey
+from trust._jwk import NotCanonicalBase64url, b64url, b64url_decode_strict, ecdsa_der, ecdsa_raw
+from trust._report import MAX_CARRIED_CERTIFICATES, SignatureEvidence, SignatureFailure, SubIndication
+from trust._time import utc_seconds_text
 
 __all__ = ["JWS_FORMAT", "JWS_TYPE", "examine_jws", "sign_jws_credential"]
 
@@ -63,9 +63,7 @@ _REGISTERED = frozenset(
     {"alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "enc", "zip", "b64"}
 )
 _REFUSED_KEY_SOURCES = ("jwk", "jku", "x5u")
-_BASE64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 _SIG_T = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-_MAX_CERTIFICATES = 10
 
 SigningKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
@@ -74,18 +72,14 @@ def _fail(sub_indication: SubIndication, message: str) -> SignatureFailure:
     return SignatureFailure(sub_indication, message)
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _b64url_strict(part: str, what: str) -> bytes:
     """Decode unpadded base64url, refusing any other spelling of the same bytes."""
-    if not _BASE64URL.fullmatch(part) or len(part) % 4 == 1:
-        raise _fail(SubIndication.FORMAT_FAILURE, f"the JWS {what} is not base64url")
-    data = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-    if _b64url(data) != part:
-        raise _fail(SubIndication.FORMAT_FAILURE, f"the JWS {what} is not canonical base64url")
-    return data
+    try:
+        return b64url_decode_strict(part)
+    except NotCanonicalBase64url as exc:
+        raise _fail(SubIndication.FORMAT_FAILURE, f"the JWS {what} is not canonical base64url") from exc
+    except ValueError as exc:
+        raise _fail(SubIndication.FORMAT_FAILURE, f"the JWS {what} is not base64url") from exc
 
 
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -116,12 +110,25 @@ def _algorithm_for(key: Any) -> str:
     raise UnsupportedKey("licence credentials are signed with ECDSA P-256 (ES256) or Ed25519 (EdDSA) keys")
 
 
-def _spki(key: Any) -> bytes:
-    return bytes(key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))
+def sign_compact(header: dict[str, Any], payload: bytes, private_key: SigningKey) -> str:
+    """A compact JWS: the header as RFC 8785 JSON, `payload` as given, signed with EdDSA or ES256 (r || s).
+
+    The header's `alg` is the caller's to set; it must be the key's.
+    """
+    signing_input = (b64url(rfc8785.dumps(header)) + "." + b64url(payload)).encode("ascii")
+    if isinstance(private_key, ed25519.Ed25519PrivateKey):
+        signature = private_key.sign(signing_input)
+    else:
+        signature = ecdsa_raw(private_key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+    return signing_input.decode("ascii") + "." + b64url(signature)
 
 
-def _sig_t(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def split_compact(text: str) -> tuple[str, str, str]:
+    """The header, payload and signature parts of a compact JWS; ValueError unless there are exactly three."""
+    parts = text.strip().split(".")
+    if len(parts) != 3:
+        raise ValueError("a compact JWS has three parts separated by dots")
+    return parts[0], parts[1], parts[2]
 
 
 def sign_jws_credential(
@@ -142,25 +149,17 @@ def sign_jws_credential(
     if not certificate_chain:
         raise ValueError("the certificate chain needs at least the signer's certificate")
     algorithm = _algorithm_for(private_key)
-    signer = x509.load_der_x509_certificate(certificate_chain[0])
-    if _spki(signer.public_key()) != _spki(private_key.public_key()):
-        raise ValueError("the first certificate of the chain is not the private key's")
+    require_certificate_of(certificate_chain[0], private_key)
     header = {
         "alg": algorithm,
         "typ": JWS_TYPE,
         "cty": "vc",
         "x5c": [base64.b64encode(der).decode("ascii") for der in certificate_chain],
-        "x5t#S256": _b64url(hashlib.sha256(certificate_chain[0]).digest()),
-        "sigT": _sig_t(signing_time),
+        "x5t#S256": b64url(hashlib.sha256(certificate_chain[0]).digest()),
+        "sigT": utc_seconds_text(signing_time),
         "crit": ["sigT"],
     }
-    signing_input = (_b64url(rfc8785.dumps(header)) + "." + _b64url(rfc8785.dumps(payload))).encode("ascii")
-    if isinstance(private_key, ed25519.Ed25519PrivateKey):
-        signature = private_key.sign(signing_input)
-    else:
-        r, s = decode_dss_signature(private_key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
-        signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
-    return signing_input.decode("ascii") + "." + _b64url(signature)
+    return sign_compact(header, rfc8785.dumps(payload), private_key)
 
 
 # ---- examination -------------------------------------------------------------------------------------
@@ -180,18 +179,18 @@ def _split(token: bytes | str, max_bytes: int) -> tuple[str, str, str]:
             raise _fail(SubIndication.FORMAT_FAILURE, f"the JWS is larger than {max_bytes} bytes")
     else:
         raise TypeError("examine_jws takes the compact JWS as bytes or str")
-    parts = text.strip().split(".")
-    if len(parts) != 3:
-        raise _fail(SubIndication.FORMAT_FAILURE, "a compact JWS has three parts separated by dots")
-    return parts[0], parts[1], parts[2]
+    try:
+        return split_compact(text)
+    except ValueError as exc:
+        raise _fail(SubIndication.FORMAT_FAILURE, str(exc)) from exc
 
 
 def _certificates(header: dict[str, Any]) -> list[bytes]:
     chain = header.get("x5c")
     if chain is None:
         raise _fail(SubIndication.FORMAT_FAILURE, "the JWS header has no x5c certificate chain")
-    if not isinstance(chain, list) or not chain or len(chain) > _MAX_CERTIFICATES:
-        raise _fail(SubIndication.FORMAT_FAILURE, f"x5c must list 1 to {_MAX_CERTIFICATES} certificates")
+    if not isinstance(chain, list) or not chain or len(chain) > MAX_CARRIED_CERTIFICATES:
+        raise _fail(SubIndication.FORMAT_FAILURE, f"x5c must list 1 to {MAX_CARRIED_CERTIFICATES} certificates")
     certificates = []
     for item in chain:
         # RFC 7515 §4.1.6: standard base64 (not base64url), DER.
@@ -199,8 +198,8 @@ def _certificates(header: dict[str, Any]) -> list[bytes]:
             raise _fail(SubIndication.FORMAT_FAILURE, "an x5c entry is not a base64 string")
         try:
             der = base64.b64decode(item, validate=True)
-            x509.load_der_x509_certificate(der)
-        except (binascii.Error, ValueError, x509.InvalidVersion) as exc:
+            load_der_certificate(der)
+        except (binascii.Error, ValueError, InvalidCertificate) as exc:
             raise _fail(SubIndication.FORMAT_FAILURE, "an x5c entry is not a base64 DER X.509 certificate") from exc
         certificates.append(der)
     return certificates
@@ -255,12 +254,7 @@ def _claimed_signing_time(header: dict[str, Any], payload: dict[str, Any]) -> da
 
 
 def _verify(certificate: x509.Certificate, algorithm: str, signature: bytes, signing_input: bytes) -> None:
-    try:
-        public_key = certificate.public_key()
-    except _CryptographyUnsupportedAlgorithm as exc:
-        raise _fail(SubIndication.CRYPTO_CONSTRAINTS_FAILURE, "the signer's key is of a kind not accepted") from exc
-    except ValueError as exc:
-        raise _fail(SubIndication.FORMAT_FAILURE, "the signer's certificate holds a malformed key") from exc
+    public_key = signer_public_key(certificate)
     try:
         expected = _algorithm_for(public_key)
     except UnsupportedKey as exc:
@@ -271,8 +265,7 @@ def _verify(certificate: x509.Certificate, algorithm: str, signature: bytes, sig
         if isinstance(public_key, ed25519.Ed25519PublicKey):
             public_key.verify(signature, signing_input)
         elif isinstance(public_key, ec.EllipticCurvePublicKey) and len(signature) == 64:
-            r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-            public_key.verify(encode_dss_signature(r, s), signing_input, ec.ECDSA(hashes.SHA256()))
+            public_key.verify(ecdsa_der(signature), signing_input, ec.ECDSA(hashes.SHA256()))
         else:
             raise _fail(SubIndication.SIG_CRYPTO_FAILURE, "the JWS signature does not verify")
     except _CryptographyInvalidSignature as exc:
@@ -294,10 +287,10 @@ def examine_jws(token: bytes | str, *, max_bytes: int = DEFAULT_MAX_TOKEN_BYTES)
     algorithm = _check_header(header)
     certificates = _certificates(header)
     thumbprint = header.get("x5t#S256")
-    if thumbprint is not None and thumbprint != _b64url(hashlib.sha256(certificates[0]).digest()):
+    if thumbprint is not None and thumbprint != b64url(hashlib.sha256(certificates[0]).digest()):
         raise _fail(SubIndication.NO_SIGNING_CERTIFICATE_FOUND, "x5t#S256 names another certificate than x5c's first")
     signing_time = _claimed_signing_time(header, payload)
-    signer = x509.load_der_x509_certificate(certificates[0])
+    signer = load_der_certificate(certificates[0])  # parsed once already, in _certificates
     _verify(signer, algorithm, signature, f"{header_part}.{payload_part}".encode("ascii"))
     details: dict[str, Any] = {"typ": header.get("typ")}
     if isinstance(header.get("kid"), str):

@@ -68,13 +68,15 @@ def _locked(directory: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _write_atomically(path: Path, data: bytes, mode: int) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
+def write_atomically(path: Path, data: bytes, mode: int) -> None:
+    """Write through a temporary file and rename, so a reader never sees half a file; the file gets `mode`."""
+    temporary = path.with_name(path.name + ".tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
+    os.chmod(temporary, mode)  # whatever the umask, or a left-over temporary file, made of it
     os.replace(temporary, path)
 
 
@@ -137,7 +139,7 @@ class Keyring:
         pem = private_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        _write_atomically(directory / file_name, pem, 0o600)
+        write_atomically(directory / file_name, pem, 0o600)
         stamp = now.isoformat(timespec="seconds")
         for entry in index_data["keys"]:
             if entry["kid"] == index_data["current"]:
@@ -146,7 +148,7 @@ class Keyring:
             {"kid": kid, "file": file_name, "algorithm": algorithm, "created": stamp, "retired": None}
         )
         index_data["current"] = kid
-        _write_atomically(directory / _INDEX, json.dumps(index_data, indent=2).encode("utf-8"), 0o644)
+        write_atomically(directory / _INDEX, json.dumps(index_data, indent=2).encode("utf-8"), 0o644)
         return kid
 
     # ---- use -------------------------------------------------------------------------------

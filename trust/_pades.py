@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
 from io import BytesIO
 from typing import Any, TypeVar
@@ -33,7 +33,7 @@ from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.embed import EmbeddedFileObject, EmbeddedFileParams, FileSpec, embed_file
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -48,8 +48,9 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from trust._certificates import load_der_certificate, require_certificate_of
 from trust._errors import UnsupportedKey
-from trust._report import SignatureEvidence, SignatureFailure, SubIndication
+from trust._report import MAX_CARRIED_CERTIFICATES, SignatureEvidence, SignatureFailure, SubIndication
 
 __all__ = ["PADES_FORMAT", "examine_pdf", "make_licence_pdf", "sign_pdf"]
 
@@ -61,9 +62,7 @@ _SUBFILTERS = {"/ETSI.CAdES.detached": PADES_FORMAT, "/adbe.pkcs7.detached": "PD
 _DIGESTS = {"sha256": "SHA256", "sha384": "SHA384", "sha512": "SHA512"}
 _ALLOWED_AFTER_SIGNING = ModificationLevel.LTA_UPDATES
 _MAX_NAME_TREE_NODES = 1000
-# As the JWS and XML examiners: the signer's certificate and its chain, not a haystack of candidate issuers
-# (each one costs the path builder a signature check).
-MAX_CERTIFICATES = 10
+MAX_CERTIFICATES = MAX_CARRIED_CERTIFICATES
 _RSA_PUBLIC_EXPONENT = 65537
 _RSA_MAX_BITS = 4096
 _MIME_TYPES = {".json": "application/json", ".xml": "application/xml", ".txt": "text/plain"}
@@ -222,10 +221,7 @@ def sign_pdf(pdf: bytes, private_key: SigningKey, certificate_chain: list[bytes]
     _check_key(private_key)
     if not certificate_chain:
         raise ValueError("the certificate chain needs at least the signer's certificate")
-    spki = (Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    signer_certificate = x509.load_der_x509_certificate(certificate_chain[0])
-    if signer_certificate.public_key().public_bytes(*spki) != private_key.public_key().public_bytes(*spki):
-        raise ValueError("the first certificate of the chain is not the private key's")
+    require_certificate_of(certificate_chain[0], private_key)
     signer = signers.SimpleSigner(
         signing_cert=asn1_x509.Certificate.load(certificate_chain[0]),
         signing_key=asn1_keys.PrivateKeyInfo.load(
@@ -375,7 +371,23 @@ def _claimed_time(signature: EmbeddedPdfSignature) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-def _examine(document: bytes, attachment_name: str) -> SignatureEvidence:
+def _first_signed_attachment(
+    reader: PdfFileReader, signature: EmbeddedPdfSignature, names: tuple[str, ...]
+) -> tuple[bytes, str]:
+    """The first of `names` the signed revision holds, and that name; else the last name's failure."""
+    missing: SignatureFailure | None = None
+    for name in names:
+        try:
+            return _signed_attachment(reader, signature, name), name
+        except SignatureFailure as failure:
+            if failure.sub_indication is not SubIndication.SIGNED_DATA_NOT_FOUND:
+                raise
+            missing = failure
+    assert missing is not None, "at least one attachment name"
+    raise missing
+
+
+def _examine(document: bytes, attachment_names: tuple[str, ...]) -> SignatureEvidence:
     reader = PdfFileReader(BytesIO(document), strict=True)
     if reader.encrypted:
         raise _fail(SubIndication.FORMAT_FAILURE, "encrypted PDFs are not accepted")
@@ -390,14 +402,14 @@ def _examine(document: bytes, attachment_name: str) -> SignatureEvidence:
     modification_level = _check_integrity_scope(signature)
     signer = signature.signer_cert  # raises NO_SIGNING_CERTIFICATE_FOUND, also when signing-certificate-v2 differs
     signer_der = signer.dump()
-    certificate = x509.load_der_x509_certificate(signer_der)
+    certificate = load_der_certificate(signer_der)
     algorithm = _algorithm_name(signature, certificate)
     intact, valid = validate_sig_integrity(signature.signer_info, signer, "data", signature.compute_digest())
     if not intact:
         raise _fail(SubIndication.HASH_FAILURE, "the PDF was changed after it was signed")
     if not valid:
         raise _fail(SubIndication.SIG_CRYPTO_FAILURE, "the PDF signature does not verify")
-    content = _signed_attachment(reader, signature, attachment_name)
+    content, attachment_name = _first_signed_attachment(reader, signature, attachment_names)
     return SignatureEvidence(
         format=_SUBFILTERS[subfilter],
         signature_algorithm=algorithm,
@@ -417,11 +429,16 @@ def _examine(document: bytes, attachment_name: str) -> SignatureEvidence:
 
 
 def examine_pdf(
-    document: bytes, attachment_name: str = DEFAULT_ATTACHMENT, *, max_bytes: int = DEFAULT_MAX_PDF_BYTES
+    document: bytes,
+    attachment_name: str | Sequence[str] = DEFAULT_ATTACHMENT,
+    *,
+    max_bytes: int = DEFAULT_MAX_PDF_BYTES,
 ) -> SignatureEvidence:
     """Check a signed licence PDF's signature and return the signed attachment; raise SignatureFailure unless it holds.
 
-    `signed_content` is the attachment `attachment_name` as the signed revision holds it;
+    `signed_content` is the attachment `attachment_name` (or the first of several names that the
+    signed revision holds: cities attach their record as licence.json or licence.xml) as the signed
+    revision holds it;
     `certificates` are the other certificates in the CMS; `claimed_signing_time` is the CMS
     signing-time attribute or else the signature's /M (None without a time zone).
     """
@@ -429,8 +446,11 @@ def examine_pdf(
         raise TypeError("examine_pdf takes the PDF as bytes")
     if len(document) > max_bytes:
         raise _fail(SubIndication.FORMAT_FAILURE, f"the PDF is larger than {max_bytes} bytes")
+    names = (attachment_name,) if isinstance(attachment_name, str) else tuple(attachment_name)
+    if not names:
+        raise ValueError("examine_pdf needs at least one attachment name")
     try:
-        return _examine(document, attachment_name)
+        return _examine(document, names)
     except SignatureFailure:
         raise
     except SignatureValidationError as exc:

@@ -22,7 +22,6 @@ trust list).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,6 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
+from trust._keyring import write_atomically
 from trust._sm2 import Sm2PrivateKey
 from trust._sm2_x509 import make_sm2_certificate, make_sm2_crl
 from trust._trustlist import ServiceStatus, TrustList, TrustListSource, TrustService, parse_trust_list, sign_trust_list
@@ -273,9 +273,6 @@ class DemoPki:
     def crl_path(self, city: str, ca_role: str) -> Path:
         return self.directory / city / "crl" / f"{city}-{ca_role}.crl"
 
-    def crl_directory(self, city: str) -> Path:
-        return self.directory / city / "crl"
-
     def trust_list_path(self, city: str) -> Path:
         return self.directory / city / "trust-list.jws"
 
@@ -380,12 +377,7 @@ def _load_key(data: bytes, algorithm: str) -> PrivateKey:
 def _write(path: Path, data: bytes, *, private: bool = False) -> None:
     """Write through a temporary file and rename, so a reader never sees half a file; keys 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
-    os.chmod(temporary, 0o600 if private else 0o644)
-    os.replace(temporary, path)
+    write_atomically(path, data, 0o600 if private else 0o644)
 
 
 def _certificate_pem(certificate: x509.Certificate) -> bytes:

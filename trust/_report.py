@@ -31,6 +31,11 @@ __all__ = [
 ]
 
 
+MAX_CARRIED_CERTIFICATES = 10
+"""The most certificates a signature may carry (JWS x5c, XML X509Data, CMS, the engine): a signer's
+certificate and its chain, not a haystack of candidate issuers (each costs the path builder a signature check)."""
+
+
 class Indication(StrEnum):
     TOTAL_PASSED = "TOTAL_PASSED"
     TOTAL_FAILED = "TOTAL_FAILED"

@@ -31,8 +31,9 @@ from typing import Any, ClassVar
 from asn1crypto import cms, core, tsp, x509
 
 from trust._errors import InvalidCertificate, InvalidSignature, UnsupportedKey
+from trust._jwk import ecdsa_der
 from trust._report import SealSummary, SignatureEvidence, SignatureFailure, SubIndication
-from trust._sm2 import SM2_SIGNER_ID, SM2_WITH_SM3_OID, Sm2PrivateKey, Sm2PublicKey, encode_signature, sm3
+from trust._sm2 import SM2_SIGNER_ID, SM2_WITH_SM3_OID, Sm2PrivateKey, Sm2PublicKey, sm3
 from trust._sm2_x509 import sm2_public_key_of_certificate
 
 __all__ = [
@@ -527,7 +528,7 @@ def _parse_seal(seal_der: bytes) -> _Seal:
 def _signature_der(value: bytes) -> bytes:
     """The DER SM2Signature in a BIT STRING; some producers put the raw 64-byte r || s there."""
     if len(value) == 64 and value[0] != 0x30:
-        return encode_signature(int.from_bytes(value[:32], "big"), int.from_bytes(value[32:], "big"))
+        return ecdsa_der(value)  # the same SEQUENCE of two INTEGERs as an ECDSA signature
     return value
 
 

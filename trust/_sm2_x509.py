@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
-from asn1crypto import crl, keys, x509
+from asn1crypto import crl, x509
 
-from trust._errors import InvalidCertificate, InvalidSignature, UnsupportedKey
+from trust._errors import InvalidCertificate, InvalidSignature
 from trust._sm2 import SM2_SIGNER_ID, SM2_WITH_SM3_OID, Sm2PrivateKey, Sm2PublicKey
 
 __all__ = [
@@ -30,7 +30,6 @@ __all__ = [
 ]
 
 NameSpec: TypeAlias = "Mapping[str, str] | x509.Name | bytes"  # asn1crypto attribute names, a Name, or DER of a Name
-ExtensionSpec: TypeAlias = "x509.Extension | Mapping[str, Any]"  # {"extn_id": ..., "critical": ..., "extn_value": ...}
 
 _CA_KEY_USAGE = frozenset({"digital_signature", "key_cert_sign", "crl_sign"})
 _LEAF_KEY_USAGE = frozenset({"digital_signature", "non_repudiation"})
@@ -72,31 +71,20 @@ def _load_certificate(der: bytes) -> x509.Certificate:
     return x509.Certificate.load(der, strict=True)  # a fresh object each time: callers may read it freely
 
 
-def _sm2_public_key(info: keys.PublicKeyInfo) -> Sm2PublicKey:
-    try:
-        return Sm2PublicKey.from_der(info.dump())
-    except UnsupportedKey:
-        raise
-    except (ValueError, TypeError, KeyError) as exc:  # pragma: no cover - from_der already translates
-        raise UnsupportedKey("not an SM2 public key") from exc
+def _certificate_and_key(issuer_der: bytes) -> tuple[x509.Certificate, Sm2PublicKey]:
+    """The certificate and its SM2 key; InvalidCertificate if unparsable, UnsupportedKey if not SM2."""
+    issuer = _load_certificate(issuer_der)
+    return issuer, Sm2PublicKey.from_der(issuer["tbs_certificate"]["subject_public_key_info"].dump())
 
 
 def sm2_public_key_of_certificate(der: bytes) -> Sm2PublicKey:
     """The SM2 key a certificate carries; InvalidCertificate if unparsable, UnsupportedKey if not SM2."""
-    return _sm2_public_key(_load_certificate(der)["tbs_certificate"]["subject_public_key_info"])
+    return _certificate_and_key(der)[1]
 
 
 def _key_identifier(public_key: Sm2PublicKey) -> bytes:
     # RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey bits, as OpenSSL computes it.
     return hashlib.sha1(public_key.to_bytes(), usedforsecurity=False).digest()
-
-
-def _uri(url: str) -> x509.GeneralName:
-    return x509.GeneralName(name="uniform_resource_identifier", value=url)
-
-
-def _extension(spec: ExtensionSpec) -> x509.Extension:
-    return spec if isinstance(spec, x509.Extension) else x509.Extension(dict(spec))
 
 
 def make_sm2_certificate(
@@ -113,7 +101,6 @@ def make_sm2_certificate(
     key_usage: Iterable[str] | None = None,
     extended_key_usage: Iterable[str] | None = None,
     crl_url: str | None = None,
-    extra_extensions: Sequence[ExtensionSpec] = (),
     signer_id: bytes = SM2_SIGNER_ID,
 ) -> bytes:
     """A DER X.509 v3 certificate signed with SM2-with-SM3; self-signed when issuer_certificate is None.
@@ -130,8 +117,8 @@ def make_sm2_certificate(
             raise ValueError("a self-signed certificate is signed by its subject's own key")
         issuer_name, issuer_key_id = subject_name, subject_key_id
     else:
-        issuer = _load_certificate(issuer_certificate)
-        if _sm2_public_key(issuer["tbs_certificate"]["subject_public_key_info"]) != issuer_key.public_key():
+        issuer, certified_key = _certificate_and_key(issuer_certificate)
+        if certified_key != issuer_key.public_key():
             raise ValueError("issuer_key does not belong to issuer_certificate")
         issuer_name = issuer.subject
         issuer_key_id = issuer.key_identifier or _key_identifier(issuer_key.public_key())
@@ -171,7 +158,6 @@ def make_sm2_certificate(
                 }
             )
         )
-    extensions.extend(_extension(spec) for spec in extra_extensions)
 
     tbs = x509.TbsCertificate(
         {
@@ -211,11 +197,6 @@ def _check_sm2_signature(
     raise InvalidSignature("SM2 signature does not verify")
 
 
-def _issuer_public_key(issuer_der: bytes) -> tuple[x509.Certificate, Sm2PublicKey]:
-    issuer = _load_certificate(issuer_der)
-    return issuer, _sm2_public_key(issuer["tbs_certificate"]["subject_public_key_info"])
-
-
 def verify_issued_by(
     certificate_der: bytes, issuer_der: bytes, *, signer_ids: Sequence[bytes] = (SM2_SIGNER_ID,)
 ) -> None:
@@ -226,7 +207,7 @@ def verify_issued_by(
     signs certificates and CRLs with an empty id unless told otherwise (`-sigopt distid:...`), so
     pass (SM2_SIGNER_ID, b"") to accept those too.
     """
-    issuer, issuer_key = _issuer_public_key(issuer_der)
+    issuer, issuer_key = _certificate_and_key(issuer_der)
     certificate = _load_certificate(certificate_der)
     tbs = certificate["tbs_certificate"]
     if tbs["issuer"] != issuer.subject:
@@ -252,8 +233,8 @@ def make_sm2_crl(
     signer_id: bytes = SM2_SIGNER_ID,
 ) -> bytes:
     """A DER X.509 v2 CRL signed with SM2-with-SM3, with CRL number and authority key identifier."""
-    issuer = _load_certificate(issuer_certificate)
-    if _sm2_public_key(issuer["tbs_certificate"]["subject_public_key_info"]) != issuer_key.public_key():
+    issuer, certified_key = _certificate_and_key(issuer_certificate)
+    if certified_key != issuer_key.public_key():
         raise ValueError("issuer_key does not belong to issuer_certificate")
     entries = [
         {"user_certificate": serial, "revocation_date": _time(revoked_at)}
@@ -286,7 +267,7 @@ def verify_crl_signature(crl_der: bytes, issuer_der: bytes, *, signer_ids: Seque
 
     signer_ids as for verify_issued_by.
     """
-    issuer, issuer_key = _issuer_public_key(issuer_der)
+    issuer, issuer_key = _certificate_and_key(issuer_der)
     try:
         certificate_list = crl.CertificateList.load(crl_der, strict=True)
         tbs = certificate_list["tbs_cert_list"]

@@ -36,19 +36,20 @@ import itertools
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import rfc8785
-from cryptography import x509
 from cryptography.exceptions import InvalidSignature as CryptographyInvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
+from trust._certificates import load_der_certificate
 from trust._errors import InvalidCertificate, TrustError
-from trust._jwk import b64url, b64url_decode
+from trust._jwk import NotCanonicalBase64url, b64url_decode_strict, ecdsa_der
+from trust._jws import sign_compact, split_compact
+from trust._time import utc_text
 
 __all__ = [
     "RefreshResult",
@@ -79,7 +80,7 @@ SERVICE_TYPES = frozenset(
     }
 )
 SERVICE_STATUSES = frozenset({"granted", "withdrawn"})
-JWS_TYPE = "tongban-trust-list+jws"
+TRUST_LIST_JWS_TYPE = "tongban-trust-list+jws"
 FORMAT_VERSION = 1
 # A list stamped later than this past our clock is refused: the operator's clock or the list is wrong.
 ISSUED_AT_TOLERANCE = timedelta(minutes=5)
@@ -166,7 +167,7 @@ class TrustService:
             "type": self.service_type,
             "party_id": self.party_id,
             "certificates": [base64.b64encode(der).decode("ascii") for der in self.certificates],
-            "history": [{"status": entry.status, "since": _time_text(entry.since)} for entry in self.history],
+            "history": [{"status": entry.status, "since": utc_text(entry.since)} for entry in self.history],
         }
 
 
@@ -186,8 +187,8 @@ class TrustList:
             "version": FORMAT_VERSION,
             "scheme_operator": {"name": self.operator_name, "city": self.city},
             "sequence": self.sequence,
-            "issued_at": _time_text(self.issued_at),
-            "next_update": _time_text(self.next_update),
+            "issued_at": utc_text(self.issued_at),
+            "next_update": utc_text(self.next_update),
             "services": [service.to_json() for service in self.services],
         }
 
@@ -197,12 +198,10 @@ class TrustList:
     def is_current_at(self, when: datetime) -> bool:
         return when < self.next_update
 
-    def services_of_type(self, service_type: str) -> tuple[TrustService, ...]:
-        return tuple(service for service in self.services if service.service_type == service_type)
-
-
-def _time_text(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    def require_current_at(self, when: datetime) -> None:
+        """Raises TrustListExpired unless the list is in force at `when` (fail closed)."""
+        if not self.is_current_at(when):
+            raise TrustListExpired(self.city, self.next_update)
 
 
 def sign_trust_list(
@@ -213,10 +212,12 @@ def sign_trust_list(
         raise TrustListInvalid(
             "trust lists are signed with ES256: the operator key must be P-256", reason="signed by another operator"
         )
-    header = {"alg": "ES256", "typ": JWS_TYPE, "x5c": [base64.b64encode(operator_certificate).decode("ascii")]}
-    signing_input = (b64url(rfc8785.dumps(header)) + "." + b64url(trust_list.canonical_bytes())).encode("ascii")
-    r, s = decode_dss_signature(operator_key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
-    return signing_input + b"." + b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big")).encode("ascii")
+    header = {
+        "alg": "ES256",
+        "typ": TRUST_LIST_JWS_TYPE,
+        "x5c": [base64.b64encode(operator_certificate).decode("ascii")],
+    }
+    return sign_compact(header, trust_list.canonical_bytes(), operator_key).encode("ascii")
 
 
 def parse_trust_list(
@@ -236,7 +237,7 @@ def parse_trust_list(
     trust_list = _trust_list_from_json(unverified)
     if trust_list.canonical_bytes() != unverified_payload:
         raise TrustListInvalid("the trust list payload is not in RFC 8785 canonical form")
-    operator = x509.load_der_x509_certificate(operator_certificate)
+    operator = load_der_certificate(operator_certificate)
     if not operator.not_valid_before_utc <= trust_list.issued_at <= operator.not_valid_after_utc:
         raise TrustListInvalid(
             "the operator certificate was not valid when the list was issued",
@@ -263,33 +264,34 @@ def parse_trust_list(
 
 def _verify_jws(data: bytes, operator_certificate: bytes) -> bytes:
     try:
-        text = data.decode("ascii").strip()
-        header_part, payload_part, signature_part = text.split(".")
-        header = json.loads(b64url_decode(header_part))
-        payload = b64url_decode(payload_part)
-        signature = b64url_decode(signature_part)
-    except (UnicodeDecodeError, ValueError, binascii.Error) as exc:
+        header_part, payload_part, signature_part = split_compact(data.decode("ascii"))
+        header_bytes, payload, signature = (
+            b64url_decode_strict(part) for part in (header_part, payload_part, signature_part)
+        )
+        header = json.loads(header_bytes)
+    except NotCanonicalBase64url as exc:
+        raise TrustListInvalid("not canonical base64url (RFC 7515 forbids padding and stray bits)") from exc
+    except (UnicodeDecodeError, ValueError) as exc:
         raise TrustListInvalid("not a compact JWS") from exc
-    if any(b64url(b64url_decode(part)) != part for part in (header_part, payload_part, signature_part)):
-        raise TrustListInvalid("not canonical base64url (RFC 7515 forbids padding and stray bits)")
-    if not isinstance(header, dict) or header.get("alg") != "ES256" or header.get("typ") != JWS_TYPE:
-        raise TrustListInvalid(f"expected a JWS with alg ES256 and typ {JWS_TYPE}")
+    if not isinstance(header, dict) or header.get("alg") != "ES256" or header.get("typ") != TRUST_LIST_JWS_TYPE:
+        raise TrustListInvalid(f"expected a JWS with alg ES256 and typ {TRUST_LIST_JWS_TYPE}")
     x5c = header.get("x5c")
     pinned = base64.b64encode(operator_certificate).decode("ascii")
     if not isinstance(x5c, list) or not x5c or x5c[0] != pinned:
         raise TrustListInvalid(
             "the list names another operator certificate than the one configured", reason="signed by another operator"
         )
-    public_key = x509.load_der_x509_certificate(operator_certificate).public_key()
+    public_key = load_der_certificate(operator_certificate).public_key()
     if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(public_key.curve, ec.SECP256R1):
         raise TrustListInvalid(
             "the configured operator certificate does not hold a P-256 key", reason="signed by another operator"
         )
     if len(signature) != 64:
         raise TrustListInvalid("an ES256 signature is 64 bytes", reason="bad signature")
-    der_signature = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
     try:
-        public_key.verify(der_signature, f"{header_part}.{payload_part}".encode("ascii"), ec.ECDSA(hashes.SHA256()))
+        public_key.verify(
+            ecdsa_der(signature), f"{header_part}.{payload_part}".encode("ascii"), ec.ECDSA(hashes.SHA256())
+        )
     except CryptographyInvalidSignature as exc:
         raise TrustListInvalid(
             "the trust list signature does not verify with the operator's key", reason="bad signature"
@@ -331,8 +333,8 @@ def _service_from_json(item: Mapping[str, Any]) -> TrustService:
     for text in item["certificates"]:
         try:
             der = base64.b64decode(_text(text), validate=True)
-            x509.load_der_x509_certificate(der)
-        except (binascii.Error, ValueError) as exc:
+            load_der_certificate(der)
+        except (binascii.Error, ValueError, InvalidCertificate) as exc:
             raise TrustListInvalid(f"service {party_id}: a certificate is not base64 DER X.509") from exc
         certificates.append(der)
     if not certificates:
@@ -386,10 +388,11 @@ class RefreshResult:
     outcome: str  # "accepted", "unchanged", "fetch_failed", "rejected"
     detail: str
     sequence: int | None  # of the list held after this refresh
+    signed: bytes | None = field(default=None, repr=False)  # the list as signed, when newly accepted (to keep)
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "at": _time_text(self.at),
+            "at": utc_text(self.at),
             "outcome": self.outcome,
             "detail": self.detail,
             "sequence": self.sequence,
@@ -403,8 +406,8 @@ class TrustLists:
         self._sources = {source.city: source for source in sources}
         for source in self._sources.values():  # a configuration error shows at start-up, not at the first fetch
             try:
-                x509.load_der_x509_certificate(source.operator_certificate)
-            except ValueError as exc:
+                load_der_certificate(source.operator_certificate)
+            except InvalidCertificate as exc:
                 raise InvalidCertificate(f"the operator certificate of city {source.city} is not DER X.509") from exc
         self._lists: dict[str, TrustList] = {}
         self._last_refresh: dict[str, RefreshResult] = {}
@@ -419,7 +422,7 @@ class TrustLists:
         trust_list = parse_trust_list(data, source.operator_certificate, previous=self._lists.get(city), city=city)
         if trust_list.issued_at > now + ISSUED_AT_TOLERANCE:
             raise TrustListInvalid(
-                f"the list claims to be issued in the future ({_time_text(trust_list.issued_at)})",
+                f"the list claims to be issued in the future ({utc_text(trust_list.issued_at)})",
                 reason="issued in the future",
             )
         self._lists[city] = trust_list
@@ -468,15 +471,15 @@ class TrustLists:
                 detail = f"sequence {accepted.sequence}"
                 if not accepted.is_current_at(now):
                     detail += ", expired"  # accepted (the newest there is), yet lookups will fail closed
-                result = RefreshResult(city, now, outcome, detail, accepted.sequence)
+                signed = data if outcome == "accepted" else None
+                result = RefreshResult(city, now, outcome, detail, accepted.sequence, signed)
         self._last_refresh[city] = result
         return result
 
     def list_for(self, city: str, at: datetime) -> TrustList:
         """The city's list in force at `at`; raises TrustListUnavailable or TrustListExpired (fail closed)."""
         trust_list = self.held(city)
-        if not trust_list.is_current_at(at):
-            raise TrustListExpired(city, trust_list.next_update)
+        trust_list.require_current_at(at)
         return trust_list
 
     def held(self, city: str) -> TrustList:
@@ -511,13 +514,13 @@ class TrustLists:
                     {
                         "operator": trust_list.operator_name,
                         "sequence": trust_list.sequence,
-                        "issued_at": _time_text(trust_list.issued_at),
-                        "next_update": _time_text(trust_list.next_update),
+                        "issued_at": utc_text(trust_list.issued_at),
+                        "next_update": utc_text(trust_list.next_update),
                         "services": len(trust_list.services),
                     }
                 )
             cities[city] = entry
-        return {"at": _time_text(at), "cities": cities}
+        return {"at": utc_text(at), "cities": cities}
 
 
 def _sequence(trust_list: TrustList | None) -> int | None:

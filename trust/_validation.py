@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from trust._certificates import load_der_certificate
 from trust._chain import (
     CertificatePath,
     ListedCertificate,
@@ -44,12 +45,12 @@ from trust._chain import (
     check_validity,
     listed_certificates,
     listed_issuer,
-    load_certificate,
     select_path,
     summarise_certificate,
 )
 from trust._errors import InvalidCertificate, TrustError
 from trust._report import (
+    MAX_CARRIED_CERTIFICATES,
     ChainElement,
     Indication,
     SignatureEvidence,
@@ -59,13 +60,11 @@ from trust._report import (
     ValidationReport,
 )
 from trust._revocation import RevocationChecker, RevocationStatus, RevocationUnavailable
-from trust._trustlist import TrustList, TrustListExpired, TrustLists
+from trust._trustlist import TrustList, TrustLists
 
 __all__ = ["validate_failure", "validate_signature"]
 
 SEAL_PLATFORM = frozenset({"seal-platform"})
-# As the JWS and XML examiners: a signature needs its chain, not a haystack of candidate issuers.
-MAX_CARRIED_CERTIFICATES = 10
 # A claimed signing time this far past the validation time is refused: clocks drift, documents don't travel back.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
@@ -130,7 +129,7 @@ async def validate_signature(
                 )
             )
     try:
-        signer = load_certificate(evidence.signer_certificate)
+        signer = load_der_certificate(evidence.signer_certificate)
     except InvalidCertificate:
         failures.append(
             SignatureFailure(SubIndication.NO_SIGNING_CERTIFICATE_FOUND, "the signer certificate does not parse")
@@ -172,7 +171,7 @@ async def validate_signature(
                 )
             )
         try:
-            maker = load_certificate(seal.maker_certificate)
+            maker = load_der_certificate(seal.maker_certificate)
         except InvalidCertificate:
             failures.append(
                 SignatureFailure(
@@ -219,7 +218,7 @@ def _carried_certificates(ders: Sequence[bytes], warnings: list[str]) -> list[x5
     carried = []
     for position, der in enumerate(ders):
         try:
-            carried.append(load_certificate(der))
+            carried.append(load_der_certificate(der))
         except InvalidCertificate:
             warnings.append(f"certificate {position + 1} carried by the signature does not parse and was ignored")
     return carried
@@ -281,9 +280,7 @@ async def _assess_chain(
         assessment.elements = [_element(item, carried_ders, listed, "not_checked") for item in longest]
         assessment.failures.append(failure)
         return assessment
-    trust_list = path.trust_list
-    if not trust_list.is_current_at(validation_time):
-        raise TrustListExpired(trust_list.city, trust_list.next_update)
+    path.trust_list.require_current_at(validation_time)
     assessment.anchor = _anchor_summary(path, signing_time)
 
     # Each check is independent; all failures are kept and _conclude picks the decisive one.

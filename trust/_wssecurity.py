@@ -31,11 +31,8 @@ The caller still has to decide whether the certificate belongs to a registered m
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
-import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -44,13 +41,38 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as _CryptographyInvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
-from trust._errors import InvalidSignature, SignatureMissing, SignatureOutOfTime, TrustError, UnsupportedKey
+from trust._certificates import load_der_certificate, require_certificate_of
+from trust._dsig import (
+    DS_NS,
+    ECDSA_SHA256,
+    EXC_C14N,
+    NCNAME,
+    REFUSED_ALGORITHMS,
+    RSA_SHA256,
+    SHA256,
+    SigningKey,
+    b64,
+    base64_text,
+    canonical,
+    elements,
+    inclusive_prefixes,
+    leaf_text,
+    sign_value,
+    signature_method_for,
+    verify_value,
+)
+from trust._errors import (
+    InvalidCertificate,
+    InvalidSignature,
+    SignatureMissing,
+    SignatureOutOfTime,
+    TrustError,
+    UnsupportedKey,
+)
+from trust._time import NotXsdDateTime, parse_xsd_datetime, utc_text
 
 __all__ = [
     "InvalidSoapSignature",
@@ -67,28 +89,15 @@ SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
 WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-DS_NS = "http://www.w3.org/2000/09/xmldsig#"
-EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 
 X509V3_TOKEN = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
 BASE64_BINARY = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
 
-SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
-RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
-ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
-
 # Names for the refusals we expect to see, so a message can say what was refused without
-# echoing text from the request.
+# echoing text from the request; here other C14N methods and transforms are algorithm refusals too.
 _KNOWN_REFUSED = {
-    "http://www.w3.org/2000/09/xmldsig#sha1": "SHA-1",
-    "http://www.w3.org/2000/09/xmldsig#rsa-sha1": "RSA-SHA1",
-    "http://www.w3.org/2000/09/xmldsig#dsa-sha1": "DSA-SHA1",
-    "http://www.w3.org/2000/09/xmldsig#hmac-sha1": "HMAC-SHA1",
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1": "ECDSA-SHA1",
-    "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256": "HMAC-SHA256",
-    "http://www.w3.org/2001/04/xmldsig-more#md5": "MD5",
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-md5": "RSA-MD5",
+    **REFUSED_ALGORITHMS,
     "http://www.w3.org/TR/2001/REC-xml-c14n-20010315": "inclusive C14N",
     "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments": "inclusive C14N with comments",
     "http://www.w3.org/2001/10/xml-exc-c14n#WithComments": "exclusive C14N with comments",
@@ -99,10 +108,6 @@ _ID = f"{{{WSU_NS}}}Id"
 _ID_LIKE = "//@*[(local-name()='Id' or local-name()='ID' or local-name()='id') and ({values})]"
 _MAX_REFERENCES = 16  # Body, Timestamp, the token and a few header blocks; each costs a pass over the message
 _ALL_WSU_IDS = etree.XPath("//@wsu:Id", namespaces={"wsu": WSU_NS})
-_NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
-_XSD_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-
-SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
 class WsSecurityError(TrustError):
@@ -151,11 +156,6 @@ def _q(namespace: str, name: str) -> str:
     return f"{{{namespace}}}{name}"
 
 
-def _elements(parent: Any) -> list[Any]:
-    """Element children only: comments and processing instructions are not part of the structure."""
-    return [child for child in parent if isinstance(child.tag, str)]
-
-
 def _soap_namespace(envelope: Any) -> str | None:
     if not isinstance(getattr(envelope, "tag", None), str):
         return None
@@ -165,38 +165,17 @@ def _soap_namespace(envelope: Any) -> str | None:
     return None
 
 
-def _canonical(element: Any, prefixes: tuple[str, ...] = ()) -> bytes:
-    """Exclusive C14N 1.0 without comments of the subtree at `element`, as a same-document reference sees it."""
-    return bytes(
-        etree.tostring(
-            element, method="c14n", exclusive=True, with_comments=False, inclusive_ns_prefixes=list(prefixes) or None
-        )
-    )
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
 def _xsd_datetime(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _public_key_bytes(key: Any) -> bytes:
-    return bytes(key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))
+    return utc_text(moment, timespec="milliseconds")
 
 
 def _signature_method_for(key: Any) -> str:
     """The signature method a key signs or verifies with; raises UnsupportedKey for any other key."""
-    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
-        if key.key_size < 2048:
-            raise UnsupportedKey(f"RSA keys need at least 2048 bits, this one has {key.key_size}")
-        return RSA_SHA256
-    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
-        if not isinstance(key.curve, ec.SECP256R1):
-            raise UnsupportedKey("only P-256 EC keys are supported for WS-Security")
-        return ECDSA_SHA256
-    raise UnsupportedKey("WS-Security signatures need an RSA (2048 bits or more) or ECDSA P-256 key")
+    return signature_method_for(
+        key,
+        other_key="WS-Security signatures need an RSA (2048 bits or more) or ECDSA P-256 key",
+        other_curve="only P-256 EC keys are supported for WS-Security",
+    )
 
 
 def _new_id(kind: str) -> str:
@@ -231,10 +210,9 @@ def sign_envelope(
     if ttl_seconds <= 0:
         raise ValueError("ttl_seconds must be positive")
     method = _signature_method_for(private_key)
-    if _public_key_bytes(certificate.public_key()) != _public_key_bytes(private_key.public_key()):
-        raise ValueError("the certificate is not the private key's")
+    require_certificate_of(certificate, private_key, what="the certificate")
 
-    children = _elements(envelope)
+    children = elements(envelope)
     bodies = [child for child in children if child.tag == _q(soap_ns, "Body")]
     headers = [child for child in children if child.tag == _q(soap_ns, "Header")]
     if len(bodies) != 1 or len(headers) > 1:
@@ -260,7 +238,7 @@ def sign_envelope(
         _q(WSSE_NS, "BinarySecurityToken"),
         {"ValueType": X509V3_TOKEN, "EncodingType": BASE64_BINARY, _ID: token_id},
     )
-    token.text = _b64(certificate.public_bytes(Encoding.DER))
+    token.text = b64(certificate.public_bytes(Encoding.DER))
     if not body.get(_ID):
         body.set(_ID, _new_id("id"))
 
@@ -273,16 +251,10 @@ def sign_envelope(
         transforms = etree.SubElement(reference, _q(DS_NS, "Transforms"))
         etree.SubElement(transforms, _q(DS_NS, "Transform"), {"Algorithm": EXC_C14N})
         etree.SubElement(reference, _q(DS_NS, "DigestMethod"), {"Algorithm": SHA256})
-        digest = hashlib.sha256(_canonical(target)).digest()
-        etree.SubElement(reference, _q(DS_NS, "DigestValue")).text = _b64(digest)
-    signed_bytes = _canonical(signed_info)
-    if isinstance(private_key, rsa.RSAPrivateKey):
-        value = private_key.sign(signed_bytes, padding.PKCS1v15(), hashes.SHA256())
-    else:
-        # XML DSig wants ECDSA as the fixed-length r || s, not DER (RFC 4050, XML DSig 1.1).
-        r, s = decode_dss_signature(private_key.sign(signed_bytes, ec.ECDSA(hashes.SHA256())))
-        value = r.to_bytes(32, "big") + s.to_bytes(32, "big")
-    etree.SubElement(signature, _q(DS_NS, "SignatureValue")).text = _b64(value)
+        digest = hashlib.sha256(canonical(target)).digest()
+        etree.SubElement(reference, _q(DS_NS, "DigestValue")).text = b64(digest)
+    value = sign_value(private_key, canonical(signed_info))
+    etree.SubElement(signature, _q(DS_NS, "SignatureValue")).text = b64(value)
     key_info = etree.SubElement(signature, _q(DS_NS, "KeyInfo"))
     token_reference = etree.SubElement(key_info, _q(WSSE_NS, "SecurityTokenReference"))
     etree.SubElement(token_reference, _q(WSSE_NS, "Reference"), {"URI": "#" + token_id, "ValueType": X509V3_TOKEN})
@@ -293,15 +265,16 @@ def sign_envelope(
 
 def _text(element: Any) -> str:
     """The text of a leaf element (comments do not split it); InvalidSoapSignature if it has children."""
-    if _elements(element):
-        raise InvalidSoapSignature("the Security header is malformed")
-    return str(element.xpath("string()")).strip()
+    try:
+        return leaf_text(element).strip()
+    except ValueError as exc:
+        raise InvalidSoapSignature("the Security header is malformed") from exc
 
 
 def _base64(text: str) -> bytes:
     try:
-        return base64.b64decode("".join(text.split()), validate=True)
-    except (binascii.Error, ValueError) as exc:
+        return base64_text(text)
+    except ValueError as exc:
         raise InvalidSoapSignature("the Security header is malformed") from exc
 
 
@@ -311,7 +284,7 @@ def _count(envelope: Any, namespace: str, name: str) -> int:
 
 def _envelope_parts(envelope: Any, soap_ns: str) -> tuple[Any, Any]:
     """(Header, Body), checked: the Envelope holds [Header] Body and nothing else, and no SOAP part hides elsewhere."""
-    children = _elements(envelope)
+    children = elements(envelope)
     tags = [child.tag for child in children]
     header_tag, body_tag = _q(soap_ns, "Header"), _q(soap_ns, "Body")
     if tags not in ([body_tag], [header_tag, body_tag]):
@@ -327,7 +300,7 @@ def _envelope_parts(envelope: Any, soap_ns: str) -> tuple[Any, Any]:
 
 
 def _only(parent: Any, namespace: str, name: str) -> list[Any]:
-    return [child for child in _elements(parent) if child.tag == _q(namespace, name)]
+    return [child for child in elements(parent) if child.tag == _q(namespace, name)]
 
 
 def _security_parts(header: Any, envelope: Any) -> tuple[Any, Any, Any]:
@@ -396,32 +369,26 @@ def _exclusive_c14n(method: Any, what: str) -> tuple[str, ...]:
     algorithm = method.get("Algorithm")
     if algorithm != EXC_C14N:
         raise _refused(algorithm, what)
-    children = _elements(method)
-    if not children:
-        return ()
-    # WSS4J and CXF name the prefixes of QNames in content this way; nothing else may appear.
-    if len(children) > 1 or children[0].tag != _q(EXC_C14N, "InclusiveNamespaces"):
-        raise InvalidSoapSignature("the canonicalization method is malformed")
-    prefixes = tuple(children[0].get("PrefixList", "").split())
-    if not all(prefix == "#default" or _NCNAME.match(prefix) for prefix in prefixes):
-        raise InvalidSoapSignature("the canonicalization method is malformed")
-    return prefixes
+    try:
+        return inclusive_prefixes(method)
+    except ValueError as exc:
+        raise InvalidSoapSignature("the canonicalization method is malformed") from exc
 
 
 def _parse_reference(reference: Any) -> _Reference:
     uri = reference.get("URI") or ""
-    if not uri.startswith("#") or not _NCNAME.match(uri[1:]):
+    if not uri.startswith("#") or not NCNAME.match(uri[1:]):
         raise InvalidSoapSignature("references must point into the message by wsu:Id ('#id')")
-    parts = _elements(reference)
+    parts = elements(reference)
     tags = [part.tag for part in parts]
     if tags != [_q(DS_NS, "Transforms"), _q(DS_NS, "DigestMethod"), _q(DS_NS, "DigestValue")]:
         raise InvalidSoapSignature("a reference must have exactly one exclusive C14N transform and a SHA-256 digest")
-    transforms = _elements(parts[0])
+    transforms = elements(parts[0])
     if len(transforms) != 1 or transforms[0].tag != _q(DS_NS, "Transform"):
         raise InvalidSoapSignature("a reference must have exactly one exclusive C14N transform and a SHA-256 digest")
     prefixes = _exclusive_c14n(transforms[0], "reference transform")
     digest_method = parts[1].get("Algorithm")
-    if digest_method != SHA256 or _elements(parts[1]):
+    if digest_method != SHA256 or elements(parts[1]):
         raise _refused(digest_method, "digest method")
     digest = _base64(_text(parts[2]))
     if len(digest) != 32:
@@ -431,11 +398,11 @@ def _parse_reference(reference: Any) -> _Reference:
 
 def _signature_parts(signature: Any) -> tuple[Any, str, tuple[str, ...], list[_Reference], bytes, Any]:
     """(SignedInfo, signature method, its C14N prefixes, references, signature value, KeyInfo)."""
-    parts = _elements(signature)
+    parts = elements(signature)
     if [part.tag for part in parts] != [_q(DS_NS, "SignedInfo"), _q(DS_NS, "SignatureValue"), _q(DS_NS, "KeyInfo")]:
         raise InvalidSoapSignature("the signature must hold SignedInfo, SignatureValue and KeyInfo")
     signed_info, signature_value, key_info = parts
-    info = _elements(signed_info)
+    info = elements(signed_info)
     if len(info) < 3 or [item.tag for item in info[:2]] != [
         _q(DS_NS, "CanonicalizationMethod"),
         _q(DS_NS, "SignatureMethod"),
@@ -444,7 +411,7 @@ def _signature_parts(signature: Any) -> tuple[Any, str, tuple[str, ...], list[_R
     prefixes = _exclusive_c14n(info[0], "canonicalization method")
     method = info[1].get("Algorithm")
     # HMACOutputLength and the like would change what the method means; there is nothing to say here.
-    if method not in (RSA_SHA256, ECDSA_SHA256) or _elements(info[1]):
+    if method not in (RSA_SHA256, ECDSA_SHA256) or elements(info[1]):
         raise _refused(method, "signature method")
     if any(item.tag != _q(DS_NS, "Reference") for item in info[2:]):
         raise InvalidSoapSignature("SignedInfo is malformed")
@@ -456,10 +423,10 @@ def _signature_parts(signature: Any) -> tuple[Any, str, tuple[str, ...], list[_R
 
 def _token_certificate(key_info: Any, security: Any, ids: dict[str, Any]) -> tuple[str, x509.Certificate]:
     """(token id, certificate) of the BinarySecurityToken the KeyInfo refers to."""
-    token_references = _elements(key_info)
+    token_references = elements(key_info)
     if len(token_references) != 1 or token_references[0].tag != _q(WSSE_NS, "SecurityTokenReference"):
         raise InvalidSoapSignature("KeyInfo must hold one wsse:SecurityTokenReference to a BinarySecurityToken")
-    pointers = _elements(token_references[0])
+    pointers = elements(token_references[0])
     if len(pointers) != 1 or pointers[0].tag != _q(WSSE_NS, "Reference"):
         raise InvalidSoapSignature("KeyInfo must hold one wsse:SecurityTokenReference to a BinarySecurityToken")
     uri = pointers[0].get("URI") or ""
@@ -472,8 +439,8 @@ def _token_certificate(key_info: Any, security: Any, ids: dict[str, Any]) -> tup
     if token.get("ValueType") != X509V3_TOKEN or token.get("EncodingType") not in (None, BASE64_BINARY):
         raise InvalidSoapSignature("the security token must be a base64 X.509v3 certificate")
     try:
-        certificate = x509.load_der_x509_certificate(_base64(_text(token)))
-    except ValueError as exc:
+        certificate = load_der_certificate(_base64(_text(token)))
+    except InvalidCertificate as exc:
         raise InvalidSoapSignature("the security token is not an X.509 certificate") from exc
     return uri[1:], certificate
 
@@ -498,13 +465,7 @@ def _verify_value(certificate: x509.Certificate, method: str, value: bytes, sign
     if expected != method:
         raise UnsupportedAlgorithm("the signature method does not fit the certificate's key")
     try:
-        if isinstance(public_key, rsa.RSAPublicKey):
-            public_key.verify(value, signed, padding.PKCS1v15(), hashes.SHA256())
-        elif isinstance(public_key, ec.EllipticCurvePublicKey) and len(value) == 64:
-            r, s = int.from_bytes(value[:32], "big"), int.from_bytes(value[32:], "big")
-            public_key.verify(encode_dss_signature(r, s), signed, ec.ECDSA(hashes.SHA256()))
-        else:
-            raise InvalidSoapSignature("the signature does not verify")
+        verify_value(public_key, value, signed)
     except _CryptographyInvalidSignature as exc:
         raise InvalidSoapSignature("the signature does not verify") from exc
 
@@ -513,20 +474,16 @@ def _verify_value(certificate: x509.Certificate, method: str, value: bytes, sign
 
 
 def _parse_time(element: Any) -> datetime:
-    match = _XSD_DATETIME.match(_text(element))
-    if match is None:
-        raise StaleTimestamp("the wsu:Timestamp holds a time that is not an xsd:dateTime with a time zone")
-    whole, fraction, zone = match.groups()
-    micro = (fraction or ".")[1:7].ljust(6, "0")
     try:
-        moment = datetime.fromisoformat(f"{whole}.{micro}{'+00:00' if zone == 'Z' else zone}")
+        return parse_xsd_datetime(_text(element))
+    except NotXsdDateTime as exc:
+        raise StaleTimestamp("the wsu:Timestamp holds a time that is not an xsd:dateTime with a time zone") from exc
     except ValueError as exc:
         raise StaleTimestamp("the wsu:Timestamp holds an impossible time") from exc
-    return moment.astimezone(UTC)
 
 
 def _check_timestamp(timestamp: Any, now: datetime, max_skew: timedelta) -> tuple[datetime, datetime]:
-    parts = _elements(timestamp)
+    parts = elements(timestamp)
     if [part.tag for part in parts] != [_q(WSU_NS, "Created"), _q(WSU_NS, "Expires")]:
         raise StaleTimestamp("the wsu:Timestamp must hold Created and Expires")
     created, expires = _parse_time(parts[0]), _parse_time(parts[1])
@@ -572,7 +529,7 @@ def verify_envelope(envelope: etree._Element, *, now: datetime, max_skew_seconds
 
     # What each reference may point at, found by structure; a reference to anything else fails.
     # The Body and the Timestamp must be among them; the token and other header blocks may be.
-    allowed = [body, timestamp, ids[token_id], *(block for block in _elements(header) if block is not security)]
+    allowed = [body, timestamp, ids[token_id], *(block for block in elements(header) if block is not security)]
     covered = [ids.get(reference.target_id) for reference in references]
     if any(element is None or not any(element is candidate for candidate in allowed) for element in covered):
         raise InvalidSoapSignature("a reference points at an element that may not be signed this way")
@@ -581,9 +538,9 @@ def verify_envelope(envelope: etree._Element, *, now: datetime, max_skew_seconds
     if not any(element is body for element in covered) or not any(element is timestamp for element in covered):
         raise InvalidSoapSignature("the signature must cover the soap:Body and the wsu:Timestamp")
 
-    _verify_value(certificate, method, value, _canonical(signed_info, prefixes))
+    _verify_value(certificate, method, value, canonical(signed_info, prefixes))
     for reference in references:
-        actual = hashlib.sha256(_canonical(ids[reference.target_id], reference.prefixes)).digest()
+        actual = hashlib.sha256(canonical(ids[reference.target_id], reference.prefixes)).digest()
         if not hmac.compare_digest(actual, reference.digest):
             raise InvalidSoapSignature("a signed part of the message was changed after signing")
 

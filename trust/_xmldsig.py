@@ -70,64 +70,56 @@ claims, signed, not proof that the signature existed then.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import hashlib
 import hmac
-import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as _CryptographyInvalidSignature
-from cryptography.exceptions import UnsupportedAlgorithm as _CryptographyUnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from lxml import etree
 
-from trust._errors import UnsupportedKey
-from trust._report import SignatureEvidence, SignatureFailure, SubIndication
+from trust._certificates import load_der_certificate, require_certificate_of, signer_public_key
+from trust._dsig import (
+    DS_NS,
+    ECDSA_SHA256,
+    EXC_C14N,
+    NCNAME,
+    REFUSED_ALGORITHMS,
+    RSA_SHA256,
+    SHA256,
+    SigningKey,
+    b64,
+    base64_text,
+    canonical,
+    elements,
+    inclusive_prefixes,
+    leaf_text,
+    sign_value,
+    signature_method_for,
+    verify_value,
+)
+from trust._errors import InvalidCertificate, UnsupportedKey
+from trust._report import MAX_CARRIED_CERTIFICATES, SignatureEvidence, SignatureFailure, SubIndication
+from trust._time import NotXsdDateTime, parse_xsd_datetime, utc_text
 from trust._xml import XmlRejected, parse_xml
 
 __all__ = ["XMLDSIG_FORMAT", "examine_xml", "sign_xml"]
 
 XMLDSIG_FORMAT = "XML-DSig"
 
-DS_NS = "http://www.w3.org/2000/09/xmldsig#"
-EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
-SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
-RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
-ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
 _METHOD_NAMES = {RSA_SHA256: "RSA-SHA256", ECDSA_SHA256: "ECDSA-SHA256"}
 XADES_NS = "http://uri.etsi.org/01903/v1.3.2#"
 SIGNED_PROPERTIES_TYPE = "http://uri.etsi.org/01903#SignedProperties"
 
-# Names for the refusals we expect, so a message says what was refused without echoing input.
-_KNOWN_REFUSED = {
-    "http://www.w3.org/2000/09/xmldsig#sha1": "SHA-1",
-    "http://www.w3.org/2000/09/xmldsig#rsa-sha1": "RSA-SHA1",
-    "http://www.w3.org/2000/09/xmldsig#dsa-sha1": "DSA-SHA1",
-    "http://www.w3.org/2000/09/xmldsig#hmac-sha1": "HMAC-SHA1",
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1": "ECDSA-SHA1",
-    "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256": "HMAC-SHA256",
-    "http://www.w3.org/2001/04/xmldsig-more#md5": "MD5",
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-md5": "RSA-MD5",
-}
-_NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
-_XSD_DATETIME = re.compile(
-    r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})"
-)
+# Only the digest and signature algorithms are named: another C14N or transform is a FORMAT_FAILURE here.
+_KNOWN_REFUSED = REFUSED_ALGORITHMS
 # The attributes signxml and xmlsec resolve "#id" references by, in any namespace (xml:id, wsu:Id too).
 _ID_ATTRIBUTES = etree.XPath("//@*[local-name()='Id' or local-name()='ID' or local-name()='id']")
-_MAX_CERTIFICATES = 10
-
-SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
 def _q(name: str) -> str:
@@ -142,33 +134,17 @@ def _fail(sub_indication: SubIndication, message: str) -> SignatureFailure:
     return SignatureFailure(sub_indication, message)
 
 
-def _elements(parent: Any) -> list[Any]:
-    return [child for child in parent if isinstance(child.tag, str)]
-
-
 def _method_for(key: Any) -> str:
     """The signature method a key signs or verifies with; UnsupportedKey for any other key."""
-    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
-        if key.key_size < 2048:
-            raise UnsupportedKey(f"RSA keys need at least 2048 bits, this one has {key.key_size}")
-        return RSA_SHA256
-    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
-        return ECDSA_SHA256
-    raise UnsupportedKey("XML licences are signed with RSA (2048 bits or more) or ECDSA P-256 keys")
+    return signature_method_for(
+        key, other_key="XML licences are signed with RSA (2048 bits or more) or ECDSA P-256 keys"
+    )
 
 
 def _canonical(element: Any, prefixes: tuple[str, ...] = ()) -> bytes:
     """Exclusive C14N 1.0 without comments; FORMAT_FAILURE for what C14N cannot render (a relative namespace URI)."""
     try:
-        return bytes(
-            etree.tostring(
-                element,
-                method="c14n",
-                exclusive=True,
-                with_comments=False,
-                inclusive_ns_prefixes=list(prefixes) or None,
-            )
-        )
+        return canonical(element, prefixes)
     except etree.C14NError as exc:
         raise _fail(SubIndication.FORMAT_FAILURE, "the document cannot be canonicalized") from exc
 
@@ -192,34 +168,17 @@ def _without(root: Any, signature: Any) -> Any:
     return clone
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
 # ---- signing -------------------------------------------------------------------------------------------
-
-
-def _xsd_datetime(moment: datetime) -> str:
-    """An xsd:dateTime in UTC with a Z, its fraction only when there is one (2026-12-01T08:00:00Z)."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _id_values(root: Any) -> list[str]:
     return [str(value) for value in _ID_ATTRIBUTES(root)]
 
 
-def _sign_value(private_key: SigningKey, signed_bytes: bytes) -> bytes:
-    if isinstance(private_key, rsa.RSAPrivateKey):
-        return private_key.sign(signed_bytes, padding.PKCS1v15(), hashes.SHA256())
-    # XML-DSig 1.1 wants ECDSA as the fixed-length r || s, not DER.
-    r, s = decode_dss_signature(private_key.sign(signed_bytes, ec.ECDSA(hashes.SHA256())))
-    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-
-
 def _add_digest(parent: Any, digest: bytes) -> None:
     """A SHA-256 DigestMethod and its DigestValue, under `parent`."""
     etree.SubElement(parent, _q("DigestMethod"), {"Algorithm": SHA256})
-    etree.SubElement(parent, _q("DigestValue")).text = _b64(digest)
+    etree.SubElement(parent, _q("DigestValue")).text = b64(digest)
 
 
 def _add_signed_properties(signature: Any, signature_id: str, signing_time: datetime, signer: bytes) -> Any:
@@ -230,7 +189,7 @@ def _add_signed_properties(signature: Any, signature_id: str, signing_time: date
     )
     properties = etree.SubElement(qualifying, _xades("SignedProperties"), {"Id": f"{signature_id}-signed-properties"})
     signature_properties = etree.SubElement(properties, _xades("SignedSignatureProperties"))
-    etree.SubElement(signature_properties, _xades("SigningTime")).text = _xsd_datetime(signing_time)
+    etree.SubElement(signature_properties, _xades("SigningTime")).text = utc_text(signing_time)
     certificate = etree.SubElement(
         etree.SubElement(signature_properties, _xades("SigningCertificateV2")), _xades("Cert")
     )
@@ -256,10 +215,7 @@ def sign_xml(
         raise ValueError("the certificate chain needs at least the signer's certificate")
     if signing_time is not None and signing_time.utcoffset() is None:
         raise ValueError("the signing time needs a time zone")
-    signer = x509.load_der_x509_certificate(certificate_chain[0])
-    spki = (Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    if signer.public_key().public_bytes(*spki) != private_key.public_key().public_bytes(*spki):
-        raise ValueError("the first certificate of the chain is not the private key's")
+    require_certificate_of(certificate_chain[0], private_key)
     root = parse_xml(document)
     if root.xpath("count(//ds:Signature)", namespaces={"ds": DS_NS}):
         raise ValueError("the document is already signed")
@@ -283,7 +239,7 @@ def sign_xml(
     signature_value = etree.SubElement(signature, _q("SignatureValue"))
     x509_data = etree.SubElement(etree.SubElement(signature, _q("KeyInfo")), _q("X509Data"))
     for der in certificate_chain:
-        etree.SubElement(x509_data, _q("X509Certificate")).text = _b64(der)
+        etree.SubElement(x509_data, _q("X509Certificate")).text = b64(der)
     if signing_time is not None:
         signature.set("Id", signature_id)
         properties = _add_signed_properties(signature, signature_id, signing_time, certificate_chain[0])
@@ -293,7 +249,7 @@ def sign_xml(
             etree.SubElement(properties_reference, _q("Transforms")), _q("Transform"), {"Algorithm": EXC_C14N}
         )
         _add_digest(properties_reference, hashlib.sha256(_canonical(properties)).digest())
-    signature_value.text = _b64(_sign_value(private_key, _canonical(signed_info)))
+    signature_value.text = b64(sign_value(private_key, _canonical(signed_info)))
     return bytes(etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8"))
 
 
@@ -301,15 +257,17 @@ def sign_xml(
 
 
 def _text(element: Any) -> str:
-    if _elements(element):
-        raise _fail(SubIndication.FORMAT_FAILURE, "the signature is malformed")
-    return str(element.xpath("string()"))
+    try:
+        return leaf_text(element)
+    except ValueError as exc:
+        raise _fail(SubIndication.FORMAT_FAILURE, "the signature is malformed") from exc
 
 
 def _base64(element: Any, what: str) -> bytes:
+    text = _text(element)
     try:
-        return base64.b64decode("".join(_text(element).split()), validate=True)
-    except (binascii.Error, ValueError) as exc:
+        return base64_text(text)
+    except ValueError as exc:
         raise _fail(SubIndication.FORMAT_FAILURE, f"the {what} is not base64") from exc
 
 
@@ -326,15 +284,10 @@ def _exclusive_c14n(method: Any, what: str) -> tuple[str, ...]:
         if algorithm in _KNOWN_REFUSED:
             raise _refused(algorithm, what)
         raise _fail(SubIndication.FORMAT_FAILURE, f"the {what} must be exclusive C14N without comments")
-    children = _elements(method)
-    if not children:
-        return ()
-    if len(children) > 1 or children[0].tag != f"{{{EXC_C14N}}}InclusiveNamespaces":
-        raise _fail(SubIndication.FORMAT_FAILURE, f"the {what} is malformed")
-    prefixes = tuple(children[0].get("PrefixList", "").split())
-    if not all(prefix == "#default" or _NCNAME.fullmatch(prefix) for prefix in prefixes):
-        raise _fail(SubIndication.FORMAT_FAILURE, f"the {what} is malformed")
-    return prefixes
+    try:
+        return inclusive_prefixes(method)
+    except ValueError as exc:
+        raise _fail(SubIndication.FORMAT_FAILURE, f"the {what} is malformed") from exc
 
 
 def _signature_element(root: Any) -> Any:
@@ -345,7 +298,7 @@ def _signature_element(root: Any) -> Any:
         raise _fail(SubIndication.FORMAT_FAILURE, "the document must hold exactly one XML signature")
     if root.tag == _q("Signature"):
         raise _fail(SubIndication.FORMAT_FAILURE, "an enveloping or detached signature is not accepted")
-    signatures = [child for child in _elements(root) if child.tag == _q("Signature")]
+    signatures = [child for child in elements(root) if child.tag == _q("Signature")]
     if not signatures:
         raise _fail(SubIndication.FORMAT_FAILURE, "the signature must be a child of the document's root element")
     return signatures[0]
@@ -355,15 +308,15 @@ def _reference(reference: Any) -> tuple[tuple[str, ...], bytes]:
     """(C14N prefixes, digest) of the one Reference, which must be the whole document, enveloped."""
     if reference.get("URI") != "" or reference.get("Type") is not None:
         raise _fail(SubIndication.FORMAT_FAILURE, 'the reference must be the whole document (URI "")')
-    parts = _elements(reference)
+    parts = elements(reference)
     if [part.tag for part in parts] != [_q("Transforms"), _q("DigestMethod"), _q("DigestValue")]:
         raise _fail(SubIndication.FORMAT_FAILURE, "the reference must hold Transforms, DigestMethod and DigestValue")
-    transforms = _elements(parts[0])
+    transforms = elements(parts[0])
     if (
         len(transforms) != 2
         or any(transform.tag != _q("Transform") for transform in transforms)
         or transforms[0].get("Algorithm") != ENVELOPED
-        or _elements(transforms[0])
+        or elements(transforms[0])
     ):
         raise _fail(SubIndication.FORMAT_FAILURE, "the transforms must be enveloped-signature, then exclusive C14N")
     prefixes = _exclusive_c14n(transforms[1], "reference transform")
@@ -373,7 +326,7 @@ def _reference(reference: Any) -> tuple[tuple[str, ...], bytes]:
 def _digest(method: Any, value: Any) -> bytes:
     """The SHA-256 digest in a DigestMethod and DigestValue pair."""
     algorithm = method.get("Algorithm")
-    if algorithm != SHA256 or _elements(method):
+    if algorithm != SHA256 or elements(method):
         raise _refused(algorithm, "digest method")
     digest = _base64(value, "digest value")
     if len(digest) != 32:
@@ -384,34 +337,29 @@ def _digest(method: Any, value: Any) -> bytes:
 def _certificates(key_info: Any | None) -> list[bytes]:
     if key_info is None:
         raise _fail(SubIndication.NO_SIGNING_CERTIFICATE_FOUND, "the signature carries no KeyInfo")
-    data = _elements(key_info)
+    data = elements(key_info)
     if len(data) != 1 or data[0].tag != _q("X509Data"):
         raise _fail(SubIndication.FORMAT_FAILURE, "KeyInfo must hold exactly one X509Data")
-    items = _elements(data[0])
+    items = elements(data[0])
     if any(item.tag != _q("X509Certificate") for item in items):
         raise _fail(SubIndication.FORMAT_FAILURE, "X509Data may hold only X509Certificate elements")
     if not items:
         raise _fail(SubIndication.NO_SIGNING_CERTIFICATE_FOUND, "X509Data holds no certificate")
-    if len(items) > _MAX_CERTIFICATES:
-        raise _fail(SubIndication.FORMAT_FAILURE, f"X509Data holds more than {_MAX_CERTIFICATES} certificates")
+    if len(items) > MAX_CARRIED_CERTIFICATES:
+        raise _fail(SubIndication.FORMAT_FAILURE, f"X509Data holds more than {MAX_CARRIED_CERTIFICATES} certificates")
     certificates = []
     for item in items:
         der = _base64(item, "X509Certificate")
         try:
-            x509.load_der_x509_certificate(der)
-        except (ValueError, x509.InvalidVersion) as exc:
+            load_der_certificate(der)
+        except InvalidCertificate as exc:
             raise _fail(SubIndication.FORMAT_FAILURE, "an X509Certificate is not a DER certificate") from exc
         certificates.append(der)
     return certificates
 
 
 def _verify_value(certificate: x509.Certificate, method: str, value: bytes, signed: bytes) -> None:
-    try:
-        public_key = certificate.public_key()
-    except _CryptographyUnsupportedAlgorithm as exc:
-        raise _fail(SubIndication.CRYPTO_CONSTRAINTS_FAILURE, "the signer's key is of a kind not accepted") from exc
-    except ValueError as exc:
-        raise _fail(SubIndication.FORMAT_FAILURE, "the signer's certificate holds a malformed key") from exc
+    public_key = signer_public_key(certificate)
     try:
         expected = _method_for(public_key)
     except UnsupportedKey as exc:
@@ -419,13 +367,7 @@ def _verify_value(certificate: x509.Certificate, method: str, value: bytes, sign
     if expected != method:
         raise _fail(SubIndication.SIG_CRYPTO_FAILURE, "the signature method does not fit the signer's key")
     try:
-        if isinstance(public_key, rsa.RSAPublicKey):
-            public_key.verify(value, signed, padding.PKCS1v15(), hashes.SHA256())
-        elif isinstance(public_key, ec.EllipticCurvePublicKey) and len(value) == 64:
-            r, s = int.from_bytes(value[:32], "big"), int.from_bytes(value[32:], "big")
-            public_key.verify(encode_dss_signature(r, s), signed, ec.ECDSA(hashes.SHA256()))
-        else:
-            raise _fail(SubIndication.SIG_CRYPTO_FAILURE, "the signature value does not verify")
+        verify_value(public_key, value, signed)
     except _CryptographyInvalidSignature as exc:
         raise _fail(SubIndication.SIG_CRYPTO_FAILURE, "the signature value does not verify") from exc
 
@@ -444,7 +386,7 @@ class _SignedProperties:
 
 def _only_child(parent: Any, tag: str, message: str) -> Any:
     """The one child element of `parent`, which must be a `tag` with no text beside it; FORMAT_FAILURE otherwise."""
-    children = _elements(parent)
+    children = elements(parent)
     if len(children) != 1 or children[0].tag != tag or (parent.text or "").strip() or (children[0].tail or "").strip():
         raise _fail(SubIndication.FORMAT_FAILURE, message)
     return children[0]
@@ -452,22 +394,18 @@ def _only_child(parent: Any, tag: str, message: str) -> Any:
 
 def _signing_time(element: Any) -> datetime:
     # xsd:dateTime collapses whitespace; a time zone is required, since a zone-less time is no instant.
-    match = _XSD_DATETIME.fullmatch(_text(element).strip(" \t\r\n"))
-    if match is None:
-        raise _fail(SubIndication.FORMAT_FAILURE, "the SigningTime is not an xsd:dateTime with a time zone")
-    whole, fraction, zone = match.groups()
-    micro = (fraction or ".")[1:7].ljust(6, "0")
     try:
-        moment = datetime.fromisoformat(f"{whole}.{micro}{'+00:00' if zone == 'Z' else zone}")
+        return parse_xsd_datetime(_text(element).strip(" \t\r\n"))
+    except NotXsdDateTime as exc:
+        raise _fail(SubIndication.FORMAT_FAILURE, "the SigningTime is not an xsd:dateTime with a time zone") from exc
     except ValueError as exc:
         raise _fail(SubIndication.FORMAT_FAILURE, "the SigningTime is not a possible time") from exc
-    return moment.astimezone(UTC)
 
 
 def _certificate_digest(signing_certificate: Any) -> bytes:
     cert = _only_child(signing_certificate, _xades("Cert"), "SigningCertificateV2 must hold one Cert, the signer's")
     cert_digest = _only_child(cert, _xades("CertDigest"), "the signing certificate's Cert must hold only CertDigest")
-    parts = _elements(cert_digest)
+    parts = elements(cert_digest)
     if [part.tag for part in parts] != [_q("DigestMethod"), _q("DigestValue")]:
         raise _fail(SubIndication.FORMAT_FAILURE, "CertDigest must hold DigestMethod and DigestValue")
     return _digest(parts[0], parts[1])
@@ -477,10 +415,10 @@ def _properties_reference(reference: Any, properties_id: str) -> tuple[tuple[str
     """(C14N prefixes, digest) of the second Reference, which must name this signature's SignedProperties."""
     if reference.get("Type") != SIGNED_PROPERTIES_TYPE or reference.get("URI") != f"#{properties_id}":
         raise _fail(SubIndication.FORMAT_FAILURE, "the second reference must be this signature's own SignedProperties")
-    parts = _elements(reference)
+    parts = elements(reference)
     if [part.tag for part in parts] != [_q("Transforms"), _q("DigestMethod"), _q("DigestValue")]:
         raise _fail(SubIndication.FORMAT_FAILURE, "the reference must hold Transforms, DigestMethod and DigestValue")
-    transforms = _elements(parts[0])
+    transforms = elements(parts[0])
     if len(transforms) != 1 or transforms[0].tag != _q("Transform"):
         raise _fail(SubIndication.FORMAT_FAILURE, "the signed properties' only transform must be exclusive C14N")
     return _exclusive_c14n(transforms[0], "reference transform"), _digest(parts[1], parts[2])
@@ -489,7 +427,7 @@ def _properties_reference(reference: Any, properties_id: str) -> tuple[tuple[str
 def _signed_properties(root: Any, signature: Any, ds_object: Any, reference: Any) -> _SignedProperties:
     """The XAdES properties in the Signature's own Object, and the Reference that must name them."""
     signature_id = signature.get("Id")
-    if not signature_id or not _NCNAME.fullmatch(signature_id):
+    if not signature_id or not NCNAME.fullmatch(signature_id):
         raise _fail(SubIndication.FORMAT_FAILURE, "a signature with signed properties needs an Id")
     # Another element with the SignedProperties' id (a wrapped copy, say) would be what another
     # verifier digests; with every id unique, the one we walk to is the one "#id" names anywhere.
@@ -504,13 +442,13 @@ def _signed_properties(root: Any, signature: Any, ds_object: Any, reference: Any
         qualifying, _xades("SignedProperties"), "QualifyingProperties must hold SignedProperties only"
     )
     properties_id = properties.get("Id")
-    if not properties_id or not _NCNAME.fullmatch(properties_id):
+    if not properties_id or not NCNAME.fullmatch(properties_id):
         raise _fail(SubIndication.FORMAT_FAILURE, "the SignedProperties need an Id")
     prefixes, digest = _properties_reference(reference, properties_id)
     signature_properties = _only_child(
         properties, _xades("SignedSignatureProperties"), "SignedProperties must hold SignedSignatureProperties only"
     )
-    items = _elements(signature_properties)
+    items = elements(signature_properties)
     if [item.tag for item in items] not in (
         [_xades("SigningTime")],
         [_xades("SigningTime"), _xades("SigningCertificateV2")],
@@ -537,7 +475,7 @@ def examine_xml(document: bytes) -> SignatureEvidence:
     except XmlRejected as exc:
         raise _fail(SubIndication.FORMAT_FAILURE, f"the document is not acceptable XML: {exc.reason}") from exc
     signature = _signature_element(root)
-    parts = _elements(signature)
+    parts = elements(signature)
     xades = bool(parts) and parts[-1].tag == _q("Object")
     core = parts[:-1] if xades else parts
     if [part.tag for part in core] not in (
@@ -549,7 +487,7 @@ def examine_xml(document: bytes) -> SignatureEvidence:
             "the signature must hold SignedInfo, SignatureValue, KeyInfo and at most one XAdES Object only",
         )
     signed_info, signature_value = core[0], core[1]
-    info = _elements(signed_info)
+    info = elements(signed_info)
     references = [_q("Reference"), _q("Reference")] if xades else [_q("Reference")]
     if [item.tag for item in info] != [_q("CanonicalizationMethod"), _q("SignatureMethod"), *references]:
         raise _fail(
@@ -558,7 +496,7 @@ def examine_xml(document: bytes) -> SignatureEvidence:
         )
     info_prefixes = _exclusive_c14n(info[0], "canonicalization method")
     method = info[1].get("Algorithm")
-    if method not in _METHOD_NAMES or _elements(info[1]):
+    if method not in _METHOD_NAMES or elements(info[1]):
         raise _refused(method, "signature method")
     reference_prefixes, digest = _reference(info[2])
     properties = _signed_properties(root, signature, parts[-1], info[3]) if xades else None
@@ -572,7 +510,7 @@ def examine_xml(document: bytes) -> SignatureEvidence:
         actual = hashlib.sha256(_canonical(properties.element, properties.prefixes)).digest()
         if not hmac.compare_digest(actual, properties.digest):
             raise _fail(SubIndication.HASH_FAILURE, "the signed properties were changed after signing")
-    signer = x509.load_der_x509_certificate(certificates[0])
+    signer = load_der_certificate(certificates[0])  # parsed once already, in _certificates
     _verify_value(signer, str(method), value, _canonical(signed_info, info_prefixes))
     # Checked once the signature holds, so that an altered property is a HASH_FAILURE: the signer
     # bound another certificate than the one KeyInfo offers (one re-issued for the same key, say).

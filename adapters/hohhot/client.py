@@ -25,8 +25,7 @@ from pydantic import BaseModel
 from adapters._base import DEFAULT_TIMEOUT, JsonHttpClient
 from adapters.hohhot import _wire
 from adapters.hohhot._exceptions import PartnerRejected, PartnerUnavailable
-from adapters.hohhot.mapping import CITY, HohhotMapping, MalformedPartnerData
-from catalogs import RecordMap, field_map
+from adapters.hohhot.mapping import HohhotMapping, MalformedPartnerData
 from gateway.canonical import (
     ApplicationState,
     ApplicationStatus,
@@ -47,27 +46,7 @@ class HohhotClient(JsonHttpClient):
     """A PartnerClient for Hohhot (150100): licence sharing, credit, affairs, e-seals and the trading centre."""
 
     city: str = "150100"
-
-    def __init__(
-        self,
-        base_url: str,
-        transport: httpx.AsyncBaseTransport | None = None,
-        *,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-    ) -> None:
-        super().__init__(base_url, transport, timeout=timeout)
-        self._mapping = HohhotMapping()
-        self._map = field_map(CITY)
-
-    def _name(self, record_type: type[BaseModel], field: str) -> str:
-        """Hohhot's name for a canonical field: what its query parameters are called too."""
-        record: RecordMap = self._map.record(record_type)
-        spec = record.field(field)
-        return spec.name or ""
-
-    def _code(self, record_type: type[BaseModel], field: str, canonical_code: str) -> str:
-        table = self._map.record(record_type).field(field).code_table or ""
-        return self._mapping.code_to_partner(table, canonical_code)
+    mapping_type = HohhotMapping
 
     # ---- PartnerClient -----------------------------------------------------------------------------
 

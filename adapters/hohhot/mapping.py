@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any, Final
 
 from adapters._json_mapping import JsonMapping, MalformedRecord
-from catalogs import code_table, field_map
+from catalogs import field_map
 
 __all__ = ["CITY", "HohhotMapping", "MalformedPartnerData"]
 
@@ -37,10 +37,6 @@ class HohhotMapping(JsonMapping):
 
     def __init__(self) -> None:
         super().__init__(field_map(CITY), MalformedPartnerData)
-
-    def code_to_partner(self, table: str, canonical_code: str) -> str:
-        """Hohhot's code for a canonical code (for query parameters); UnknownCode if there is none."""
-        return code_table(table).to_city(CITY, canonical_code)
 
     def _write_formatted(self, value: Any, fmt: str, field: str) -> str:
         if fmt == "yyyy-MM-dd":

@@ -18,8 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from adapters._base import DEFAULT_TIMEOUT, JsonHttpClient
-from adapters.shenzhen.mapping import CITY, NOT_FOUND_CODE, OK_CODE, MalformedPartnerData, ShenzhenMapping
-from catalogs import code_table, field_map
+from adapters.shenzhen.mapping import NOT_FOUND_CODE, OK_CODE, MalformedPartnerData, ShenzhenMapping
 from gateway.canonical import ApplicationState, ApplicationStatus, CreditSubject, Licence, Seal, TradingProject
 
 __all__ = ["DEFAULT_TIMEOUT", "PartnerRejected", "PartnerUnavailable", "ShenzhenClient"]
@@ -50,17 +49,7 @@ class ShenzhenClient(JsonHttpClient):
     """A PartnerClient for Shenzhen: licences, credit, service handling, the seal platform and the trading centre."""
 
     city: str = "440300"
-
-    def __init__(
-        self,
-        base_url: str,
-        transport: httpx.AsyncBaseTransport | None = None,
-        *,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-    ) -> None:
-        super().__init__(base_url, transport, timeout=timeout)
-        self._mapping = ShenzhenMapping()
-        self._map = field_map(CITY)
+    mapping_type = ShenzhenMapping
 
     # ---- PartnerClient -----------------------------------------------------------------------------
 
@@ -69,11 +58,9 @@ class ShenzhenClient(JsonHttpClient):
         return None if data is None else self._mapping.from_partner(data, Licence)
 
     async def find_licences(self, holder_id: str, licence_type: str | None = None) -> list[Licence]:
-        record = self._map.record(Licence)
-        params = {record.field("holder").fields["id_number"].name or "": holder_id}
+        params = {self._map.record(Licence).field("holder").fields["id_number"].name or "": holder_id}
         if licence_type is not None:
-            spec = record.field("licence_type")
-            params[spec.name or ""] = code_table(spec.code_table or "").to_city(CITY, licence_type)
+            params[self._name(Licence, "licence_type")] = self._code(Licence, "licence_type", licence_type)
         data = await self._get("/api/licence/v1/licences", params=params)
         return self._rows(data, Licence, "the licence search")
 
@@ -99,8 +86,7 @@ class ShenzhenClient(JsonHttpClient):
         """The trading centre's projects, optionally in one canonical status (catalogs: trading_project_status)."""
         params = {}
         if status is not None:
-            spec = self._map.record(TradingProject).field("status")
-            params[spec.name or ""] = code_table(spec.code_table or "").to_city(CITY, status)
+            params[self._name(TradingProject, "status")] = self._code(TradingProject, "status", status)
         data = await self._get("/api/trade/v1/projects", params=params)
         return self._rows(data, TradingProject, "the project search")
 
@@ -115,11 +101,9 @@ class ShenzhenClient(JsonHttpClient):
         self, application_id: str, state: ApplicationState, note: str | None = None
     ) -> ApplicationStatus | None:
         """Push a state change to the service-handling system; the status it now holds (None if unknown)."""
-        record = self._map.record(ApplicationStatus)
-        state_spec, note_spec = record.field("state"), record.field("note")
         body = {
-            state_spec.name or "": code_table(state_spec.code_table or "").to_city(CITY, state),
-            note_spec.name or "": note,
+            self._name(ApplicationStatus, "state"): self._code(ApplicationStatus, "state", state),
+            self._name(ApplicationStatus, "note"): note,
         }
         path = f"/api/handle/v1/applications/{_segment(application_id)}/status"
         data = await self._send("POST", path, json=body)

@@ -16,7 +16,7 @@ Zhongshan element at fault, e.g. "DZZZ/FZRQ: '2026-01-01' is not a date as yyyyM
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
 
@@ -40,26 +40,17 @@ _MODELS: Final[dict[str, type[BaseModel]]] = {
     model.__name__: model
     for model in (Licence, Party, CreditSubject, CreditRecord, ApplicationStatus, Seal, TradingProject)
 }
-# Any canonical record the field map has a map for (adapters._base.CanonicalRecord names the original three).
+# Any canonical record the field map has a map for.
 _Record = TypeVar("_Record", bound=BaseModel)
 _DIGITS8: Final = re.compile(r"^\d{8}$")
 _DIGITS14: Final = re.compile(r"^\d{14}$")
 _INTEGER: Final = re.compile(r"^-?\d+$")
 _WAN_YUAN: Final = re.compile(r"^\d+(\.\d{1,4})?$")
-_OFFSET: Final = re.compile(r"^([+-])(\d{2}):(\d{2})$")
 _TEN_THOUSAND: Final = Decimal(10000)
 
 
 def _local_name(element: Any) -> str:
     return str(etree.QName(element).localname)
-
-
-def _offset(text: str) -> timezone:
-    match = _OFFSET.match(text)
-    if not match:
-        raise ValueError(f"local_time_offset {text!r} is not ±HH:MM")
-    sign = -1 if match.group(1) == "-" else 1
-    return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
 
 
 class ZhongshanMapping:
@@ -70,7 +61,7 @@ class ZhongshanMapping:
     def __init__(self, fields: FieldMap | None = None) -> None:
         self._map = fields if fields is not None else field_map("zhongshan")
         self.city = "442000"
-        self._tz = _offset(self._map.local_time_offset)
+        self._tz = self._map.local_timezone
 
     @property
     def field_map(self) -> FieldMap:

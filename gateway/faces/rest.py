@@ -26,7 +26,7 @@ from gateway.metrics import CONTENT_TYPE_LATEST, render
 from gateway.operations import list_members_operation, list_services_operation
 from gateway.partner_operations import LicenceLookup
 from gateway.pipeline import Pipeline
-from gateway.recognition import DOCUMENT_FORMATS, FetchLicences, VerifyLicence, VerifySeal
+from gateway.recognition import DOCUMENT_FORMATS, FetchLicences, VerifyLicence, VerifySeal, recognition_of
 from gateway.registry import find_service
 from gateway.relay import RelayOperation
 from gateway.runtime import Runtime
@@ -341,17 +341,11 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
         holder_id: str | None = None,
         issuing_city: str | None = None,
         licence_type: str | None = None,
-        page: str = "1",
+        page: str = "1",  # read (as for every collection) from the query by page_of
         page_size: str = "50",
     ) -> Response:
         # Checked by the operation, after authentication: an anonymous caller learns nothing here.
-        operation = FetchLicences(
-            holder_id=holder_id or "",
-            issuing_city=issuing_city or "",
-            licence_type=licence_type,
-            page_text=page,
-            page_size_text=page_size,
-        )
+        operation = FetchLicences(holder_id=holder_id or "", issuing_city=issuing_city or "", licence_type=licence_type)
         return await run(request, operation)
 
     @router.post(
@@ -369,9 +363,7 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
         summary="The cities' trust lists this gateway accepts: sequence, issue and next-update times, last refresh",
     )
     async def trust_lists() -> dict[str, Any]:
-        if runtime.recognition is None:
-            raise errors.ServiceUnavailable("licence and seal recognition is not configured")
-        return runtime.recognition.snapshot()
+        return recognition_of(runtime).snapshot()
 
     async def relay(request: Request, provider_member_id: str, service_code: str, path: str = "") -> Response:
         service_id = f"{provider_member_id}/{service_code}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pytest
+from conftest import LoopbackServer, free_port
 from lxml import etree
 
 from adapters import PartnerClient, PartnerMapping, hohhot, shenzhen, zhongshan
@@ -22,7 +23,6 @@ from adapters.zhongshan._exceptions import MalformedPartnerData as ZhongshanMalf
 from catalogs import UnknownCode, code_table
 from catalogs.seed import CitySeed, SeedData, generate
 from gateway.canonical import ApplicationStatus, CreditSubject, Licence, Seal, TradingProject
-from tests.conftest import LoopbackServer, free_port
 from trust import parse_xml
 
 T = TypeVar("T")
@@ -60,7 +60,7 @@ ADAPTERS = (
         name="shenzhen",
         region="440300",
         client=shenzhen.ShenzhenClient,
-        sandbox=lambda data: shenzhen.create_app(data),
+        sandbox=shenzhen.create_app,
         mapping=shenzhen.ShenzhenMapping,
         applications=lambda data: shenzhen.seed_application_statuses(data.city("shenzhen")),
         over_the_wire=_json_wire,
@@ -71,7 +71,7 @@ ADAPTERS = (
         name="zhongshan",
         region="442000",
         client=zhongshan.ZhongshanClient,
-        sandbox=lambda data: zhongshan.create_app(data),
+        sandbox=zhongshan.create_app,
         mapping=zhongshan.ZhongshanMapping,
         applications=zhongshan.sample_applications,
         over_the_wire=_gb18030_xml_wire,
@@ -82,7 +82,7 @@ ADAPTERS = (
         name="hohhot",
         region="150100",
         client=hohhot.HohhotClient,
-        sandbox=lambda data: hohhot.create_app(data),
+        sandbox=hohhot.create_app,
         mapping=hohhot.HohhotMapping,
         applications=hohhot.seed_affairs,
         over_the_wire=_json_wire,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,11 +12,19 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import free_port
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import trust
-from adapters.sandbox_documents import consent_token, load_sandbox_pki
+from adapters.sandbox_documents import consent_token, licence_document, load_sandbox_pki
 from adapters.sandboxes import RunningSandboxes, start_sandboxes
-from catalogs import seed
+from catalogs import format_licence_identifier, seed
+from gateway.canonical import Party
+from gateway.clock import FixedClock
+from gateway.demo import wait_for_trust_lists
+from gateway.settings import SANDBOX_TRUST_LIST_PATH
+from gateway.soap_client import gateway_soap_client
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +32,6 @@ def sandboxes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandb
     running = start_sandboxes(base_port=0, sandbox_dir=tmp_path_factory.mktemp("var") / "sandbox")
     yield running
     running.stop()
-
-
-def _regions(sandboxes: RunningSandboxes) -> dict[str, str]:
-    return {spec.region: url for spec, url, _server, _thread in sandboxes.servers}
 
 
 def _member_with(gateway: Any, member_id: str, *rights: str) -> Any:
@@ -42,11 +45,11 @@ def _wired(sandboxes: RunningSandboxes, *, lists_at: str | None = None) -> dict[
     """Gateway settings reaching the sandboxes: partners, trust lists (at `lists_at` if given) and
     the operators' pinned certificates."""
     assert sandboxes.material is not None
-    regions = _regions(sandboxes)
+    regions = sandboxes.regions()
     pki_dir = sandboxes.material.directory / "pki"
     return {
         "partner_urls": regions,
-        "trust_list_urls": {region: f"{lists_at or url}/pki/trust-list.jws" for region, url in regions.items()},
+        "trust_list_urls": {region: f"{lists_at or url}{SANDBOX_TRUST_LIST_PATH}" for region, url in regions.items()},
         "trust_list_operators": {region: pki_dir / region / "trust-list-operator.crt" for region in regions},
     }
 
@@ -54,20 +57,8 @@ def _wired(sandboxes: RunningSandboxes, *, lists_at: str | None = None) -> dict[
 @pytest.fixture
 def recognising_gateway(start_gateway: Any, sandboxes: RunningSandboxes) -> Any:
     gateway = start_gateway(**_wired(sandboxes))
-    _wait_for_trust_lists(gateway.url, set(_regions(sandboxes)))
+    wait_for_trust_lists(gateway.url, set(sandboxes.regions()))
     return gateway
-
-
-def _wait_for_trust_lists(url: str, cities: set[str]) -> dict[str, Any]:
-    deadline = time.monotonic() + 15
-    while True:
-        snapshot = httpx.get(url + "/.well-known/trust-lists", trust_env=False).json()
-        held = {city for city, entry in snapshot.get("cities", {}).items() if entry.get("sequence")}
-        if held >= cities:
-            return dict(snapshot)
-        if time.monotonic() > deadline:
-            raise AssertionError(f"trust lists not loaded: {snapshot}")
-        time.sleep(0.1)
 
 
 def _verify(gateway: Any, member: Any, path: str, document: bytes, **extra: Any) -> httpx.Response:
@@ -183,13 +174,11 @@ def test_verifying_needs_the_right_and_good_input(recognising_gateway: Any, sand
 def test_the_gateway_fails_closed_when_a_trust_list_is_past_its_next_update(
     start_gateway: Any, sandboxes: RunningSandboxes
 ) -> None:
-    from gateway.clock import FixedClock
-
     assert sandboxes.material is not None
-    regions = _regions(sandboxes)
+    regions = sandboxes.regions()
     clock = FixedClock(datetime.now(UTC))
     gateway = start_gateway(clock=clock, **_wired(sandboxes))
-    _wait_for_trust_lists(gateway.url, set(regions))
+    wait_for_trust_lists(gateway.url, set(regions))
     window = _member_with(gateway, "442000.zsdemo.window", "licences.verify")
     document = (sandboxes.material.samples_dir / "440300/licence-valid.jws").read_bytes()
     assert _verify(gateway, window, "/v1/licences/verify", document).json()["recognised"] is True
@@ -265,16 +254,12 @@ def test_licences_are_fetched_with_purpose_and_the_holders_consent(
 def test_soap_callers_verify_licences_too(
     recognising_gateway: Any, sandboxes: RunningSandboxes, tmp_path: Path
 ) -> None:
-    from test_soap import make_identity
-
-    from gateway.registry import add_member, grant
-    from gateway.soap_client import gateway_soap_client
-
     gateway = recognising_gateway
-    key_file, cert_file, cert_pem = make_identity(tmp_path, "442000.zssoap.window")
-    with gateway.runtime.database.write() as connection:
-        add_member(connection, "442000.zssoap.window", cert_pem, now=gateway.runtime.clock.now())
-        grant(connection, "442000.zssoap.window", "licences.verify", now=gateway.runtime.clock.now())
+    member = gateway.add_member("442000.zssoap.window", algorithm="rsa")  # WS-Security takes RSA, not Ed25519
+    gateway.grant(member.id, "licences.verify")
+    key_file, cert_file = tmp_path / "member.key", tmp_path / "member.crt"
+    key_file.write_bytes(member.key_pem)
+    cert_file.write_bytes(member.cert_pem)
     assert sandboxes.material is not None
     document = (sandboxes.material.samples_dir / "440300/licence-valid.ofd").read_bytes()
     x5c = next(key["x5c"][0] for key in gateway.jwks()["keys"] if "x5c" in key)
@@ -293,17 +278,13 @@ def test_soap_callers_verify_licences_too(
 def test_an_unreachable_registry_is_try_later_and_the_status_list_is_read(
     start_gateway: Any, sandboxes: RunningSandboxes
 ) -> None:
-    from conftest import free_port
-
-    from adapters.sandbox_documents import licence_document
-
     assert sandboxes.material is not None
-    regions = _regions(sandboxes)
+    regions = sandboxes.regions()
     document = (sandboxes.material.samples_dir / "440300/licence-valid.jws").read_bytes()
 
     wired = _wired(sandboxes)
     down = start_gateway(**{**wired, "partner_urls": {**regions, "440300": f"http://127.0.0.1:{free_port()}"}})
-    _wait_for_trust_lists(down.url, set(regions))
+    wait_for_trust_lists(down.url, set(regions))
     window = _member_with(down, "442000.zsdemo.window", "licences.verify")
     report = _verify(down, window, "/v1/licences/verify", document).json()["report"]
     assert (report["indication"], report["sub_indication"]) == ("INDETERMINATE", "TRY_LATER")
@@ -318,7 +299,7 @@ def test_an_unreachable_registry_is_try_later_and_the_status_list_is_read(
     )
     signed = licence_document(pki, "440300", revoked, "jws", "licence-issuer-ec", datetime.now(UTC), status_entry=entry)
     up = start_gateway(**wired)  # the same database: another member
-    _wait_for_trust_lists(up.url, set(regions))
+    wait_for_trust_lists(up.url, set(regions))
     window = _member_with(up, "442000.zsdemo.second", "licences.verify")
     report = _verify(up, window, "/v1/licences/verify", signed).json()["report"]
     assert (report["indication"], report["sub_indication"]) == ("TOTAL_FAILED", "LICENCE_REVOKED")
@@ -330,9 +311,6 @@ def test_a_claimed_signing_time_counts_only_when_the_registry_holds_the_signed_r
 ) -> None:
     """A withdrawn issuer's or an expired key's holder cannot sign today, date it back and be believed:
     the claimed time is used only for a record the issuing registry holds exactly (its proof of existence)."""
-    from adapters.sandbox_documents import licence_document
-    from gateway.canonical import Party
-
     gateway = recognising_gateway
     window = _member_with(gateway, "442000.zsdemo.window", "licences.verify")
     assert sandboxes.material is not None
@@ -393,11 +371,11 @@ def test_only_the_holders_city_may_consent_for_it(recognising_gateway: Any, sand
 def test_the_openapi_examples_of_the_verify_endpoints_work(start_gateway: Any, sandboxes: RunningSandboxes) -> None:
     """The contract asks for working examples: the gateway shows the sandbox's own samples."""
     assert sandboxes.material is not None
-    regions = _regions(sandboxes)
+    regions = sandboxes.regions()
     wired = _wired(sandboxes)
     del wired["trust_list_operators"]  # found in the sandbox PKI under var_dir, as by default
     gateway = start_gateway(var_dir=sandboxes.material.directory.parent, **wired)  # its sandbox_dir holds the samples
-    _wait_for_trust_lists(gateway.url, set(regions))
+    wait_for_trust_lists(gateway.url, set(regions))
     window = _member_with(gateway, "442000.zsdemo.examples", "licences.verify", "seals.verify")
     spec = httpx.get(gateway.url + "/openapi.json", trust_env=False).json()
     for path in ("/v1/licences/verify", "/v1/seals/verify"):
@@ -412,15 +390,13 @@ def test_the_openapi_examples_of_the_verify_endpoints_work(start_gateway: Any, s
 def test_a_restarted_gateway_keeps_working_on_the_last_good_lists_it_stored(
     start_gateway: Any, sandboxes: RunningSandboxes
 ) -> None:
-    from conftest import free_port
-
     assert sandboxes.material is not None
-    regions = _regions(sandboxes)
+    regions = sandboxes.regions()
     first = start_gateway(**_wired(sandboxes))
-    _wait_for_trust_lists(first.url, set(regions))
+    wait_for_trust_lists(first.url, set(regions))
     # The same database, but no publisher answers: the stored lists are taken up (and re-verified).
     second = start_gateway(**_wired(sandboxes, lists_at=f"http://127.0.0.1:{free_port()}"))
-    snapshot = _wait_for_trust_lists(second.url, set(regions))
+    snapshot = wait_for_trust_lists(second.url, set(regions))
     assert all((entry.get("last_refresh") or {}).get("outcome") != "accepted" for entry in snapshot["cities"].values())
     window = _member_with(second, "442000.zsdemo.restarted", "licences.verify")
     document = (sandboxes.material.samples_dir / "440300/licence-valid.jws").read_bytes()
@@ -430,9 +406,6 @@ def test_a_restarted_gateway_keeps_working_on_the_last_good_lists_it_stored(
 def test_gb_t_36904_licence_identifiers_are_parsed_and_their_issuer_checked(
     recognising_gateway: Any, sandboxes: RunningSandboxes
 ) -> None:
-    from adapters.sandbox_documents import licence_document
-    from catalogs import format_licence_identifier
-
     gateway = recognising_gateway
     window = _member_with(gateway, "442000.zsdemo.window", "licences.verify")
     assert sandboxes.material is not None
@@ -440,48 +413,27 @@ def test_gb_t_36904_licence_identifiers_are_parsed_and_their_issuer_checked(
     licences = seed.generate().city("shenzhen").licences
     licence = next(item for item in licences if item.status == "valid")
     enterprise = next(item.holder.id_number for item in licences if item.holder.id_type == "uscc")
+
+    def verify_numbered(number: str) -> Any:
+        numbered = licence.model_copy(update={"licence_number": number})
+        document = licence_document(pki, "440300", numbered, "jws", "licence-issuer-ec", datetime.now(UTC))
+        return _verify(gateway, window, "/v1/licences/verify", document).json()
+
     number = format_licence_identifier(licence.issuer_code + "001", licence.issuer_code, "2026000123", 1, "0")
-    answer = _verify(
-        gateway,
-        window,
-        "/v1/licences/verify",
-        licence_document(
-            pki,
-            "440300",
-            licence.model_copy(update={"licence_number": number}),
-            "jws",
-            "licence-issuer-ec",
-            datetime.now(UTC),
-        ),
-    ).json()
+    answer = verify_numbered(number)
     assert answer["licence_identifier"]["issuer_code"] == licence.issuer_code
     assert answer["licence_identifier"]["check_character_verified"] is False
     # the registry does not hold this number: found out, not recognised
     assert answer["report"]["sub_indication"] == "SIGNED_DATA_NOT_FOUND"
 
     other_issuer = format_licence_identifier(licence.issuer_code + "001", enterprise, "2026000123", 1, "0")
-    answer = _verify(
-        gateway,
-        window,
-        "/v1/licences/verify",
-        licence_document(
-            pki,
-            "440300",
-            licence.model_copy(update={"licence_number": other_issuer}),
-            "jws",
-            "licence-issuer-ec",
-            datetime.now(UTC),
-        ),
-    ).json()
+    answer = verify_numbered(other_issuer)
     assert answer["report"]["sub_indication"] == "FORMAT_FAILURE"
 
 
 def test_any_bytes_are_answered_with_a_report_or_a_4xx_never_a_5xx(
     recognising_gateway: Any, sandboxes: RunningSandboxes
 ) -> None:
-    from hypothesis import HealthCheck, given, settings
-    from hypothesis import strategies as st
-
     gateway = recognising_gateway
     window = _member_with(gateway, "442000.zsdemo.fuzz", "licences.verify", "seals.verify")
     assert sandboxes.material is not None

@@ -496,6 +496,22 @@ def test_an_unparsable_signer_certificate(world: World) -> None:
     assert report.sub_indication is SubIndication.NO_SIGNING_CERTIFICATE_FOUND
 
 
+def test_a_signer_certificate_of_an_unknown_version_is_reported_not_raised(world: World) -> None:
+    der = world["signer"].der
+    version = b"\xa0\x03\x02\x01\x02"  # tbsCertificate's [0] EXPLICIT INTEGER 2 (v3)
+    assert der.index(version) < 16
+    patched = der.replace(version, b"\xa0\x03\x02\x01\x07", 1)
+    with pytest.raises(x509.InvalidVersion):  # not a ValueError: what used to escape the engine
+        x509.load_der_x509_certificate(patched)
+    evidence = replace(_evidence(world, "signer"), signer_certificate=patched)
+    report = _validate(world, evidence)
+    assert (report.indication, report.sub_indication) == (
+        Indication.INDETERMINATE,
+        SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
+    )
+    assert report.messages == ["the signer certificate does not parse"]
+
+
 def test_crls_are_cached_until_next_update(world: World) -> None:
     checker = RevocationChecker(world.crls.fetch)
     before = dict(world.crls.calls)

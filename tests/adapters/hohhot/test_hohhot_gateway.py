@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from conftest import free_port
+
 from adapters.hohhot import create_app
 from catalogs import seed
-from tests.conftest import free_port
 
 
 def test_a_shenzhen_caller_gets_a_hohhot_licence_in_the_canonical_model(start_gateway: Any, serve: Any) -> None:

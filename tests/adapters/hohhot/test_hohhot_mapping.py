@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
@@ -12,87 +13,35 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from adapters import PartnerMapping
-from adapters.hohhot import HohhotMapping, MalformedPartnerData, seed_affairs, seed_trading_centre
-from catalogs import RecordMap, code_table, field_map
+from adapters.hohhot import HohhotMapping, MalformedPartnerData, seed_affairs
+from catalogs import code_table, field_map
 from catalogs.seed import generate
-from gateway.canonical import ApplicationStatus, CreditRecord, CreditSubject, Licence, Party, Seal, TradingProject
+from gateway.canonical import ApplicationStatus, CreditRecord, CreditSubject, Licence, Seal, TradingProject
+from tests.adapters.canonical_strategies import (
+    codes,
+    credit_subjects,
+    leaves,
+    licences,
+    optional_texts,
+    parties,
+    partner_names,
+    texts,
+)
 
 DATA = generate()
 SEED = DATA.city("hohhot")
 MAPPING = HohhotMapping()
 FIELD_MAP = field_map("hohhot")
 BEIJING = timezone(timedelta(hours=8))
-PROJECTS = tuple(item.project for item in seed_trading_centre(DATA))
 AFFAIRS = seed_affairs(DATA)
 
 
-def codes(table: str) -> st.SearchStrategy[Any]:
-    return st.sampled_from(code_table(table).canonical_codes)
-
-
-texts = st.text(st.characters(codec="utf-8"), min_size=1, max_size=40)
-optional_texts = st.none() | texts
 dates = st.dates(date(1000, 1, 1), date(9999, 12, 31))
 offsets = st.sampled_from([UTC, BEIJING, timezone(timedelta(hours=-5, minutes=-30)), timezone(timedelta(hours=14))])
 # Hohhot's wire has whole seconds and no year outside 0001-9999 once moved to Beijing time.
 whole_second_times = st.datetimes(datetime(2000, 1, 1), datetime(2099, 12, 31), timezones=offsets).map(
     lambda moment: moment.replace(microsecond=0)
 )
-
-
-@st.composite
-def parties(draw: st.DrawFn, organisations_only: bool = False) -> Party:
-    base = draw(st.sampled_from(SEED.enterprises if organisations_only else SEED.enterprises + SEED.persons))
-    id_type = "uscc" if organisations_only else draw(codes("holder_id_type"))
-    return base.model_copy(update={"name": draw(st.just(base.name) | texts), "id_type": id_type})
-
-
-@st.composite
-def licences(draw: st.DrawFn) -> Licence:
-    base = draw(st.sampled_from(SEED.licences))
-    return Licence(
-        licence_number=draw(st.just(base.licence_number) | st.text(min_size=1, max_size=64)),
-        licence_type=draw(codes("licence_type")),
-        title=draw(texts),
-        holder=draw(parties()),
-        issuer_name=base.issuer_name,
-        issuer_code=base.issuer_code,
-        issuing_city=base.issuing_city,
-        issued_on=draw(dates),
-        valid_from=draw(dates),
-        valid_until=draw(st.none() | dates),
-        status=draw(codes("licence_status")),
-        scope=draw(optional_texts),
-        address=draw(optional_texts),
-        legal_representative=draw(optional_texts),
-    )
-
-
-credit_records = st.builds(
-    CreditRecord,
-    kind=codes("credit_record_kind"),
-    title=texts,
-    authority=texts,
-    decided_on=dates,
-    valid_until=st.none() | dates,
-)
-
-
-@st.composite
-def credit_subjects(draw: st.DrawFn) -> CreditSubject:
-    base = draw(st.sampled_from(SEED.credit_subjects))
-    return base.model_copy(
-        update={
-            "name": draw(texts),
-            "subject_type": draw(codes("subject_type")),
-            "status": draw(codes("subject_status")),
-            "established_on": draw(st.none() | dates),
-            "legal_representative": draw(optional_texts),
-            "registered_capital_cny": draw(st.none() | st.integers(0, 10**15)),
-            "address": draw(optional_texts),
-            "records": tuple(draw(st.lists(credit_records, max_size=4))),
-        }
-    )
 
 
 application_statuses = st.builds(
@@ -109,7 +58,7 @@ seals = st.builds(
     seal_code=st.text(min_size=1, max_size=64),
     name=texts,
     seal_type=codes("seal_type"),
-    holder=parties(organisations_only=True),
+    holder=parties(SEED, organisations_only=True),
     status=codes("seal_status"),
     valid_from=dates,
     valid_until=st.none() | dates,
@@ -121,12 +70,12 @@ seals = st.builds(
 
 @st.composite
 def trading_projects(draw: st.DrawFn) -> TradingProject:
-    base = draw(st.sampled_from(PROJECTS))
+    base = draw(st.sampled_from(SEED.trading_projects))
     return base.model_copy(
         update={
             "title": draw(texts),
             "category": draw(codes("trading_category")),
-            "tenderer": draw(parties(organisations_only=True)),
+            "tenderer": draw(parties(SEED, organisations_only=True)),
             "budget_cny": draw(st.none() | st.integers(0, 10**15)),
             "evaluation_at": draw(st.none() | whole_second_times),
             "venue": draw(optional_texts),
@@ -142,13 +91,13 @@ def round_trip(record: BaseModel) -> Any:
 
 
 @settings(max_examples=150)
-@given(licences())
+@given(licences(SEED, dates))
 def test_licence_round_trip(licence: Licence) -> None:
     assert round_trip(licence) == licence
 
 
 @settings(max_examples=150)
-@given(credit_subjects())
+@given(credit_subjects(SEED, dates, vary_name=True))
 def test_credit_subject_round_trip(subject: CreditSubject) -> None:
     assert round_trip(subject) == subject
 
@@ -174,7 +123,13 @@ def test_trading_project_round_trip(project: TradingProject) -> None:
 
 
 def test_every_seeded_record_round_trips() -> None:
-    records: tuple[BaseModel, ...] = (*SEED.licences, *SEED.credit_subjects, *AFFAIRS, *SEED.seals, *PROJECTS)
+    records: tuple[BaseModel, ...] = (
+        *SEED.licences,
+        *SEED.credit_subjects,
+        *AFFAIRS,
+        *SEED.seals,
+        *SEED.trading_projects,
+    )
     for record in records:
         assert round_trip(record) == record
 
@@ -183,58 +138,38 @@ LICENCE = SEED.licences[-1]
 SUBJECT = next(item for item in SEED.credit_subjects if item.records)
 
 
-@pytest.mark.parametrize(
-    ("table", "make"),
-    [
-        ("licence_type", lambda code: LICENCE.model_copy(update={"licence_type": code})),
-        ("licence_status", lambda code: LICENCE.model_copy(update={"status": code})),
-        (
-            "holder_id_type",
-            lambda code: LICENCE.model_copy(update={"holder": LICENCE.holder.model_copy(update={"id_type": code})}),
+CODE_CASES: list[tuple[str, Callable[[str], BaseModel]]] = [
+    ("licence_type", lambda code: LICENCE.model_copy(update={"licence_type": code})),
+    ("licence_status", lambda code: LICENCE.model_copy(update={"status": code})),
+    (
+        "holder_id_type",
+        lambda code: LICENCE.model_copy(update={"holder": LICENCE.holder.model_copy(update={"id_type": code})}),
+    ),
+    ("subject_type", lambda code: SUBJECT.model_copy(update={"subject_type": code})),
+    ("subject_status", lambda code: SUBJECT.model_copy(update={"status": code})),
+    (
+        "credit_record_kind",
+        lambda code: SUBJECT.model_copy(
+            update={"records": (CreditRecord(kind=code, title="t", authority="a", decided_on=date(2024, 1, 1)),)}
         ),
-        ("subject_type", lambda code: SUBJECT.model_copy(update={"subject_type": code})),
-        ("subject_status", lambda code: SUBJECT.model_copy(update={"status": code})),
-        (
-            "credit_record_kind",
-            lambda code: SUBJECT.model_copy(
-                update={"records": (CreditRecord(kind=code, title="t", authority="a", decided_on=date(2024, 1, 1)),)}
-            ),
-        ),
-        ("application_state", lambda code: AFFAIRS[0].model_copy(update={"state": code})),
-        ("trading_category", lambda code: PROJECTS[0].model_copy(update={"category": code})),
-        ("trading_project_status", lambda code: PROJECTS[0].model_copy(update={"status": code})),
-        (
-            "seal_type",
-            lambda code: Seal(
-                seal_code="S1",
-                name="n",
-                seal_type=code,
-                holder=SEED.enterprises[0],
-                status="valid",
-                valid_from=date(2024, 1, 1),
-            ),
-        ),
-        (
-            "seal_status",
-            lambda code: Seal(
-                seal_code="S1",
-                name="n",
-                seal_type="official",
-                holder=SEED.enterprises[0],
-                status=code,
-                valid_from=date(2024, 1, 1),
-            ),
-        ),
-    ],
-)
-def test_every_code_table_value_survives_both_ways(table: str, make: Any) -> None:
+    ),
+    ("application_state", lambda code: AFFAIRS[0].model_copy(update={"state": code})),
+    ("trading_category", lambda code: SEED.trading_projects[0].model_copy(update={"category": code})),
+    ("trading_project_status", lambda code: SEED.trading_projects[0].model_copy(update={"status": code})),
+    ("seal_type", lambda code: SEED.seals[0].model_copy(update={"seal_type": code})),
+    ("seal_status", lambda code: SEED.seals[0].model_copy(update={"status": code})),
+]
+
+
+@pytest.mark.parametrize(("table", "make"), CODE_CASES)
+def test_every_code_table_value_survives_both_ways(table: str, make: Callable[[str], BaseModel]) -> None:
     hohhot_codes = set()
     for canonical_code in code_table(table).canonical_codes:
         record = make(canonical_code)
         wire = MAPPING.to_partner(record)
         hohhot_code = code_table(table).to_city("hohhot", canonical_code)
-        assert hohhot_code in _leaves(wire)
-        assert canonical_code not in _leaves(wire) or canonical_code == hohhot_code
+        assert hohhot_code in leaves(wire)
+        assert canonical_code not in leaves(wire) or canonical_code == hohhot_code
         hohhot_codes.add(hohhot_code)
         assert MAPPING.from_partner(wire, type(record)) == record
     assert len(hohhot_codes) == len(code_table(table))
@@ -247,38 +182,14 @@ def test_the_code_tables_the_field_map_uses_are_all_exercised() -> None:
         for spec in record.fields.values()
         if spec.code_table is not None
     }
-    exercised = {
-        "licence_type",
-        "licence_status",
-        "holder_id_type",
-        "subject_type",
-        "subject_status",
-        "credit_record_kind",
-        "application_state",
-        "trading_category",
-        "trading_project_status",
-        "seal_type",
-        "seal_status",
-    }
+    exercised = {table for table, _make in CODE_CASES}
     assert used <= exercised
-
-
-def _leaves(value: Any) -> list[Any]:
-    if isinstance(value, dict):
-        return [leaf for item in value.values() for leaf in _leaves(item)]
-    if isinstance(value, list):
-        return [leaf for item in value for leaf in _leaves(item)]
-    return [value]
-
-
-def _names(record_map: RecordMap) -> set[str]:
-    return set(record_map.partner_names())
 
 
 def test_partner_keys_are_the_field_maps_snake_case_names_with_the_holder_nested() -> None:
     licence = next(item for item in SEED.licences if item.valid_until is None)
     wire = MAPPING.to_partner(licence)
-    assert set(wire) == _names(FIELD_MAP.record("Licence"))
+    assert set(wire) == partner_names(FIELD_MAP.record("Licence"))
     assert wire["license_code"] == licence.licence_number
     assert wire["holder_info"] == {
         "subject_name": licence.holder.name,
@@ -287,8 +198,8 @@ def test_partner_keys_are_the_field_maps_snake_case_names_with_the_holder_nested
     }
     assert wire["end_date"] is None
     wire = MAPPING.to_partner(SUBJECT)
-    assert set(wire) == _names(FIELD_MAP.record("CreditSubject"))
-    assert set(wire["credit_records"][0]) == _names(FIELD_MAP.record("CreditRecord"))
+    assert set(wire) == partner_names(FIELD_MAP.record("CreditSubject"))
+    assert set(wire["credit_records"][0]) == partner_names(FIELD_MAP.record("CreditRecord"))
     for name in (*wire, *wire["credit_records"][0]):
         assert name == name.lower()
 
@@ -317,7 +228,7 @@ def test_a_time_the_wire_cannot_carry_is_refused_not_rounded(moment: datetime) -
 LICENCE_WIRE = MAPPING.to_partner(LICENCE)
 SUBJECT_WIRE = MAPPING.to_partner(SUBJECT)
 STATUS_WIRE = MAPPING.to_partner(AFFAIRS[0])
-PROJECT_WIRE = MAPPING.to_partner(PROJECTS[0])
+PROJECT_WIRE = MAPPING.to_partner(SEED.trading_projects[0])
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from conftest import LoopbackServer
 
 from adapters import PartnerClient
 from adapters.hohhot import (
@@ -25,7 +26,6 @@ from adapters.hohhot import (
 from catalogs import code_table, validate_resident_id
 from catalogs.seed import generate
 from gateway.canonical import Licence
-from tests.conftest import LoopbackServer
 
 T = TypeVar("T")
 DATA = generate()
@@ -194,7 +194,7 @@ def test_the_trading_centre_serves_its_expert_pool(sandbox: str) -> None:
 
 
 def test_seals_are_what_the_seed_holds_for_hohhot(sandbox: str) -> None:
-    holder = SEED.seals[0].holder.id_number if SEED.seals else SEED.enterprises[0].id_number
+    holder = SEED.seals[0].holder.id_number
 
     async def work(client: HohhotClient) -> tuple[Any, ...]:
         return await client.get_seals(holder), await client.get_seal("NO-SUCH-SEAL")

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.shenzhen import MalformedPartnerData, ShenzhenMapping, seed_application_statuses
-from catalogs import RecordMap, code_table, field_map
+from catalogs import code_table, field_map
 from catalogs.seed import generate
 from gateway.canonical import (
     ApplicationStatus,
@@ -21,74 +21,25 @@ from gateway.canonical import (
     Seal,
     TradingProject,
 )
+from tests.adapters.canonical_strategies import (
+    codes,
+    credit_subjects,
+    leaves,
+    licences,
+    optional_texts,
+    parties,
+    partner_names,
+    texts,
+)
 
 SEED = generate().city("shenzhen")
 MAPPING = ShenzhenMapping()
 FIELD_MAP = field_map("shenzhen")
 
 
-def codes(table: str) -> st.SearchStrategy[Any]:
-    return st.sampled_from(code_table(table).canonical_codes)
-
-
-texts = st.text(st.characters(codec="utf-8"), min_size=1, max_size=40)
-optional_texts = st.none() | texts
 dates = st.dates(date(1950, 1, 1), date(2099, 12, 31))
 offsets = st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5, minutes=-30))])
 aware_datetimes = st.datetimes(datetime(2000, 1, 1), datetime(2099, 12, 31), timezones=offsets)
-
-
-@st.composite
-def parties(draw: st.DrawFn) -> Party:
-    base = draw(st.sampled_from(SEED.enterprises + SEED.persons))
-    return base.model_copy(update={"name": draw(st.just(base.name) | texts), "id_type": draw(codes("holder_id_type"))})
-
-
-@st.composite
-def licences(draw: st.DrawFn) -> Licence:
-    base = draw(st.sampled_from(SEED.licences))
-    return Licence(
-        licence_number=draw(st.just(base.licence_number) | st.text(min_size=1, max_size=64)),
-        licence_type=draw(codes("licence_type")),
-        title=draw(texts),
-        holder=draw(parties()),
-        issuer_name=base.issuer_name,
-        issuer_code=base.issuer_code,
-        issuing_city=base.issuing_city,
-        issued_on=draw(dates),
-        valid_from=draw(dates),
-        valid_until=draw(st.none() | dates),
-        status=draw(codes("licence_status")),
-        scope=draw(optional_texts),
-        address=draw(optional_texts),
-        legal_representative=draw(optional_texts),
-    )
-
-
-credit_records = st.builds(
-    CreditRecord,
-    kind=codes("credit_record_kind"),
-    title=texts,
-    authority=texts,
-    decided_on=dates,
-    valid_until=st.none() | dates,
-)
-
-
-@st.composite
-def credit_subjects(draw: st.DrawFn) -> CreditSubject:
-    base = draw(st.sampled_from(SEED.credit_subjects))
-    return base.model_copy(
-        update={
-            "subject_type": draw(codes("subject_type")),
-            "status": draw(codes("subject_status")),
-            "established_on": draw(st.none() | dates),
-            "legal_representative": draw(optional_texts),
-            "registered_capital_cny": draw(st.none() | st.integers(0, 10**15)),
-            "address": draw(optional_texts),
-            "records": tuple(draw(st.lists(credit_records, max_size=4))),
-        }
-    )
 
 
 application_statuses = st.builds(
@@ -125,7 +76,7 @@ trading_projects = st.builds(
     project_code=st.sampled_from([p.project_code for p in SEED.trading_projects]) | st.text(min_size=1, max_size=64),
     title=texts,
     category=codes("trading_category"),
-    tenderer=parties() | organisations,
+    tenderer=parties(SEED) | organisations,
     budget_cny=st.none() | st.integers(0, 10**15),
     evaluation_at=st.none() | aware_datetimes,
     venue=optional_texts,
@@ -138,13 +89,13 @@ def round_trip(record: Any) -> Any:
 
 
 @settings(max_examples=150)
-@given(licences())
+@given(licences(SEED, dates))
 def test_licence_round_trip(licence: Licence) -> None:
     assert round_trip(licence) == licence
 
 
 @settings(max_examples=150)
-@given(credit_subjects())
+@given(credit_subjects(SEED, dates))
 def test_credit_subject_round_trip(subject: CreditSubject) -> None:
     assert round_trip(subject) == subject
 
@@ -217,46 +168,36 @@ def test_every_code_table_value_survives(table: str, make: Any) -> None:
         record = make(canonical_code)
         wire = MAPPING.to_partner(record)
         shenzhen_code = code_table(table).to_city("shenzhen", canonical_code)
-        assert shenzhen_code in _leaves(wire)
+        assert shenzhen_code in leaves(wire)
         shenzhen_codes.add(shenzhen_code)
         assert MAPPING.from_partner(wire, type(record)) == record
     assert len(shenzhen_codes) == len(code_table(table))
 
 
-def _leaves(value: Any) -> list[Any]:
-    if isinstance(value, dict):
-        return [leaf for item in value.values() for leaf in _leaves(item)]
-    if isinstance(value, list):
-        return [leaf for item in value for leaf in _leaves(item)]
-    return [value]
-
-
-def _names(record_map: RecordMap) -> set[str]:
-    return set(record_map.partner_names())
-
-
 def test_partner_keys_are_the_field_maps_camel_case_names() -> None:
     licence = next(item for item in SEED.licences if item.valid_until is None)
     wire = MAPPING.to_partner(licence)
-    assert set(wire) == _names(FIELD_MAP.record("Licence"))
+    assert set(wire) == partner_names(FIELD_MAP.record("Licence"))
     assert wire["licenceNo"] == licence.licence_number
     assert wire["holderCertNo"] == licence.holder.id_number
     assert wire["validTo"] is None
     subject = next(item for item in SEED.credit_subjects if item.records)
     wire = MAPPING.to_partner(subject)
-    assert set(wire) == _names(FIELD_MAP.record("CreditSubject"))
-    assert set(wire["creditRecords"][0]) == _names(FIELD_MAP.record("CreditRecord"))
-    assert set(MAPPING.to_partner(seed_application_statuses(SEED)[0])) == _names(FIELD_MAP.record("ApplicationStatus"))
+    assert set(wire) == partner_names(FIELD_MAP.record("CreditSubject"))
+    assert set(wire["creditRecords"][0]) == partner_names(FIELD_MAP.record("CreditRecord"))
+    assert set(MAPPING.to_partner(seed_application_statuses(SEED)[0])) == partner_names(
+        FIELD_MAP.record("ApplicationStatus")
+    )
     for name in (*wire, *wire["creditRecords"][0]):
         assert name[0].islower() and "_" not in name
     seal = next(item for item in SEED.seals if item.status == "revoked")
     seal_wire = MAPPING.to_partner(seal)
-    assert set(seal_wire) == _names(FIELD_MAP.record("Seal"))
+    assert set(seal_wire) == partner_names(FIELD_MAP.record("Seal"))
     assert (seal_wire["sealCode"], seal_wire["creditCode"]) == (seal.seal_code, seal.holder.id_number)
     assert seal_wire["sealStatus"] == "03" and seal_wire["certSn"] == seal.signer_certificate_serial
     project = next(item for item in SEED.trading_projects if item.evaluation_at is not None)
     project_wire = MAPPING.to_partner(project)
-    assert set(project_wire) == _names(FIELD_MAP.record("TradingProject"))
+    assert set(project_wire) == partner_names(FIELD_MAP.record("TradingProject"))
     assert project_wire["budgetAmount"] == project.budget_cny and isinstance(project_wire["budgetAmount"], int)
     assert project_wire["evaluationTime"] == project.evaluation_at.isoformat()  # type: ignore[union-attr]
     assert project_wire["tendereeCreditCode"] == project.tenderer.id_number

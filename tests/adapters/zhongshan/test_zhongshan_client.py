@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from conftest import free_port
 from lxml import etree
 
 from adapters.zhongshan import (
@@ -21,7 +22,6 @@ from adapters.zhongshan import (
 from adapters.zhongshan._exceptions import MalformedPartnerData
 from catalogs import UnknownCode
 from catalogs.seed import generate
-from tests.conftest import free_port
 
 SEED = generate()
 ZHONGSHAN = SEED.city("zhongshan")

@@ -22,6 +22,7 @@ from gateway.canonical import (
     Seal,
     TradingProject,
 )
+from tests.adapters.canonical_strategies import codes, credit_records
 
 SEED = generate()
 ZHONGSHAN = SEED.city("zhongshan")
@@ -36,10 +37,6 @@ offsets = st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta
 moments = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1), timezones=offsets).map(
     lambda moment: moment.replace(microsecond=0)
 )
-
-
-def codes(table: str) -> st.SearchStrategy[str]:
-    return st.sampled_from(code_table(table).canonical_codes)
 
 
 parties = st.builds(
@@ -65,14 +62,6 @@ licences = st.builds(
     address=st.none() | text,
     legal_representative=st.none() | text,
 )
-credit_records = st.builds(
-    CreditRecord,
-    kind=codes("credit_record_kind"),
-    title=text,
-    authority=text,
-    decided_on=dates,
-    valid_until=st.none() | dates,
-)
 credit_subjects = st.builds(
     CreditSubject,
     uscc=st.sampled_from([subject.uscc for subject in ZHONGSHAN.credit_subjects]),
@@ -83,7 +72,7 @@ credit_subjects = st.builds(
     legal_representative=st.none() | text,
     registered_capital_cny=st.none() | st.integers(min_value=0, max_value=10**14),
     address=st.none() | text,
-    records=st.lists(credit_records, max_size=4).map(tuple),
+    records=st.lists(credit_records(dates, text), max_size=4).map(tuple),
 )
 applications = st.builds(
     ApplicationStatus,

@@ -181,8 +181,9 @@ def _raw_request(method: str, host: str, path: str, headers: Any, body: bytes) -
 
 
 def _sign_rest_batch(arguments: tuple[bytes, str, str, str, int, int]) -> list[bytes]:
-    from gateway.client import MemberCredentials
     from cryptography.hazmat.primitives import serialization
+
+    from gateway.client import MemberCredentials
 
     key_pem, host, path, audience, start, count = arguments
     key = serialization.load_pem_private_key(key_pem, password=None)
@@ -237,7 +238,17 @@ def _parallel(function: Any, jobs: list[Any]) -> list[bytes]:
 
 def _wrk(wrk: str, url: str, *, concurrency: int, seconds: float, prefix: Path | None) -> dict[str, Any]:
     threads = min(concurrency, 2)
-    arguments = [wrk, f"-t{threads}", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(LUA), url]
+    arguments = [
+        wrk,
+        f"-t{threads}",
+        f"-c{concurrency}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        url,
+    ]
     if prefix is not None:
         arguments += ["--", str(prefix)]
     completed = subprocess.run(arguments, capture_output=True, text=True, check=False)
@@ -383,7 +394,7 @@ def _measure_gateway(
             jobs = [(client_key, host, path, audience, start, per_job) for start in range(0, count, per_job)]
             prefix = folder / f"{name}-c{concurrency}.req"
             _write_request_files(prefix, _parallel(_sign_rest_batch, jobs), min(concurrency, 2))
-            stop, lags = threading.Event(), []
+            stop, lags = threading.Event(), list[float]()
             watcher = threading.Thread(
                 target=_watch_checkpoint_lag, args=(f"http://{host}", database_url, stop, lags), daemon=True
             )
@@ -403,9 +414,9 @@ def _measure_gateway(
             count = int(max(expected_rps / 2, 200) * seconds * 1.5) + 100
             _say(f"  {name}: signing {count} SOAP requests")
             per_job = max(1, count // (os.cpu_count() or 1))
-            jobs = [(soap_key, soap_cert, host, per_job) for _ in range(0, count, per_job)]
+            soap_jobs = [(soap_key, soap_cert, host, per_job) for _ in range(0, count, per_job)]
             prefix = folder / f"{name}-soap.req"
-            _write_request_files(prefix, _parallel(_sign_soap_batch, jobs), 2)
+            _write_request_files(prefix, _parallel(_sign_soap_batch, soap_jobs), 2)
             soap_load = _load(wrk, f"http://{host}", _descendants(pid), concurrency=32, seconds=seconds, prefix=prefix)
             extra["soap"] = asdict(soap_load)
             _say(f"  {name}: SOAP c=32 {soap_load.rps} req/s, non-2xx {soap_load.non_2xx}")
@@ -577,7 +588,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-soap", action="store_true")
     parser.add_argument("--out", type=Path, default=None, help="write the figures here as JSON")
     options = parser.parse_args(argv)
-    results = run(seconds=options.seconds, workers=options.workers, postgres_url=options.postgres, soap=not options.no_soap)
+    results = run(
+        seconds=options.seconds, workers=options.workers, postgres_url=options.postgres, soap=not options.no_soap
+    )
     print(format_table(results))
     if options.out:
         options.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")

@@ -193,7 +193,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
-        tasks = [asyncio.create_task(_housekeeping(runtime))]
+        tasks = [asyncio.create_task(_housekeeping(runtime)), asyncio.create_task(runtime.keep_registry_fresh())]
         if recognition is not None:
             tasks.append(
                 asyncio.create_task(_refresh_trust_lists(recognition, runtime.settings.trust_list_refresh_seconds))

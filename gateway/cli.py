@@ -145,6 +145,7 @@ def serve(
         host=current.host,
         port=current.port,
         workers=worker_count,
+        http=current.http_parser,
         log_config=None,
         access_log=False,
         server_header=False,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 
 if TYPE_CHECKING:
+    from gateway.audit import TokenToSpend
     from gateway.registry import Member
     from gateway.runtime import Runtime
 
@@ -72,6 +73,8 @@ class Exchange:
     operation: Operation
     caller: Member | None = None
     token_id: str | None = None
+    # Set by authenticate, recorded as spent with the first durable write of the exchange.
+    token_to_spend: TokenToSpend | None = None
     caller_signature: dict[str, str] | None = None
     purpose: str | None = None
     idempotency_key: str | None = None

@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway.errors import AlreadyRegistered, InvalidContent, UnknownMember, UnknownService
-from gateway.storage import access_rights, members, services
+from gateway.storage import access_rights, members, registry_version, services
 from trust import InvalidCertificate, MemberCertificate, UnsupportedKey, load_member_certificate
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "list_members",
     "list_services",
     "parse_member_id",
+    "registry_version_of",
     "revoke",
 ]
 
@@ -85,6 +86,18 @@ def parse_member_id(member_id: str) -> tuple[str, str, str]:
     return match["city"], match["org"], match["system"]
 
 
+def _changed(connection: Connection) -> None:
+    """Every change to members, services or rights counts here, in its own transaction: the
+    processes' in-memory copies (gateway.registry_cache) reload when the number moves."""
+    connection.execute(
+        update(registry_version).where(registry_version.c.id == 1).values(version=registry_version.c.version + 1)
+    )
+
+
+def registry_version_of(connection: Connection) -> int:
+    return int(connection.execute(select(registry_version.c.version).where(registry_version.c.id == 1)).scalar_one())
+
+
 def _member_from_row(row: object) -> Member:
     return Member(
         id=row.id,  # type: ignore[attr-defined]
@@ -123,6 +136,7 @@ def add_member(
         connection.execute(members.update().where(members.c.id == member_id).values(**values))
     else:
         connection.execute(insert(members).values(id=member_id, created_at=now, **values))
+    _changed(connection)
     return get_member(connection, member_id)
 
 
@@ -211,6 +225,7 @@ def add_service(
         connection.execute(services.update().where(services.c.id == service_id).values(**values))
     else:
         connection.execute(insert(services).values(id=service_id, created_at=now, **values))
+    _changed(connection)
     return get_service(connection, service_id)
 
 
@@ -252,6 +267,7 @@ def grant(connection: Connection, client_id: str, service_id: str, *, now: datet
             connection.execute(insert(access_rights).values(client_id=client_id, service_id=service_id, granted_at=now))
     except IntegrityError:
         return False
+    _changed(connection)
     return True
 
 
@@ -260,6 +276,8 @@ def revoke(connection: Connection, client_id: str, service_id: str) -> bool:
     result = connection.execute(
         delete(access_rights).where(access_rights.c.client_id == client_id, access_rights.c.service_id == service_id)
     )
+    if result.rowcount:
+        _changed(connection)
     return bool(result.rowcount)
 
 

@@ -13,7 +13,7 @@ import httpx
 from gateway import errors
 from gateway.exchange import Exchange, Message, OutboundRequest
 from gateway.metrics import UPSTREAM_ERRORS
-from gateway.registry import Member, Service, find_member
+from gateway.registry import Service
 from trust import (
     DigestMismatch,
     InvalidSignature,
@@ -135,7 +135,7 @@ class RelayOperation:
         service = self._service()
         provider = service.provider_id
         breakers = runtime.breakers
-        ticket = await runtime.in_thread(breakers.before_call, provider)
+        ticket = breakers.admit(provider) or await runtime.in_thread(breakers.claim_trial, provider)
         attempts = 1 + runtime.settings.upstream_retries
         may_retry = self._may_retry(exchange)
         failure: errors.UpstreamError | None = None
@@ -192,7 +192,9 @@ class RelayOperation:
             if service.response_signature == "required":
                 raise errors.UpstreamBadSignature(f"{service.id} must sign its answers and did not")
             return
-        provider = await runtime.in_thread(self._provider, runtime, service.provider_id)
+        provider = await runtime.registry.member(service.provider_id, runtime.in_thread)
+        if provider is None:
+            raise errors.UpstreamBadSignature(f"provider {service.provider_id} is no longer registered")
         try:
             if answer.body or "content-digest" in answer.headers:
                 verify_content_digest(answer.headers.get("content-digest"), answer.body)
@@ -211,14 +213,6 @@ class RelayOperation:
             "signature_input": answer.headers["signature-input"],
             "signature": answer.headers["signature"],
         }
-
-    @staticmethod
-    def _provider(runtime: Runtime, provider_id: str) -> Member:
-        with runtime.database.read() as connection:
-            member = find_member(connection, provider_id)
-        if member is None:
-            raise errors.UpstreamBadSignature(f"provider {provider_id} is no longer registered")
-        return member
 
     async def translate_response(self, exchange: Exchange, runtime: Runtime) -> None:
         assert exchange.upstream is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import time
@@ -20,7 +21,9 @@ from gateway.audit import AuditLog, BodyCipher, CheckpointSigner, TransparencyLo
 from gateway.circuit import CircuitBreakers
 from gateway.clock import Clock, Entropy, SystemClock, SystemEntropy
 from gateway.errors import ConfigurationError
+from gateway.logs import log
 from gateway.partners import PartnerDirectory
+from gateway.registry_cache import RegistryCache
 from gateway.settings import Settings
 from gateway.storage import Database
 from trust import Keyring, KeyringError, self_signed_certificate
@@ -78,11 +81,13 @@ class Runtime:
     entropy: Entropy = field(default_factory=SystemEntropy)
     upstream_transport: httpx.AsyncBaseTransport | None = None
     breakers: CircuitBreakers = field(init=False)
+    registry: RegistryCache = field(init=False)
     http: httpx.AsyncClient | None = field(init=False, default=None)
     _keys_checked: float = field(init=False, default=0.0)
     _soap_identity: tuple[Any, Any] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
+        self.registry = RegistryCache(self.database, refresh_seconds=self.settings.registry_refresh_seconds)
         self.breakers = CircuitBreakers(
             database=self.database,
             failure_threshold=self.settings.circuit_failure_threshold,
@@ -120,15 +125,19 @@ class Runtime:
         )
 
     async def start(self) -> None:
+        await self.in_thread(self.refresh_registry, True)
         timeout = httpx.Timeout(
             connect=self.settings.upstream_connect_timeout,
             read=self.settings.upstream_read_timeout,
             write=self.settings.upstream_read_timeout,
             pool=self.settings.upstream_connect_timeout,
         )
-        self.http = httpx.AsyncClient(
-            timeout=timeout, transport=self.upstream_transport, follow_redirects=False, trust_env=False
-        )
+        transport = self.upstream_transport
+        if transport is None and self.settings.upstream_pool == "aiohttp":
+            from gateway.upstream_transport import AiohttpTransport
+
+            transport = AiohttpTransport()
+        self.http = httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False, trust_env=False)
 
     async def stop(self) -> None:
         if self.partners is not None:
@@ -137,6 +146,23 @@ class Runtime:
             await self.http.aclose()
             self.http = None
         self.database.dispose()
+
+    def refresh_registry(self, everything: bool = False) -> None:
+        """Take up registry and circuit changes made by other processes (see gateway.registry_cache)."""
+        if everything:
+            self.registry.reload()
+        else:
+            self.registry.refresh()
+        self.breakers.refresh()
+
+    async def keep_registry_fresh(self) -> None:
+        """Every registry_refresh_seconds, for as long as the process serves."""
+        while True:
+            await asyncio.sleep(self.registry.refresh_seconds)
+            try:
+                await self.in_thread(self.refresh_registry)
+            except Exception:  # a database hiccup must not end the refresher
+                log.exception("could not refresh the registry; trying again")
 
     async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
         """Run blocking work (the database) off the event loop."""

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     workers: int = Field(0, ge=0, description="worker processes; 0 means one per CPU core")
+    # h11 reads the body of a request that offers an HTTP/2 upgrade (Java's HttpClient does by
+    # default); uvicorn's httptools parser drops it (Kludex/uvicorn#2722, MagicStack/httptools#124).
+    http_parser: Literal["h11", "httptools"] = "h11"
 
     # Storage
     var_dir: Path = Path("var")
@@ -80,7 +83,12 @@ class Settings(BaseSettings):
     upstream_retry_backoff_seconds: float = Field(0.2, ge=0)
     circuit_failure_threshold: int = Field(5, ge=1)
     circuit_reset_seconds: float = Field(30.0, gt=0)
+    # Each process keeps members, services, rights and circuit states in memory and looks for
+    # changes this often: a revoked right or member takes effect everywhere within this time.
+    registry_refresh_seconds: float = Field(0.5, gt=0, le=1.0)
     allow_plain_http_upstreams: bool = False
+    # The relay's connection pool under httpx's API: aiohttp's (faster, see `make bench`) or httpcore's.
+    upstream_pool: Literal["aiohttp", "httpcore"] = "aiohttp"
 
     # Idempotency
     idempotency_ttl_seconds: int = Field(24 * 3600, ge=60)

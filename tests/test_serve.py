@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +110,189 @@ def test_key_rotation_reaches_running_workers(served: Any) -> None:
         time.sleep(0.5)
     else:
         pytest.fail(f"workers still sign with the old key; seen {kids}")
+
+
+# ---- a member and a partner of its own, for the tests below -----------------------------------
+
+
+class _Upstream:
+    """A partner system on loopback that records the bodies it receives."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        bodies: list[bytes] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                bodies.append(self.rfile.read(int(self.headers.get("content-length") or 0)))
+                answer = b'{"ok":true}'
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.bodies = bodies
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def _relay_setup(env: dict[str, str], tmp_path: Path, upstream: _Upstream) -> tuple[MemberCredentials, str]:
+    client, provider = "442000.zsgov.window", "440300.szamr.licence"
+    for member in (client, provider):
+        assert tongban("members", "keygen", member, "--out", str(tmp_path / member), env=env).returncode == 0
+        added = tongban("members", "add", member, "--cert", str(tmp_path / member / "cert.pem"), env=env)
+        assert added.returncode == 0, added.stderr
+    assert tongban("services", "add", provider, "apply", "--url", upstream.url, env=env).returncode == 0
+    assert tongban("access", "grant", client, f"{provider}/apply", env=env).returncode == 0
+    return MemberCredentials.from_pem_file(client, tmp_path / client / "key.pem"), f"/v1/exchange/{provider}/apply"
+
+
+def _raw_post(url: str, path: str, headers: httpx.Headers, body: bytes, *, offer_h2c: bool) -> tuple[int, bytes]:
+    """A POST written byte by byte as Java's HttpClient writes it: headers first (with the h2c
+    upgrade offer when asked), the body in a second packet."""
+    import socket
+
+    host = url.removeprefix("http://")
+    lines = [f"POST {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
+    if offer_h2c:
+        lines += [
+            "Connection: Upgrade, HTTP2-Settings",
+            "Upgrade: h2c",
+            "HTTP2-Settings: AAEAAEAAAAIAAAABAAMAAABkAAQBAAAAAAUAAEAA",
+        ]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    hostname, port = host.split(":")
+    with socket.create_connection((hostname, int(port)), timeout=10) as connection:
+        connection.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        time.sleep(0.05)
+        connection.sendall(body)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += connection.recv(65536)
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        length = int(
+            next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+        )
+        while len(rest) < length:
+            rest += connection.recv(65536)
+    return int(head.split(b" ")[1]), rest
+
+
+def test_a_request_offering_an_http2_upgrade_is_read_with_its_body(served: Any) -> None:
+    """RFC 9110 §7.8: the server may ignore the offer but must read the request. A REST write and
+    a SOAP call, each as Java's HttpClient sends them (Upgrade: h2c, body in its own packet)."""
+    url, env, _process, tmp_path = served
+    upstream = _Upstream()
+    try:
+        credentials, path = _relay_setup(env, tmp_path, upstream)
+        body = '{"item":"企业设立登记"}'.encode()
+        headers = credentials.signed_headers("POST", url + path, body, audience="440300.tongban.gateway")
+        headers["content-type"] = "application/json"
+        status, answer = _raw_post(url, path, headers, body, offer_h2c=True)
+        assert status == 200, answer
+        assert upstream.bodies == [body]
+    finally:
+        upstream.stop()
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from lxml import etree
+
+    from trust import sign_envelope
+
+    soap_member = "442000.zsgov.soap"
+    keys = tmp_path / soap_member
+    generated = tongban("members", "keygen", soap_member, "--out", str(keys), "--algorithm", "ecdsa-p256", env=env)
+    assert generated.returncode == 0, generated.stderr
+    assert tongban("members", "add", soap_member, "--cert", str(keys / "cert.pem"), env=env).returncode == 0
+    envelope = etree.fromstring(
+        b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:tb="urn:tongban:gateway:v1">'
+        b"<soap:Body><tb:ListMembers/></soap:Body></soap:Envelope>"
+    )
+    sign_envelope(
+        envelope,
+        private_key=serialization.load_pem_private_key((keys / "key.pem").read_bytes(), None),  # type: ignore[arg-type]
+        certificate=x509.load_pem_x509_certificate((keys / "cert.pem").read_bytes()),
+        now=datetime.now(UTC),
+    )
+    soap_body = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+    status, answer = _raw_post(
+        url,
+        "/soap",
+        httpx.Headers({"content-type": "text/xml; charset=utf-8", "soapaction": '"ListMembers"'}),
+        soap_body,
+        offer_h2c=True,
+    )
+    assert status == 200, answer
+    assert b"ListMembersResponse" in answer and soap_member.encode() in answer
+
+
+def test_a_worker_killed_under_load_loses_no_acknowledged_exchange(served: Any) -> None:
+    """SIGKILL one worker while signed calls are in flight: every exchange the caller saw
+    acknowledged has exactly its request and response entries, and the whole log verifies."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import select
+
+    from gateway.storage import Database, audit_entries
+
+    url, env, process, tmp_path = served
+    upstream = _Upstream()
+    try:
+        credentials, path = _relay_setup(env, tmp_path, upstream)
+        workers = [
+            int(pid)
+            for pid in subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        assert len(workers) == 2, workers
+        acknowledged: list[str] = []
+
+        def call(number: int) -> None:
+            body = json.dumps({"application": number}).encode()
+            headers = credentials.signed_headers("POST", url + path, body, audience="440300.tongban.gateway")
+            try:
+                response = httpx.post(url + path, content=body, headers=headers, timeout=20, trust_env=False)
+            except httpx.TransportError:
+                return  # the connection died with the worker: not acknowledged
+            if response.status_code == 200:
+                acknowledged.append(response.headers["x-tongban-exchange-id"])
+
+        with ThreadPoolExecutor(16) as pool:
+            futures = [pool.submit(call, number) for number in range(400)]
+            time.sleep(0.5)
+            os.kill(workers[0], signal.SIGKILL)
+            for future in futures:
+                future.result()
+    finally:
+        upstream.stop()
+    assert len(acknowledged) > 50  # the surviving worker (and any restarted one) kept serving
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=20)
+
+    database = Database(env["TONGBAN_DATABASE_URL"])
+    try:
+        with database.read() as connection:
+            rows = connection.execute(select(audit_entries.c.exchange_id, audit_entries.c.kind)).all()
+    finally:
+        database.dispose()
+    kinds: dict[str, list[str]] = {}
+    for exchange_id, kind in rows:
+        kinds.setdefault(exchange_id, []).append(kind)
+    for exchange_id in acknowledged:
+        assert sorted(kinds.get(exchange_id, [])) == ["exchange.request", "exchange.response"], exchange_id
+    verified = tongban("audit", "verify", env=env)
+    assert verified.returncode == 0, verified.stdout + verified.stderr

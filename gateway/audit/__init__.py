@@ -30,6 +30,7 @@ from gateway.audit._log import (
     CheckpointSigner,
     LogBroken,
     StoredCheckpoint,
+    TokenToSpend,
     TransparencyLog,
     canonical_entry,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "MalformedCheckpoint",
     "MalformedNote",
     "StoredCheckpoint",
+    "TokenToSpend",
     "TransparencyLog",
     "UnverifiedNote",
     "Verifier",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 import anyio
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.audit._bodies import BodyCipher
@@ -41,7 +42,7 @@ from gateway.audit._merkle import (
     leaf_hash,
 )
 from gateway.clock import Clock, Entropy
-from gateway.errors import AuditUnavailable, InvalidContent, ServiceUnavailable
+from gateway.errors import AuditUnavailable, InvalidContent, ReplayedToken, ServiceUnavailable
 from gateway.storage import (
     Database,
     audit_bodies,
@@ -49,6 +50,7 @@ from gateway.storage import (
     audit_entries,
     audit_head,
     audit_nodes,
+    seen_tokens,
 )
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "CheckpointSigner",
     "LogBroken",
     "StoredCheckpoint",
+    "TokenToSpend",
     "TransparencyLog",
     "canonical_entry",
 ]
@@ -66,9 +69,36 @@ __all__ = [
 ON_DEMAND_GAP = timedelta(seconds=1)
 
 
+_SAFE_INTEGER = 2**53 - 1
+
+
+def _jcs_equals_sorted_json(value: Any) -> bool:
+    """True when sorted, compact json.dumps gives exactly the RFC 8785 bytes: no floats (JCS
+    formats numbers the ECMAScript way), integers within the safe range, ASCII keys (JCS sorts by
+    UTF-16 code units, Python by code points; the two agree on ASCII), nothing but JSON types."""
+    if value is None or value is True or value is False or type(value) is str:
+        return True
+    if type(value) is int:
+        return -_SAFE_INTEGER <= value <= _SAFE_INTEGER
+    if type(value) is dict:
+        return all(type(key) is str and key.isascii() and _jcs_equals_sorted_json(item) for key, item in value.items())
+    if type(value) is list:
+        return all(_jcs_equals_sorted_json(item) for item in value)
+    return False
+
+
 def canonical_entry(entry: Mapping[str, Any]) -> bytes:
-    """The bytes that are hashed: RFC 8785 (JCS) canonical JSON."""
-    return rfc8785.dumps(dict(entry))
+    """The bytes that are hashed: RFC 8785 (JCS) canonical JSON.
+
+    The gateway's own entries take the fast road (json.dumps, about eight times quicker than the
+    general encoder); a test holds the two to the same bytes."""
+    value = dict(entry)
+    if _jcs_equals_sorted_json(value):
+        try:
+            return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: let the general encoder refuse it
+            pass
+    return rfc8785.dumps(value)
 
 
 def _signature_lines(note: str) -> tuple[str, list[str]]:
@@ -111,6 +141,17 @@ class BodyToKeep:
 
 
 @dataclass(frozen=True)
+class TokenToSpend:
+    """A single-use credential (a client assertion's jti, a WS-Security signature) to record as
+    used, in the same transaction as the entry it came with: a second use fails, in any process,
+    after any restart, and nothing of a replayed exchange is written."""
+
+    issuer: str
+    jti: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class StoredCheckpoint:
     size: int
     root: bytes
@@ -122,9 +163,15 @@ class AuditLog(Protocol):
     """What the pipeline's audit stages need: a durable append."""
 
     async def append(
-        self, entry: Mapping[str, Any], *, exchange_id: str | None, body: BodyToKeep | None = None
-    ) -> AuditReceipt:
-        """Return once the entry is durable; raise AuditUnavailable otherwise."""
+        self,
+        entry: Mapping[str, Any] | None,
+        *,
+        exchange_id: str | None,
+        body: BodyToKeep | None = None,
+        token: TokenToSpend | None = None,
+    ) -> AuditReceipt | None:
+        """Return once the entry (and the spent token) is durable; raise AuditUnavailable
+        otherwise, ReplayedToken when the token was spent before. No entry: only the token."""
 
     def entries_for(self, exchange_id: str) -> list[tuple[int, dict[str, Any]]]:
         """The entries of one exchange, in order."""
@@ -161,16 +208,20 @@ class CheckpointSigner:
 
 @dataclass(frozen=True)
 class _Record:
-    entry: bytes
+    entry: bytes | None  # None: only a token to spend
     kind: str
     exchange_id: str | None
     body: BodyToKeep | None
+    token: TokenToSpend | None = None
+
+
+_Outcome = AuditReceipt | Exception | None
 
 
 @dataclass
 class _Pending:
     record: _Record
-    future: asyncio.Future[AuditReceipt]
+    future: asyncio.Future[AuditReceipt | None]
 
 
 @dataclass
@@ -178,14 +229,14 @@ class _GroupCommit:
     """Entries arriving while a batch is being written wait and go together in the next one:
     one transaction and one fsync for many entries, with no timer."""
 
-    write: Callable[[list[_Record]], list[AuditReceipt]]
+    write: Callable[[list[_Record]], list[_Outcome]]
     max_batch: int
     pending: list[_Pending] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
 
-    async def submit(self, record: _Record) -> AuditReceipt:
+    async def submit(self, record: _Record) -> AuditReceipt | None:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[AuditReceipt] = loop.create_future()
+        future: asyncio.Future[AuditReceipt | None] = loop.create_future()
         self.pending.append(_Pending(record, future))
         if self.task is None or self.task.done():
             self.task = loop.create_task(self._drain())
@@ -202,9 +253,13 @@ class _GroupCommit:
                     if not item.future.done():
                         item.future.set_exception(error)
                 continue
-            for item, receipt in zip(batch, receipts, strict=True):
-                if not item.future.done():
-                    item.future.set_result(receipt)
+            for item, outcome in zip(batch, receipts, strict=True):
+                if item.future.done():
+                    continue
+                if isinstance(outcome, Exception):
+                    item.future.set_exception(outcome)
+                else:
+                    item.future.set_result(outcome)
 
 
 class TransparencyLog:
@@ -242,9 +297,17 @@ class TransparencyLog:
     # ---- appending ---------------------------------------------------------------------------
 
     async def append(
-        self, entry: Mapping[str, Any], *, exchange_id: str | None, body: BodyToKeep | None = None
-    ) -> AuditReceipt:
-        record = _Record(canonical_entry(entry), str(entry.get("kind", "")), exchange_id, body)
+        self,
+        entry: Mapping[str, Any] | None,
+        *,
+        exchange_id: str | None,
+        body: BodyToKeep | None = None,
+        token: TokenToSpend | None = None,
+    ) -> AuditReceipt | None:
+        if entry is None:
+            record = _Record(None, "", exchange_id, None, token)
+        else:
+            record = _Record(canonical_entry(entry), str(entry.get("kind", "")), exchange_id, body, token)
         loop = asyncio.get_running_loop()
         committer = self._committers.get(loop)
         if committer is None:
@@ -256,7 +319,9 @@ class TransparencyLog:
     ) -> AuditReceipt:
         """Append from synchronous code (the CLI, tests): one entry, one transaction."""
         record = _Record(canonical_entry(entry), str(entry.get("kind", "")), exchange_id, body)
-        return self._write_batch([record])[0]
+        outcome = self._write_batch([record])[0]
+        assert isinstance(outcome, AuditReceipt)
+        return outcome
 
     @staticmethod
     def _node_reader(connection: Connection) -> Callable[[int, int], bytes]:
@@ -270,8 +335,41 @@ class TransparencyLog:
 
         return get_node
 
-    def _write_batch(self, records: list[_Record]) -> list[AuditReceipt]:
+    @staticmethod
+    def _spend_tokens(connection: Connection, records: list[_Record], now: datetime) -> list[bool]:
+        """For each record: False when its token was spent before (in storage or earlier in this
+        batch), else True (its token, if any, is now recorded). Runs under the head lock."""
+        keys = [(record.token.issuer, record.token.jti) for record in records if record.token is not None]
+        if not keys:
+            return [True] * len(records)
+        spent = {
+            (row.issuer, row.jti)
+            for row in connection.execute(
+                select(seen_tokens.c.issuer, seen_tokens.c.jti).where(
+                    tuple_(seen_tokens.c.issuer, seen_tokens.c.jti).in_(keys)
+                )
+            )
+        }
+        fresh, rows = [], []
+        for record in records:
+            token = record.token
+            if token is None:
+                fresh.append(True)
+                continue
+            key = (token.issuer, token.jti)
+            fresh.append(key not in spent)
+            if key not in spent:
+                spent.add(key)
+                rows.append({"issuer": token.issuer, "jti": token.jti, "expires_at": token.expires_at})
+        if rows:
+            connection.execute(insert(seen_tokens), rows)
+        if random.random() < 0.01:  # now and then, forget tokens past their lifetime
+            connection.execute(delete(seen_tokens).where(seen_tokens.c.expires_at < now))
+        return fresh
+
+    def _write_batch(self, records: list[_Record]) -> list[_Outcome]:
         now = self.clock.now()
+        outcomes: list[_Outcome] = []
         try:
             with self._write_lock, self.database.write() as connection:
                 head = connection.execute(
@@ -281,9 +379,17 @@ class TransparencyLog:
                     frontier = CompactRange(head, self._frontier.hashes)
                 else:  # another process appended since: resume from the stored right edge
                     frontier = CompactRange.from_nodes(self._node_reader(connection), head)
-                entry_rows, node_rows, body_rows, receipts = [], [], [], []
-                for offset, record in enumerate(records):
-                    index = head + offset
+                fresh = self._spend_tokens(connection, records, now)
+                entry_rows, node_rows, body_rows = [], [], []
+                index = head
+                for record, is_fresh in zip(records, fresh, strict=True):
+                    if not is_fresh:
+                        assert record.token is not None
+                        outcomes.append(ReplayedToken(f"jti {record.token.jti!r} was already used"))
+                        continue
+                    if record.entry is None:
+                        outcomes.append(None)
+                        continue
                     leaf = leaf_hash(record.entry)
                     for level, node_index, value in frontier.append(leaf):
                         node_rows.append(
@@ -317,16 +423,20 @@ class TransparencyLog:
                                 "expires_at": now + self.body_retention,
                             }
                         )
-                    receipts.append(AuditReceipt(index, leaf))
-                connection.execute(insert(audit_entries), entry_rows)
-                connection.execute(insert(audit_nodes), node_rows)
-                if body_rows:
-                    connection.execute(insert(audit_bodies), body_rows)
-                root = frontier.root()
-                connection.execute(
-                    update(audit_head).where(audit_head.c.id == 1).values(size=frontier.size, root=root, updated_at=now)
-                )
-                self._checkpoint_if_due(connection, frontier.size, root, now)
+                    outcomes.append(AuditReceipt(index, leaf))
+                    index += 1
+                if entry_rows:
+                    connection.execute(insert(audit_entries), entry_rows)
+                    connection.execute(insert(audit_nodes), node_rows)
+                    if body_rows:
+                        connection.execute(insert(audit_bodies), body_rows)
+                    root = frontier.root()
+                    connection.execute(
+                        update(audit_head)
+                        .where(audit_head.c.id == 1)
+                        .values(size=frontier.size, root=root, updated_at=now)
+                    )
+                    self._checkpoint_if_due(connection, frontier.size, root, now)
         except SQLAlchemyError as exc:
             self._frontier = None
             raise AuditUnavailable(internal=f"audit append failed: {exc}") from exc
@@ -334,7 +444,7 @@ class TransparencyLog:
             self._frontier = None
             raise
         self._frontier = frontier
-        return receipts
+        return outcomes
 
     # ---- checkpoints -------------------------------------------------------------------------
 

@@ -27,7 +27,6 @@ from gateway.operations import list_members_operation, list_services_operation
 from gateway.partner_operations import LicenceLookup
 from gateway.pipeline import Pipeline
 from gateway.recognition import DOCUMENT_FORMATS, FetchLicences, VerifyLicence, VerifySeal, recognition_of
-from gateway.registry import find_service
 from gateway.relay import RelayOperation
 from gateway.runtime import Runtime
 
@@ -367,12 +366,7 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
 
     async def relay(request: Request, provider_member_id: str, service_code: str, path: str = "") -> Response:
         service_id = f"{provider_member_id}/{service_code}"
-
-        def lookup() -> Any:
-            with runtime.database.read() as connection:
-                return find_service(connection, service_id)
-
-        service = await runtime.in_thread(lookup)
+        service = await runtime.registry.service(service_id, runtime.in_thread)
         operation = RelayOperation(service_id=service_id, service=service, path=raw_relay_path(request))
         return await run(request, operation, limit=operation.max_body_bytes)
 

@@ -1,4 +1,8 @@
-"""Stages 7 and 12: write the audit entry before forwarding and before answering (fail closed)."""
+"""Stages 7 and 12: write the audit entry before forwarding and before answering (fail closed).
+
+The request entry goes with the caller's spent token (jti) in one durable write: a replayed token
+fails there, before anything is forwarded, and its exchange leaves no request entry. An operation
+that is not audited still spends the token at this point."""
 
 from __future__ import annotations
 
@@ -61,13 +65,24 @@ def _envelope(**fields: Any) -> bytes:
     return json.dumps({**fields, "body_b64": base64.b64encode(body).decode("ascii")}, ensure_ascii=False).encode()
 
 
-async def _append(exchange: Exchange, runtime: Runtime, entry: dict[str, Any], body: BodyToKeep | None = None) -> None:
-    receipt = await runtime.audit_log.append(entry, exchange_id=exchange.id, body=body)
-    exchange.audit_indexes.append(receipt.index)
+async def _append(
+    exchange: Exchange, runtime: Runtime, entry: dict[str, Any] | None, body: BodyToKeep | None = None
+) -> None:
+    """Append the entry, spending the exchange's token with it if not spent yet."""
+    token, exchange.token_to_spend = exchange.token_to_spend, None
+    try:
+        receipt = await runtime.audit_log.append(entry, exchange_id=exchange.id, body=body, token=token)
+    except errors.AuditUnavailable:
+        exchange.token_to_spend = token  # not written: still to spend
+        raise
+    if receipt is not None:
+        exchange.audit_indexes.append(receipt.index)
 
 
 async def audit_request(exchange: Exchange, runtime: Runtime) -> None:
     if not exchange.operation.audited:
+        if exchange.token_to_spend is not None:
+            await _append(exchange, runtime, None)
         return
     request = exchange.request
     entry = _base(exchange, "exchange.request", runtime)
@@ -142,7 +157,11 @@ async def audit_failure(exchange: Exchange, runtime: Runtime, error: errors.Tong
     Once the request entry exists this must succeed (the exchange is not acknowledged otherwise,
     so the caller gets AuditUnavailable); before that it is best effort: nothing was forwarded.
     """
-    if not exchange.operation.audited or exchange.caller is None:
+    if exchange.caller is None:
+        return
+    if not exchange.operation.audited:
+        if exchange.token_to_spend is not None:  # a refused call spends its token all the same
+            await _append(exchange, runtime, None)
         return
     entry = _base(exchange, "exchange.failed", runtime)
     entry.update(

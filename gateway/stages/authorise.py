@@ -5,19 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gateway import errors
-from gateway.registry import has_right
 
 if TYPE_CHECKING:
     from gateway.exchange import Exchange
     from gateway.runtime import Runtime
 
 __all__ = ["authorise"]
-
-
-def _check(runtime: Runtime, client_id: str, right: str) -> None:
-    with runtime.database.read() as connection:
-        if not has_right(connection, client_id, right):
-            raise errors.AccessDenied(f"{client_id} has no access right to {right}")
 
 
 async def authorise(exchange: Exchange, runtime: Runtime) -> None:
@@ -27,4 +20,5 @@ async def authorise(exchange: Exchange, runtime: Runtime) -> None:
     right = exchange.operation.required_right
     if right is None:
         return
-    await runtime.in_thread(_check, runtime, exchange.caller.id, right)
+    if not await runtime.registry.has_right(exchange.caller.id, right, runtime.in_thread):
+        raise errors.AccessDenied(f"{exchange.caller.id} has no access right to {right}")

@@ -36,6 +36,7 @@ __all__ = [
     "idempotency_records",
     "members",
     "metadata",
+    "registry_version",
     "seen_tokens",
     "services",
     "trust_lists",
@@ -105,6 +106,16 @@ access_rights = Table(
     Column("client_id", String(200), ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
     Column("service_id", String(300), primary_key=True),  # a relay service id or a gateway operation
     Column("granted_at", UTCDateTime, nullable=False),
+)
+
+# One row: a counter every change to members, services or access rights increments in the same
+# transaction, so that each gateway process notices a change with one small read and reloads its
+# in-memory copy of the registry (gateway/registry_cache.py).
+registry_version = Table(
+    "registry_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
 )
 
 # Client assertion ids seen while they were valid: replay protection that survives restarts

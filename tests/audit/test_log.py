@@ -24,6 +24,7 @@ from gateway.audit import (
     BodyUnreadable,
     LogBroken,
     TransparencyLog,
+    canonical_entry,
     open_note,
     parse_checkpoint,
     root_from_leaf_hashes,
@@ -572,3 +573,28 @@ def test_bodies_are_purged_after_retention_and_the_tree_still_verifies(
     assert log.body("ex-new", "request") == b"{}"
     assert log.entries_for("ex-old") == [(0, {"kind": "test", "n": 0})]
     assert log.verify() == 2
+
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.text()
+    | st.floats(allow_nan=False),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), _json_values, max_size=6))
+def test_canonical_entry_is_rfc8785_whichever_road_it_takes(entry: dict[str, Any]) -> None:
+    import rfc8785
+
+    try:
+        expected = rfc8785.dumps(entry)
+    except Exception:
+        with pytest.raises(Exception):  # noqa: B017
+            canonical_entry(entry)
+        return
+    assert canonical_entry(entry) == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -273,8 +274,10 @@ def test_a_failing_gateway_database_is_503_and_retryable(relay: Any) -> None:
 
     gateway, caller, upstream, service = relay()
     with gateway.runtime.database.write() as connection:
-        connection.execute(text("DROP TABLE circuit_states"))
-    response = gateway.call(caller, "GET", f"/v1/exchange/{service}/echo")
+        connection.execute(text("DROP TABLE idempotency_records"))
+    # The registry and circuits are read from memory; the idempotency record is the next thing
+    # this request needs from the database.
+    response = gateway.call(caller, "GET", f"/v1/exchange/{service}/echo", headers={"Idempotency-Key": "k-1"})
     body = problem(response, 503, "gateway.unavailable")
     assert body["retryable"] is True and response.headers["retry-after"] == "5"
     assert upstream.calls["echo"] == 0
@@ -349,6 +352,8 @@ def test_the_circuit_is_shared_by_every_gateway_process(relay: Any, start_gatewa
     other = start_gateway(upstream_retries=0, circuit_failure_threshold=2)
     problem(gateway.call(caller, "GET", f"/v1/exchange/{service}/fail"), 502, "upstream.failed")
     problem(other.call(caller, "GET", f"/v1/exchange/{service}/fail"), 502, "upstream.failed")
+    # Each process reads the others' circuit states every registry_refresh_seconds (the bound is 1 s).
+    time.sleep(gateway.settings.registry_refresh_seconds * 2 + 0.1)
     problem(gateway.call(caller, "GET", f"/v1/exchange/{service}/echo"), 503, "upstream.circuit_open")
     problem(other.call(caller, "GET", f"/v1/exchange/{service}/echo"), 503, "upstream.circuit_open")
     assert upstream.calls["echo"] == 0

@@ -1,4 +1,4 @@
-# Two commands on a fresh machine: `make run` and `make test` (see ../shared/CONTRACT.md).
+# Two commands on a fresh machine: `make run` and `make test` (see docs/contract.md).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin

@@ -1,4 +1,4 @@
-# Two commands on a fresh machine: `make run` and `make test` (see ../shared/CONTRACT.md).
+# Two commands on a fresh machine: `make run` and `make test` (see docs/contract.md).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -28,8 +28,8 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check gateway trust adapters catalogs tests bench
-	$(BIN)/ruff format --check gateway trust adapters catalogs tests bench
+	$(BIN)/ruff check gateway trust adapters catalogs tests bench examples
+	$(BIN)/ruff format --check gateway trust adapters catalogs tests bench examples
 	$(BIN)/mypy
 
 bench: $(VENV)/.installed-test

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
@@ -24,7 +25,13 @@ from gateway.runtime import Runtime
 from gateway.settings import Settings, load_settings
 
 POSTGRES_URL = os.environ.get("TONGBAN_TEST_POSTGRES_URL")
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+VECTORS = Path(__file__).resolve().parent / "vectors"
+
+
+def load_vectors(name: str) -> dict[str, Any]:
+    """One published vector file from tests/vectors/ (its README.md names each file's source)."""
+    data: dict[str, Any] = json.loads((VECTORS / name).read_text(encoding="utf-8"))
+    return data
 
 
 def free_port() -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import load_vectors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select, update
@@ -39,7 +40,7 @@ from gateway.runtime import open_transparency_log
 from gateway.settings import Settings, load_settings
 from gateway.storage import Database, audit_bodies, audit_checkpoints, audit_entries, audit_head, audit_nodes
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "rfc9162-merkle.json"
+VECTORS = load_vectors("rfc9162-merkle.json")
 TAMPER_SIZE = 40
 TABLES = (audit_entries, audit_nodes, audit_checkpoints, audit_head)
 
@@ -92,15 +93,8 @@ def checkpoint_sizes(log: TransparencyLog) -> list[int]:
 # ---- published vectors through storage ----------------------------------------------------------
 
 
-def _vectors() -> dict[str, Any]:
-    if not VECTORS.is_file():
-        pytest.skip(f"published Merkle vectors not found at {VECTORS}")
-    data: dict[str, Any] = json.loads(VECTORS.read_text())
-    return data
-
-
 def test_stored_tree_matches_rfc9162_vectors_at_every_size(open_log: OpenLog) -> None:
-    data = _vectors()
+    data = VECTORS
     log = open_log()
     inputs = [bytes.fromhex(value) for value in data["leaf_inputs_hex"]]
     assert head_of(log) == (0, bytes.fromhex(data["empty_root_hex"]))
@@ -119,7 +113,7 @@ def test_stored_tree_matches_rfc9162_vectors_at_every_size(open_log: OpenLog) ->
 
 
 def test_vectors_written_in_one_batch_give_the_same_root(open_log: OpenLog) -> None:
-    data = _vectors()
+    data = VECTORS
     log = open_log()
     records = [_Record(bytes.fromhex(value), "vector", None, None) for value in data["leaf_inputs_hex"]]
     receipts = log._write_batch(records)

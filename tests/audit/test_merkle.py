@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
 import pytest
+from conftest import load_vectors
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,14 +25,7 @@ from gateway.audit._merkle import (
     verify_inclusion,
 )
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "rfc9162-merkle.json"
-
-
-def _vectors() -> dict[str, Any]:
-    if not VECTORS.is_file():
-        pytest.skip(f"published Merkle vectors not found at {VECTORS}")
-    data: dict[str, Any] = json.loads(VECTORS.read_text())
-    return data
+VECTORS = load_vectors("rfc9162-merkle.json")
 
 
 def _hexes(values: list[str]) -> list[bytes]:
@@ -69,13 +59,13 @@ def _flip(value: bytes, position: int) -> bytes:
 
 
 def test_leaf_hashes_match_vectors() -> None:
-    data = _vectors()
+    data = VECTORS
     inputs = _hexes(data["leaf_inputs_hex"])
     assert [leaf_hash(entry) for entry in inputs] == _hexes(data["leaf_hashes_hex"])
 
 
 def test_roots_match_vectors() -> None:
-    data = _vectors()
+    data = VECTORS
     leaves = _hexes(data["leaf_hashes_hex"])
     assert root_from_leaf_hashes([]) == EMPTY_ROOT == bytes.fromhex(data["empty_root_hex"])
     for size, root in data["roots_by_tree_size_hex"].items():
@@ -89,7 +79,7 @@ def test_roots_match_vectors() -> None:
 
 
 def test_inclusion_proofs_match_vectors() -> None:
-    data = _vectors()
+    data = VECTORS
     leaves = _hexes(data["leaf_hashes_hex"])
     roots = data["roots_by_tree_size_hex"]
     for case in data["inclusion_proofs"]:
@@ -100,7 +90,7 @@ def test_inclusion_proofs_match_vectors() -> None:
 
 
 def test_consistency_proofs_match_vectors() -> None:
-    data = _vectors()
+    data = VECTORS
     leaves = _hexes(data["leaf_hashes_hex"])
     roots = data["roots_by_tree_size_hex"]
     for case in data["consistency_proofs"]:
@@ -111,7 +101,7 @@ def test_consistency_proofs_match_vectors() -> None:
 
 
 def test_node_hash_is_rfc9162() -> None:
-    data = _vectors()
+    data = VECTORS
     leaves = _hexes(data["leaf_hashes_hex"])
     assert node_hash(leaves[0], leaves[1]) == bytes.fromhex(data["roots_by_tree_size_hex"]["2"])
 

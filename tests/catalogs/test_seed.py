@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import date
-from pathlib import Path
 
 import pytest
+from conftest import load_vectors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,7 +32,7 @@ from catalogs.seed import (
 )
 from gateway.canonical import CreditSubject, Licence, Party
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors"
+PUBLISHED_HOLDERS = [v["holder"] for v in load_vectors("gb32100-uscc.json")["valid_published"]]
 DATA = generate()
 CITY_IDS = [c.city for c in DATA.cities]
 
@@ -245,13 +244,6 @@ def test_credit_subjects_agree_with_their_licences(city_id: str) -> None:
 # ---- fictional names -----------------------------------------------------------------------------
 
 
-def _published_holders() -> list[str]:
-    path = VECTORS / "gb32100-uscc.json"
-    if not path.is_file():
-        return []
-    return [v["holder"] for v in json.loads(path.read_text(encoding="utf-8"))["valid_published"]]
-
-
 @pytest.mark.parametrize("city_id", CITY_IDS)
 def test_names_are_fictional_unique_and_look_local(city_id: str) -> None:
     seed = DATA.city(city_id)
@@ -260,7 +252,7 @@ def test_names_are_fictional_unique_and_look_local(city_id: str) -> None:
     city_name = region(seed.region).name
     for name in names:
         assert not any(fragment in name for fragment in FAMOUS), name
-        assert name not in _published_holders()
+        assert name not in PUBLISHED_HOLDERS
         assert name.startswith((city_name, "深圳", "内蒙古")), name
     published_codes = {"914403001922038216", "91440300708461136T", "91330100799655058B"}
     assert not published_codes & set(_every_uscc(seed))

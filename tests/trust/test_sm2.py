@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import load_vectors
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +23,7 @@ from trust._sm2 import (
     sm3,
 )
 
-VECTORS = json.loads((Path(__file__).resolve().parents[3] / "shared" / "vectors" / "gm-sm2-sm3.json").read_text())
+VECTORS = load_vectors("gm-sm2-sm3.json")
 SIGN = VECTORS["sm2_sign"]
 OPENSSL = shutil.which("openssl")
 needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="the openssl command is not installed")

@@ -73,6 +73,10 @@ class LocalOperation:
     def service_label(self) -> str:
         return self.name
 
+    @property
+    def metric_label(self) -> str:
+        return self.name
+
     async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
         return None
 

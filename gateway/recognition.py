@@ -557,6 +557,10 @@ class _RecognitionOperation:
         return self.name
 
     @property
+    def metric_label(self) -> str:
+        return self.name
+
+    @property
     def provider(self) -> str | None:
         return None
 

@@ -12,7 +12,7 @@ import httpx
 
 from gateway import errors
 from gateway.exchange import Exchange, Message, OutboundRequest
-from gateway.metrics import UPSTREAM_ERRORS
+from gateway.metrics import UNMATCHED, UPSTREAM_ERRORS
 from gateway.registry import Member, Service, find_member
 from trust import (
     DigestMismatch,
@@ -67,6 +67,10 @@ class RelayOperation:
     @property
     def service_label(self) -> str:
         return self.service_id
+
+    @property
+    def metric_label(self) -> str:
+        return self.service.id if self.service else UNMATCHED
 
     @property
     def provider(self) -> str | None:

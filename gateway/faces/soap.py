@@ -15,10 +15,10 @@ from fastapi.responses import Response
 from lxml import etree
 
 from gateway import errors
-from gateway.audit_operations import entry_operation
+from gateway.audit_operations import MAX_ENTRY_INDEX, entry_operation
 from gateway.exchange import Exchange, InboundRequest, Message, Operation, SoapEnvelope
 from gateway.logs import log
-from gateway.operations import LocalOperation, list_members_operation, list_services_operation
+from gateway.operations import LocalOperation, list_members_operation, list_services_operation, whole_number
 from gateway.partner_operations import LicenceLookup
 from gateway.pipeline import Pipeline
 from gateway.recognition import DocumentRequest, VerifyLicence, VerifySeal
@@ -162,9 +162,9 @@ def _checkpoint_operation() -> LocalOperation:
 
 def _entry_index(payload: Any) -> int:
     value = _text_of(payload, "index")
-    if value is None or not (value.isascii() and value.isdigit()):
+    if value is None:
         raise errors.InvalidContent("GetAuditEntry needs a whole-number index")
-    return int(value)
+    return whole_number(value, "index", low=0, high=MAX_ENTRY_INDEX)
 
 
 @dataclass(frozen=True)

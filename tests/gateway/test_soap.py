@@ -287,3 +287,16 @@ def test_a_sender_fault_of_a_signed_soap12_call_is_400(soap: Any) -> None:
     response = post_soap(gateway, etree.tostring(message), SOAP12_TYPE)
     assert response.status_code == 400, response.text
     assert fault_code(response) == "access.denied"
+
+
+def test_audit_entry_indexes_over_soap_are_bounded(soap: Any) -> None:
+    gateway, client = soap
+    with gateway.runtime.database.write() as connection:
+        grant(connection, MEMBER, "audit.read", now=gateway.runtime.clock.now())
+    for index in ("9223372036854775808", "99999999999999999999", "9007199254740992"):
+        service = client()
+        message = service._client.create_message(service, "GetAuditEntry", index=index)
+        response = post_soap(gateway, etree.tostring(message), SOAP11_TYPE)
+        assert response.status_code == 500, response.text  # a SOAP 1.1 fault, R1126
+        assert fault_code(response) == "request.invalid"
+    assert fault_of(lambda: client().GetAuditEntry(index=9007199254740991)).message.startswith("request.not_found")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import random
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,8 @@ from trust import (
     StaleTimestamp,
     UnsupportedAlgorithm,
     WsSecurityError,
+    b64url_decode,
+    parse_json,
     thumbprint,
     verify_content_digest,
     verify_envelope,
@@ -59,12 +60,15 @@ def _bearer_token(exchange: Exchange) -> str:
 
 
 def _unverified_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The token's header and claims, read (not verified) with the bounded JSON reader."""
+    segments = token.split(".")
+    if len(segments) != 3:
+        raise errors.MalformedToken()
     try:
-        header = jwt.get_unverified_header(token)
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError as exc:
+        header, claims = (parse_json(b64url_decode(segment)) for segment in segments[:2])
+    except ValueError as exc:  # not base64url, not JSON, or nested too deeply
         raise errors.MalformedToken() from exc
-    if not isinstance(claims, dict):
+    if not isinstance(header, dict) or not isinstance(claims, dict):
         raise errors.MalformedToken()
     return header, claims
 
@@ -116,7 +120,7 @@ def _verify_token(token: str, runtime: Runtime, now: datetime) -> tuple[Member, 
     try:
         # Only the signature is checked here; times against our clock and the audience below.
         payload = _JWS.decode_complete(token, key=member.certificate.public_key, algorithms=[algorithm])["payload"]
-        claims = json.loads(payload)
+        claims = parse_json(payload)
     except jwt.InvalidSignatureError as exc:
         raise errors.BadTokenSignature() from exc
     except (jwt.PyJWTError, ValueError) as exc:

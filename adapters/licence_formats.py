@@ -8,7 +8,6 @@ files carry the same record as an attachment. Mapping is the city adapter's, dri
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,7 @@ from adapters.hohhot.mapping import HohhotMapping
 from adapters.shenzhen.mapping import ShenzhenMapping
 from adapters.zhongshan.mapping import ZhongshanMapping
 from gateway.canonical import Licence
-from trust import XmlRejected, parse_xml
+from trust import JsonRejected, XmlRejected, parse_json, parse_xml
 
 __all__ = ["JsonLicenceFormat", "XmlLicenceFormat", "licence_formats"]
 
@@ -52,8 +51,8 @@ class JsonLicenceFormat:
 
     def read_licence(self, content: bytes, content_type: str) -> Licence:
         try:
-            unverified = json.loads(content)
-        except (ValueError, UnicodeDecodeError) as exc:
+            unverified = parse_json(content)
+        except JsonRejected as exc:
             raise ValueError(f"not JSON ({content_type}): {exc}") from exc
         if isinstance(unverified, dict) and isinstance(unverified.get("credentialSubject"), dict):
             unverified = unverified["credentialSubject"]

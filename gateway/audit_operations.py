@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 
 from gateway import errors
 from gateway.audit import TransparencyLog, build_evidence, parse_verifier_key
-from gateway.operations import LocalOperation
+from gateway.operations import LocalOperation, whole_number
 from gateway.registry import find_member, has_right
 
 if TYPE_CHECKING:
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUDIT_READ_RIGHT",
+    "MAX_ENTRY_INDEX",
+    "MAX_TREE_SIZE",
     "WITNESS_RIGHT",
     "consistency_operation",
     "cosign_operation",
@@ -28,6 +30,11 @@ __all__ = [
 
 AUDIT_READ_RIGHT = "audit.read"
 WITNESS_RIGHT = "audit.witness"
+# Tree sizes (tree_size, first, second, a cosigned size) lie in 0..2^53 and entry indexes below
+# that: JSON's exact integers, and far inside the database's 64-bit ones. An index in range but
+# past the log's end is 404; anything out of range is 422.
+MAX_TREE_SIZE = 2**53
+MAX_ENTRY_INDEX = MAX_TREE_SIZE - 1
 
 
 def _b64(data: bytes) -> str:
@@ -53,10 +60,12 @@ def _optional_int_param(exchange: Exchange, name: str) -> int | None:
         return None
     if len(values) > 1:
         raise errors.InvalidContent(f"{name} is given more than once")
-    value = values[0]
-    if not (value.isascii() and value.isdigit()) or len(value) > 19:
-        raise errors.InvalidContent(f"{name} must be a whole number")
-    return int(value)
+    return whole_number(values[0], name, low=0, high=MAX_TREE_SIZE)
+
+
+def _check_index(index: int) -> None:
+    if not 0 <= index <= MAX_ENTRY_INDEX:
+        raise errors.InvalidContent(f"index must be a whole number from 0 to {MAX_ENTRY_INDEX}")
 
 
 def _check_may_read(runtime: Runtime, exchange: Exchange, entries: list[dict[str, Any]]) -> None:
@@ -72,6 +81,7 @@ def _check_may_read(runtime: Runtime, exchange: Exchange, entries: list[dict[str
 
 
 def _entry(runtime: Runtime, exchange: Exchange, index: int) -> dict[str, Any]:
+    _check_index(index)
     found = _log(runtime).entry(index)
     if found is None:
         raise errors.NotFound(f"no audit entry {index}")
@@ -81,6 +91,7 @@ def _entry(runtime: Runtime, exchange: Exchange, index: int) -> dict[str, Any]:
 
 
 def _proof(runtime: Runtime, exchange: Exchange, index: int) -> dict[str, Any]:
+    _check_index(index)
     log = _log(runtime)
     found = log.entry(index)
     if found is None:

@@ -103,7 +103,12 @@ class Operation(Protocol):
 
     @property
     def service_label(self) -> str:
-        """For metrics and audit: the service id or the operation name."""
+        """For the audit record: the service id or the operation name, as the caller named it."""
+
+    @property
+    def metric_label(self) -> str:
+        """For metrics, from a closed set: the operation name, the id of a service that exists in
+        the registry, or `unmatched`; never a value a caller can make up."""
 
     @property
     def provider(self) -> str | None:

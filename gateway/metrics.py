@@ -1,4 +1,10 @@
-"""Prometheus metrics: requests, latency per service and stage, upstream errors."""
+"""Prometheus metrics: requests, latency per service and stage, upstream errors.
+
+Every label value comes from a closed set, never from the request as written: a route template
+(or `unmatched`), a method the gateway serves (or `other`), a status code, a gateway operation
+name, the id of a service or provider that exists in the registry, or `unmatched`. Made-up paths,
+services, cities or methods therefore add no series, however many a caller sends.
+"""
 
 from __future__ import annotations
 
@@ -19,9 +25,14 @@ __all__ = [
     "EXCHANGE_SECONDS",
     "REQUESTS",
     "STAGE_SECONDS",
+    "UNMATCHED",
     "UPSTREAM_ERRORS",
+    "method_label",
     "render",
 ]
+
+UNMATCHED = "unmatched"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -42,6 +53,11 @@ STAGE_SECONDS = Histogram(
 UPSTREAM_ERRORS = Counter(
     "tongban_upstream_errors_total", "Failures of partner systems, by provider and kind", ["provider", "kind"]
 )
+
+
+def method_label(method: str) -> str:
+    """The method as a label: HTTP lets a client invent any token, so unknown ones are `other`."""
+    return method if method in _METHODS else "other"
 
 
 def render() -> bytes:

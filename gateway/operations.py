@@ -26,21 +26,36 @@ if TYPE_CHECKING:
 
     from gateway.runtime import Runtime
 
-__all__ = ["LocalOperation", "list_members_operation", "list_services_operation", "page_of"]
+__all__ = [
+    "LocalOperation",
+    "MAX_PAGE",
+    "MAX_PAGE_SIZE",
+    "list_members_operation",
+    "list_services_operation",
+    "page_of",
+    "whole_number",
+]
 
+# Every collection: page 1..MAX_PAGE, page_size 1..MAX_PAGE_SIZE (the README's limits).
+MAX_PAGE = 1_000_000
 MAX_PAGE_SIZE = 500
+
+
+def whole_number(value: str, name: str, *, low: int, high: int) -> int:
+    """A number from the query, a path or a SOAP parameter, in [low, high]; InvalidContent otherwise.
+
+    Only ASCII digits: int() would also take a sign, spaces, underscores and other scripts' digits.
+    """
+    if not (value.isascii() and value.isdigit()) or len(value) > len(str(high)) or not low <= int(value) <= high:
+        raise errors.InvalidContent(f"{name} must be a whole number from {low} to {high}")
+    return int(value)
 
 
 def page_of(items: list[dict[str, Any]], query: str) -> dict[str, Any]:
     """The contract's collection shape: {"items", "total", "page", "page_size"}."""
     params = parse_qs(query)
-    try:
-        page = int(params.get("page", ["1"])[0])
-        page_size = int(params.get("page_size", ["50"])[0])
-    except ValueError as exc:
-        raise errors.InvalidContent("page and page_size must be whole numbers") from exc
-    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise errors.InvalidContent(f"page must be ≥ 1 and page_size between 1 and {MAX_PAGE_SIZE}")
+    page = whole_number(params.get("page", ["1"])[0], "page", low=1, high=MAX_PAGE)
+    page_size = whole_number(params.get("page_size", ["50"])[0], "page_size", low=1, high=MAX_PAGE_SIZE)
     start = (page - 1) * page_size
     return {
         "items": items[start : start + page_size],
@@ -71,6 +86,10 @@ class LocalOperation:
 
     @property
     def service_label(self) -> str:
+        return self.name
+
+    @property
+    def metric_label(self) -> str:
         return self.name
 
     async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:

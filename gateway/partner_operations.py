@@ -36,6 +36,10 @@ class LicenceLookup:
         return f"{self.name}/{self.issuing_city}"
 
     @property
+    def metric_label(self) -> str:
+        return self.name  # the city comes from the path: not a label value
+
+    @property
     def provider(self) -> str | None:
         return None  # the registry is reached through the adapter, not as a relayed member
 

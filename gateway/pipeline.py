@@ -61,7 +61,7 @@ class Pipeline:
 
     async def run(self, exchange: Exchange) -> Message:
         token = current_exchange_id.set(exchange.id)
-        service = exchange.operation.service_label
+        service = exchange.operation.metric_label
         started = time.perf_counter()
         stage = self.stages[0]
         try:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -144,9 +143,12 @@ class DocumentRequest:
     @classmethod
     def from_json(cls, body: bytes) -> DocumentRequest:
         try:
-            payload = json.loads(body or b"null")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise errors.InvalidContent('the body must be JSON: {"document": "<base64>", ...}') from exc
+            payload = trust.parse_json(body or b"null")
+        except trust.JsonRejected as exc:
+            raise errors.InvalidContent(
+                f"the body must be a JSON object with `document` (base64), at most {trust.JSON_MAX_DEPTH} "
+                f"levels deep: {exc.reason}"
+            ) from exc
         if not isinstance(payload, dict):
             raise errors.InvalidContent("the body must be a JSON object with `document` (base64)")
         unknown = set(payload) - {"document", "format", "data", "relying_city"}
@@ -557,6 +559,10 @@ class _RecognitionOperation:
         return self.name
 
     @property
+    def metric_label(self) -> str:
+        return self.name
+
+    @property
     def provider(self) -> str | None:
         return None
 
@@ -655,8 +661,8 @@ async def verify_consent(
             f"only {holder_city}'s may speak for this holder"
         )
     try:
-        claims = json.loads(evidence.signed_content)
-    except ValueError as exc:
+        claims = trust.parse_json(evidence.signed_content)
+    except trust.JsonRejected as exc:
         raise errors.ConsentInvalid("the consent token's claims are not JSON") from exc
     if not isinstance(claims, dict):
         raise errors.ConsentInvalid("the consent token's claims must be a JSON object")

@@ -12,7 +12,7 @@ import httpx
 
 from gateway import errors
 from gateway.exchange import Exchange, Message, OutboundRequest
-from gateway.metrics import UPSTREAM_ERRORS
+from gateway.metrics import UNMATCHED, UPSTREAM_ERRORS
 from gateway.registry import Service
 from trust import (
     DigestMismatch,
@@ -49,6 +49,25 @@ RETURNED_RESPONSE_HEADERS = (
     "location",
 )
 PROVIDER_RESPONSE_COMPONENTS = ("@status", "content-digest")
+# A segment still changing after this many rounds of percent-decoding is refused outright.
+MAX_DECODING_ROUNDS = 4
+
+
+def unsafe_segment(segment: str) -> bool:
+    """True when a segment of the relayed path, as written or percent-decoded once or again (to
+    catch double encoding such as %252e), contains '/' or '\\' or is '.' or '..' as a whole.
+
+    The path is forwarded as written, and a provider that decodes %2F before it resolves dot
+    segments (nginx, Python's http.server) would otherwise serve what lies outside its URL.
+    """
+    for _ in range(MAX_DECODING_ROUNDS + 1):
+        if "/" in segment or "\\" in segment or segment in (".", ".."):
+            return True
+        decoded = unquote(segment, errors="strict") if "%" in segment else segment
+        if decoded == segment:
+            return False
+        segment = decoded
+    return True
 
 
 @dataclass
@@ -67,6 +86,10 @@ class RelayOperation:
     @property
     def service_label(self) -> str:
         return self.service_id
+
+    @property
+    def metric_label(self) -> str:
+        return self.service.id if self.service else UNMATCHED
 
     @property
     def provider(self) -> str | None:
@@ -89,8 +112,15 @@ class RelayOperation:
         return self.service
 
     async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
-        if any(unquote(segment) in (".", "..") for segment in self.path.split("/")):
-            raise errors.InvalidContent("the relayed path may not contain '..' segments")
+        try:
+            unsafe = any(unsafe_segment(segment) for segment in self.path.split("/"))
+        except UnicodeDecodeError as exc:
+            raise errors.InvalidContent("the relayed path is not percent-encoded UTF-8") from exc
+        if unsafe:
+            raise errors.InvalidContent(
+                "a segment of the relayed path may not be '.' or '..', nor hold '/' or '\\', "
+                "however often percent-encoded"
+            )
 
     async def translate_request(self, exchange: Exchange, runtime: Runtime) -> None:
         service = self._service()

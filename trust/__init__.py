@@ -23,6 +23,7 @@ from trust._httpsig import (
     verify_content_digest,
     verify_message,
 )
+from trust._json import JSON_MAX_DEPTH, JsonRejected, parse_json
 from trust._jwk import KeyKind, b64url, b64url_decode, key_kind, public_jwk, thumbprint
 from trust._jws import (
     JWS_FORMAT,
@@ -157,8 +158,10 @@ __all__ = [
     "InvalidCertificate",
     "InvalidSignature",
     "InvalidSoapSignature",
+    "JSON_MAX_DEPTH",
     "JWS_FORMAT",
     "JWS_TYPE",
+    "JsonRejected",
     "KeyKind",
     "Keyring",
     "KeyringError",
@@ -237,6 +240,7 @@ __all__ = [
     "make_sm2_crl",
     "make_status_list_credential",
     "new_status_bitstring",
+    "parse_json",
     "parse_trust_list",
     "parse_xml",
     "public_jwk",

@@ -31,7 +31,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +43,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from trust._certificates import load_der_certificate, require_certificate_of, signer_public_key
 from trust._errors import InvalidCertificate, UnsupportedKey
+from trust._json import JsonRejected, parse_json
 from trust._jwk import NotCanonicalBase64url, b64url, b64url_decode_strict, ecdsa_der, ecdsa_raw
 from trust._report import MAX_CARRIED_CERTIFICATES, SignatureEvidence, SignatureFailure, SubIndication
 from trust._time import utc_seconds_text
@@ -93,8 +93,8 @@ def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _json_object(data: bytes, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(data.decode("utf-8"), object_pairs_hook=_refuse_duplicates)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        value = parse_json(data.decode("utf-8"), object_pairs_hook=_refuse_duplicates)
+    except (UnicodeDecodeError, JsonRejected) as exc:
         raise _fail(SubIndication.FORMAT_FAILURE, f"the JWS {what} is not a JSON object") from exc
     if not isinstance(value, dict):
         raise _fail(SubIndication.FORMAT_FAILURE, f"the JWS {what} is not a JSON object")

@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import gzip
 import inspect
-import json
 import re
 import zlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from trust._json import JsonRejected, parse_json
 from trust._jwk import b64url, b64url_decode_strict
 from trust._jws import SigningKey, examine_jws, sign_jws_credential
 from trust._report import SignatureEvidence, SignatureFailure, SubIndication
@@ -273,7 +273,7 @@ async def _examine_list(
             await verdict
     elif evidence.signer_certificate != signer_certificate:
         raise _try_later("the status list is signed by another certificate than the credential")
-    payload: dict[str, Any] = json.loads(evidence.signed_content)
+    payload: dict[str, Any] = parse_json(evidence.signed_content)
     if issuer is None or _issuer_id(payload) != issuer:
         raise _try_later("the status list has another issuer than the credential")
     if payload.get("id", url) != url:
@@ -319,8 +319,8 @@ async def check_credential_status(
         raise ValueError("now must be timezone-aware")
     if isinstance(credential, SignatureEvidence):
         try:
-            credential_payload = json.loads(credential.signed_content)
-        except (UnicodeDecodeError, ValueError) as exc:
+            credential_payload = parse_json(credential.signed_content)
+        except JsonRejected as exc:
             raise _format("the credential is not JSON") from exc
         if not isinstance(credential_payload, dict):
             raise _format("the credential is not a JSON object")

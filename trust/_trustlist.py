@@ -33,7 +33,6 @@ import asyncio
 import base64
 import binascii
 import itertools
-import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from trust._certificates import load_der_certificate
 from trust._errors import InvalidCertificate, TrustError
+from trust._json import JsonRejected, parse_json
 from trust._jwk import NotCanonicalBase64url, b64url_decode_strict, ecdsa_der
 from trust._jws import sign_compact, split_compact
 from trust._time import utc_text
@@ -231,8 +231,8 @@ def parse_trust_list(
     """
     unverified_payload = _verify_jws(data, operator_certificate)
     try:
-        unverified = json.loads(unverified_payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        unverified = parse_json(unverified_payload)
+    except JsonRejected as exc:
         raise TrustListInvalid("the trust list payload is not JSON") from exc
     trust_list = _trust_list_from_json(unverified)
     if trust_list.canonical_bytes() != unverified_payload:
@@ -268,7 +268,7 @@ def _verify_jws(data: bytes, operator_certificate: bytes) -> bytes:
         header_bytes, payload, signature = (
             b64url_decode_strict(part) for part in (header_part, payload_part, signature_part)
         )
-        header = json.loads(header_bytes)
+        header = parse_json(header_bytes)
     except NotCanonicalBase64url as exc:
         raise TrustListInvalid("not canonical base64url (RFC 7515 forbids padding and stray bits)") from exc
     except (UnicodeDecodeError, ValueError) as exc:

@@ -35,6 +35,7 @@ from gateway.canonical import (
     Seal,
     TradingProject,
 )
+from trust import JsonRejected, parse_json
 
 __all__ = ["DEFAULT_TIMEOUT", "HohhotClient"]
 
@@ -137,8 +138,8 @@ class HohhotClient(JsonHttpClient):
         if status != 200:
             raise PartnerRejected(described, status=status)
         try:
-            envelope = response.json()
-        except ValueError as exc:
+            envelope = parse_json(response.content)
+        except JsonRejected as exc:
             raise MalformedPartnerData("<envelope>", f"{described}: not JSON") from exc
         code = envelope.get("code") if isinstance(envelope, dict) else None
         if not isinstance(envelope, dict) or isinstance(code, bool) or not isinstance(code, int):

@@ -20,6 +20,7 @@ import httpx
 from adapters._base import DEFAULT_TIMEOUT, JsonHttpClient
 from adapters.shenzhen.mapping import NOT_FOUND_CODE, OK_CODE, MalformedPartnerData, ShenzhenMapping
 from gateway.canonical import ApplicationState, ApplicationStatus, CreditSubject, Licence, Seal, TradingProject
+from trust import JsonRejected, parse_json
 
 __all__ = ["DEFAULT_TIMEOUT", "PartnerRejected", "PartnerUnavailable", "ShenzhenClient"]
 
@@ -130,8 +131,8 @@ class ShenzhenClient(JsonHttpClient):
             raise PartnerUnavailable(f"shenzhen {method} {path}: {type(exc).__name__}: {exc}") from exc
         status = response.status_code
         try:
-            envelope = response.json()
-        except ValueError:
+            envelope = parse_json(response.content)
+        except JsonRejected:
             envelope = None
         code = envelope.get("code") if isinstance(envelope, dict) else None
         message = envelope.get("message") if isinstance(envelope, dict) else None

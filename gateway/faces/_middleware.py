@@ -10,7 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.clock import new_exchange_id
 from gateway.logs import current_exchange_id, log
-from gateway.metrics import REQUESTS
+from gateway.metrics import REQUESTS, UNMATCHED, method_label
 from gateway.runtime import Runtime
 from gateway.stages.sign import sign_reply
 
@@ -58,9 +58,10 @@ class SigningMiddleware:
         try:
             await self.app(scope, receive, send_signed)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            REQUESTS.labels(template, scope.get("method", ""), str(status_holder.get("status", 500))).inc()
+            # Labels from closed sets only (see gateway.metrics): the template, never the path.
+            template = getattr(scope.get("route"), "path", UNMATCHED)
+            method = method_label(scope.get("method", ""))
+            REQUESTS.labels(template, method, str(status_holder.get("status", 500))).inc()
             log.debug(
                 "answered",
                 extra={"path": scope.get("path"), "ms": round((time.perf_counter() - started) * 1000, 2)},

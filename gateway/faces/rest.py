@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import base64
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import errors
 from gateway.audit_operations import (
+    MAX_ENTRY_INDEX,
+    MAX_TREE_SIZE,
     consistency_operation,
     cosign_operation,
     entry_operation,
@@ -23,7 +25,7 @@ from gateway.audit_operations import (
 from gateway.exchange import Exchange, InboundRequest, Message, Operation
 from gateway.logs import log
 from gateway.metrics import CONTENT_TYPE_LATEST, render
-from gateway.operations import list_members_operation, list_services_operation
+from gateway.operations import MAX_PAGE, MAX_PAGE_SIZE, list_members_operation, list_services_operation
 from gateway.partner_operations import LicenceLookup
 from gateway.pipeline import Pipeline
 from gateway.recognition import DOCUMENT_FORMATS, FetchLicences, VerifyLicence, VerifySeal, recognition_of
@@ -120,7 +122,7 @@ def _reply_response(reply: Message) -> Response:
     return Response(content=reply.body, status_code=reply.status, headers=dict(reply.headers.multi_items()))
 
 
-def _sample_examples(samples: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def _sample_examples(samples: FilePath) -> tuple[dict[str, Any], dict[str, Any]]:
     """Working examples for the verify endpoints: the sandbox's own samples when they exist (their
     keys are made on first run, so no fixed example could verify), otherwise placeholders."""
 
@@ -140,6 +142,26 @@ def _sample_examples(samples: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         "format": "ses",
     }
     return licence_example, seal_example
+
+
+# Every number a caller may send, with its range. The operations check the same bounds; these
+# declarations put them in /openapi.json and refuse out-of-range values with 422 up front.
+
+
+def _page() -> Any:
+    return Query(1, ge=1, le=MAX_PAGE, description=f"1 to {MAX_PAGE}")
+
+
+def _page_size() -> Any:
+    return Query(50, ge=1, le=MAX_PAGE_SIZE, description=f"1 to {MAX_PAGE_SIZE}")
+
+
+def _entry_index() -> Any:
+    return Path(ge=0, le=MAX_ENTRY_INDEX, description=f"0 to {MAX_ENTRY_INDEX}; past the log's end: 404")
+
+
+def _tree_size(default: Any = ...) -> Any:
+    return Query(default, ge=0, le=MAX_TREE_SIZE, description=f"0 to {MAX_TREE_SIZE}")
 
 
 def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
@@ -245,11 +267,13 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
         return await runtime.in_thread(runtime.jwks)
 
     @router.get("/v1/members", tags=["registry"], summary="Registered partner systems")
-    async def members(request: Request, page: int = 1, page_size: int = 50) -> Response:
+    async def members(request: Request, page: int = _page(), page_size: int = _page_size()) -> Response:
         return await run(request, list_members_operation())
 
     @router.get("/v1/services", tags=["registry"], summary="Published services and gateway operations")
-    async def services(request: Request, allowed: bool = False, page: int = 1, page_size: int = 50) -> Response:
+    async def services(
+        request: Request, allowed: bool = False, page: int = _page(), page_size: int = _page_size()
+    ) -> Response:
         return await run(request, list_services_operation())
 
     @router.get(
@@ -266,19 +290,21 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
         return PlainTextResponse(checkpoint.note, media_type="text/plain; charset=utf-8")
 
     @router.post("/v1/audit/checkpoint/cosignatures", tags=["audit"], summary="A witness's countersigned checkpoint")
-    async def audit_cosign(request: Request, size: int) -> Response:
+    async def audit_cosign(request: Request, size: int = _tree_size()) -> Response:
         return await run(request, cosign_operation())
 
     @router.get("/v1/audit/entries/{index}", tags=["audit"], summary="One audit entry and its leaf hash")
-    async def audit_entry(request: Request, index: int) -> Response:
+    async def audit_entry(request: Request, index: int = _entry_index()) -> Response:
         return await run(request, entry_operation(index))
 
     @router.get("/v1/audit/entries/{index}/proof", tags=["audit"], summary="Inclusion proof (RFC 9162)")
-    async def audit_proof(request: Request, index: int, tree_size: int | None = None) -> Response:
+    async def audit_proof(
+        request: Request, index: int = _entry_index(), tree_size: int | None = _tree_size(None)
+    ) -> Response:
         return await run(request, proof_operation(index))
 
     @router.get("/v1/audit/consistency", tags=["audit"], summary="Consistency proof between two tree sizes")
-    async def audit_consistency(request: Request, first: int, second: int) -> Response:
+    async def audit_consistency(request: Request, first: int = _tree_size(), second: int = _tree_size()) -> Response:
         return await run(request, consistency_operation())
 
     @router.get(

@@ -15,10 +15,10 @@ from fastapi.responses import Response
 from lxml import etree
 
 from gateway import errors
-from gateway.audit_operations import entry_operation
+from gateway.audit_operations import MAX_ENTRY_INDEX, entry_operation
 from gateway.exchange import Exchange, InboundRequest, Message, Operation, SoapEnvelope
 from gateway.logs import log
-from gateway.operations import LocalOperation, list_members_operation, list_services_operation
+from gateway.operations import LocalOperation, list_members_operation, list_services_operation, whole_number
 from gateway.partner_operations import LicenceLookup
 from gateway.pipeline import Pipeline
 from gateway.recognition import DocumentRequest, VerifyLicence, VerifySeal
@@ -162,9 +162,9 @@ def _checkpoint_operation() -> LocalOperation:
 
 def _entry_index(payload: Any) -> int:
     value = _text_of(payload, "index")
-    if value is None or not (value.isascii() and value.isdigit()):
+    if value is None:
         raise errors.InvalidContent("GetAuditEntry needs a whole-number index")
-    return int(value)
+    return whole_number(value, "index", low=0, high=MAX_ENTRY_INDEX)
 
 
 @dataclass(frozen=True)
@@ -287,8 +287,9 @@ def fault_envelope(version: str, error: errors.TongbanError, exchange_id: str | 
     return envelope
 
 
-def decode(body: bytes, max_bytes: int) -> tuple[str, Any, str, Any]:
-    """(version, envelope, operation name, payload element); raises MalformedRequest."""
+def read_envelope(body: bytes, max_bytes: int) -> tuple[str, Any]:
+    """(version, envelope) of a SOAP message; MalformedRequest when the body is not one at all
+    (empty, not acceptable XML, or not a SOAP 1.1 or 1.2 Envelope)."""
     try:
         envelope = parse_xml(body, max_bytes=max_bytes)
     except XmlRejected as exc:
@@ -296,6 +297,12 @@ def decode(body: bytes, max_bytes: int) -> tuple[str, Any, str, Any]:
     namespace = etree.QName(envelope).namespace or ""
     if etree.QName(envelope).localname != "Envelope" or namespace not in _VERSIONS:
         raise errors.MalformedRequest("not a SOAP 1.1 or 1.2 Envelope")
+    return _VERSIONS[namespace], envelope
+
+
+def operation_of(envelope: Any) -> tuple[str, Any]:
+    """(operation name, payload element) of an Envelope; MalformedRequest or NotFound."""
+    namespace = etree.QName(envelope).namespace
     bodies = envelope.findall(f"{{{namespace}}}Body")
     if len(bodies) != 1:
         raise errors.MalformedRequest("the Envelope must have exactly one Body")
@@ -307,7 +314,22 @@ def decode(body: bytes, max_bytes: int) -> tuple[str, Any, str, Any]:
     if name.namespace != TONGBAN_NS or name.localname not in SOAP_OPERATIONS:
         known = ", ".join(sorted(SOAP_OPERATIONS))
         raise errors.NotFound(f"unknown operation {name.localname!r}; the WSDL lists {known}")
-    return _VERSIONS[namespace], envelope, name.localname, payload
+    return name.localname, payload
+
+
+def fault_status(version: str, error: errors.TongbanError, *, soap_message: bool) -> int:
+    """The HTTP status a fault goes out with.
+
+    A request that is not a SOAP message at all (empty, not acceptable XML, not an Envelope) is
+    400 (WS-I Basic Profile 1.1 R1113), or the error's own 4xx when the body was never read (413
+    over the size limit). In a SOAP 1.1 exchange every fault is 500 (R1126). In SOAP 1.2 a
+    `Sender` fault is 400 and a `Receiver` fault 500 (SOAP 1.2 Part 2, HTTP binding, 7.5.2.2).
+    """
+    if not soap_message and error.status < 500:
+        return error.status
+    if version == "1.1":
+        return 500
+    return 400 if error.soap_fault == "Client" else 500
 
 
 def soap_router(
@@ -329,9 +351,12 @@ def soap_router(
     async def soap(request: Request) -> Response:
         exchange_id = request.state.exchange_id
         version = "1.2" if "application/soap+xml" in request.headers.get("content-type", "") else "1.1"
+        soap_message = False  # until the body reads as a SOAP Envelope
         try:
             body = await read_body(request, settings.max_body_bytes)
-            version, envelope, operation_name, payload = decode(body, settings.max_body_bytes)
+            version, envelope = read_envelope(body, settings.max_body_bytes)
+            soap_message = True
+            operation_name, payload = operation_of(envelope)
             spec = SOAP_OPERATIONS[operation_name]
             inner, query = spec.build(payload)
             operation = SoapOperation(operation_name, inner, spec, version)
@@ -353,7 +378,7 @@ def soap_router(
             )
             reply = await pipeline.run(exchange)
         except errors.TongbanError as error:
-            status = 500 if version == "1.1" or error.status >= 500 else 400
+            status = fault_status(version, error, soap_message=soap_message)
             envelope = fault_envelope(version, error, exchange_id)
             try:  # zeep verifies before it reads a fault: faults are signed like answers
                 content = await runtime.in_thread(sign_soap_envelope, envelope, runtime)

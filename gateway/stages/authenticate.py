@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
-import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +23,8 @@ from trust import (
     StaleTimestamp,
     UnsupportedAlgorithm,
     WsSecurityError,
+    b64url_decode,
+    parse_json,
     thumbprint,
     verify_content_digest,
     verify_envelope,
@@ -56,27 +56,18 @@ def _bearer_token(exchange: Exchange) -> str:
     return token.strip()
 
 
-_BASE64URL = re.compile(r"^[A-Za-z0-9_-]*$")
-
-
-def _unverified_json(segment: str) -> dict[str, Any]:
-    if not _BASE64URL.match(segment) or len(segment) % 4 == 1:
+def _unverified_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The token's header and claims, read (not verified) with the bounded JSON reader."""
+    segments = token.split(".")
+    if len(segments) != 3:
         raise errors.MalformedToken()
     try:
-        value = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except ValueError as exc:
+        header, claims = (parse_json(b64url_decode(segment)) for segment in segments[:2])
+    except ValueError as exc:  # not base64url, not JSON, or nested too deeply
         raise errors.MalformedToken() from exc
-    if not isinstance(value, dict):
+    if not isinstance(header, dict) or not isinstance(claims, dict):
         raise errors.MalformedToken()
-    return value
-
-
-def _unverified_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Header and claims, read (not trusted) to find the key; PyJWT verifies the whole token after."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise errors.MalformedToken()
-    return _unverified_json(parts[0]), _unverified_json(parts[1])
+    return header, claims
 
 
 def _check_times(claims: dict[str, Any], now: datetime, runtime: Runtime) -> datetime:
@@ -132,7 +123,7 @@ def _verify_token(
     try:
         # Only the signature is checked here; times against our clock and the audience below.
         payload = _JWS.decode_complete(token, key=member.certificate.public_key, algorithms=[algorithm])["payload"]
-        claims = json.loads(payload)
+        claims = parse_json(payload)
     except jwt.InvalidSignatureError as exc:
         raise errors.BadTokenSignature() from exc
     except (jwt.PyJWTError, ValueError) as exc:

@@ -273,6 +273,54 @@ def test_malformed_repeated_numbers_are_422_never_500(audited: Any, path: str) -
     problem(state.get(CLIENT, path), 422, "request.invalid")
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/audit/entries/9223372036854775808",  # 2^63: past SQLite's integers
+        "/v1/audit/entries/99999999999999999999",
+        "/v1/audit/entries/99999999999999999999/proof",
+        "/v1/audit/entries/9223372036854775807/proof?tree_size=2",
+        "/v1/audit/entries/9007199254740992",  # 2^53: the first index out of range
+        "/v1/audit/entries/-1",
+        "/v1/audit/entries/1/proof?tree_size=99999999999999999999",
+        "/v1/audit/entries/1/proof?tree_size=9007199254740993",
+        "/v1/audit/consistency?first=1&second=99999999999999999999",
+        "/v1/audit/consistency?first=9223372036854775808&second=9223372036854775809",
+        "/v1/members?page=99999999999999999999",
+        "/v1/members?page=1000001",
+        "/v1/services?page_size=99999999999999999999",
+        "/v1/services?page=%D9%A1",  # an Arabic-Indic one: int() would take it
+    ],
+)
+def test_numbers_out_of_their_documented_range_are_422(audited: Any, path: str) -> None:
+    state = audited()
+    problem(state.get(SUPERVISOR, path), 422, "request.invalid")
+
+
+def test_an_index_in_range_but_past_the_end_of_the_log_is_404(audited: Any) -> None:
+    state = audited()
+    for path in ("/v1/audit/entries/9007199254740991", "/v1/audit/entries/9007199254740991/proof"):
+        problem(state.get(SUPERVISOR, path), 404, "request.not_found")
+
+
+def test_a_cosignature_of_a_size_out_of_range_is_422(audited: Any) -> None:
+    state = audited()
+    state.gateway.grant(WITNESS, "audit.witness")
+    response = state.gateway.call(
+        state.member(WITNESS), "POST", "/v1/audit/checkpoint/cosignatures?size=99999999999999999999", body=b"x"
+    )
+    problem(response, 422, "request.invalid")
+
+
+def test_the_ranges_are_in_the_openapi_document(audited: Any) -> None:
+    state = audited()
+    spec = httpx.get(state.gateway.url + "/openapi.json", trust_env=False).json()
+    parameters = {p["name"]: p["schema"] for p in spec["paths"]["/v1/audit/entries/{index}/proof"]["get"]["parameters"]}
+    assert parameters["index"]["maximum"] == 2**53 - 1 and parameters["index"]["minimum"] == 0
+    members = {p["name"]: p["schema"] for p in spec["paths"]["/v1/members"]["get"]["parameters"]}
+    assert members["page_size"]["maximum"] == 500
+
+
 def test_proof_without_tree_size_covers_even_the_newest_entry(audited: Any) -> None:
     state = audited(audit_checkpoint_interval_seconds=30)  # the first append's checkpoint covers entry 0 only
     response = state.get(CLIENT, "/v1/audit/entries/1/proof")

@@ -97,6 +97,23 @@ def test_random_signatures_from_an_authenticated_member_are_refused_cleanly(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("part", ["header", "claims"])
+@pytest.mark.parametrize("depth", [65, 5_000])
+def test_a_token_nested_beyond_the_json_limit_is_a_malformed_token(target: Any, part: str, depth: int) -> None:
+    gateway, member = target
+    header = {"alg": "EdDSA", "typ": "JWT"}
+    claims = {"iss": CLIENT, "sub": CLIENT, "aud": gateway.settings.gateway_id, "iat": 1, "exp": 2, "jti": "x" * 8}
+    deep = "[" * depth + "]" * depth
+    texts = [json.dumps(header), json.dumps(claims)]
+    index = 0 if part == "header" else 1
+    texts[index] = texts[index][:-1] + f', "deep": {deep}}}'
+    token = f"{b64(texts[0].encode())}.{b64(texts[1].encode())}.{b64(b'x' * 64)}"
+    response = httpx.get(gateway.url + "/v1/members", headers={"Authorization": f"Bearer {token}"}, trust_env=False)
+    assert response.status_code == 401, response.text
+    assert response.json()["code"] == "auth.malformed_token"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_non_numeric_content_length_is_400(target: Any) -> None:
     import socket
 

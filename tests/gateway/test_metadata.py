@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import httpx
@@ -86,6 +87,54 @@ def test_metrics_count_requests_and_stages(gateway: Any) -> None:
     assert 'tongban_requests_total{method="GET",route="/v1/members",status="200"}' in text
     assert 'tongban_stage_seconds_count{service="members.list",stage="authenticate"}' in text
     assert "tongban_exchange_seconds_bucket" in text
+
+
+def metric_series(gateway: Any) -> set[str]:
+    """Every series /metrics exposes: metric name and labels, without the value."""
+    text = get(gateway, "/metrics").text
+    return {line.rsplit(" ", 1)[0] for line in text.splitlines() if line and not line.startswith("#")}
+
+
+def test_metrics_do_not_grow_with_made_up_paths(gateway: Any) -> None:
+    """Label values come from closed sets: 100 distinct made-up paths, services, cities, SOAP
+    operations and methods, sent with and without credentials, add no series."""
+    member = gateway.add_member(CLIENT)
+    envelope = (
+        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:tb="urn:tongban:gateway:v1">'
+        "<soap:Body><tb:Made{i}Up/></soap:Body></soap:Envelope>"
+    )
+
+    def made_up(i: int) -> None:
+        kind = i % 5
+        if kind == 0:
+            get(gateway, f"/made/up/{i}/path-{i}?q={i}")
+        elif kind == 1:
+            gateway.call(member, "GET", f"/v1/exchange/440300.madeup{i}.x/service{i}/path/{i}")
+        elif kind == 2:
+            get(gateway, f"/v1/exchange/442000.other{i}.y/svc{i}")
+            gateway.call(member, "POST", f"/v1/exchange/441900.nope{i}.z/code{i}", body=b"{}")
+        elif kind == 3:
+            gateway.call(member, "GET", f"/v1/registries/{990000 + i}/licences/L-{i}")
+        else:
+            httpx.post(
+                gateway.url + "/soap",
+                content=envelope.format(i=i).encode(),
+                headers={"Content-Type": "text/xml"},
+                trust_env=False,
+            )
+            with contextlib.suppress(httpx.HTTPError):  # only a parser that takes any method lets it in
+                httpx.request(f"MADEUP{i}", gateway.url + f"/made/up/{i}", trust_env=False)
+
+    for i in range(5):  # every kind once, so that the series they may rightly add exist
+        made_up(i)
+    get(gateway, "/metrics")
+    before = metric_series(gateway)
+    for i in range(5, 105):
+        made_up(i)
+    after = metric_series(gateway)
+    assert after - before == set()
+    assert 'route="unmatched"' in "".join(before)
+    assert not any("madeup" in series or "990007" in series or "MADEUP" in series for series in after)
 
 
 def test_openapi_loads_nothing_from_outside(gateway: Any) -> None:

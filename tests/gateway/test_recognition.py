@@ -171,6 +171,33 @@ def test_verifying_needs_the_right_and_good_input(recognising_gateway: Any, sand
     assert truncated.json()["report"]["sub_indication"] == "FORMAT_FAILURE"
 
 
+@pytest.mark.parametrize("path", ["/v1/licences/verify", "/v1/seals/verify"])
+def test_a_body_nested_beyond_the_limit_is_422_never_500(recognising_gateway: Any, path: str) -> None:
+    gateway = recognising_gateway
+    window = _member_with(gateway, "442000.zsdemo.deep", "licences.verify", "seals.verify")
+    for depth in (65, 1_000, 100_000):
+        body = b'{"document": ' + b"[" * depth + b"]" * depth + b"}"
+        response = gateway.call(window, "POST", path, body=body, headers={"content-type": "application/json"})
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "request.invalid"
+        assert "nested deeper than 64" in response.json()["detail"] or "too deeply" in response.json()["detail"]
+    # At the limit the body is read, and refused for what it says instead.
+    at_limit = b'{"document": ' + b"[" * 63 + b"]" * 63 + b"}"
+    response = gateway.call(window, "POST", path, body=at_limit, headers={"content-type": "application/json"})
+    assert response.status_code == 422 and "base64" in response.json()["detail"]
+
+
+def test_a_licence_jws_nested_beyond_the_limit_is_a_format_failure(recognising_gateway: Any) -> None:
+    gateway = recognising_gateway
+    window = _member_with(gateway, "442000.zsdemo.deepjws", "licences.verify")
+    deep = trust.b64url(b"[" * 5_000 + b"]" * 5_000)
+    header = trust.b64url(b'{"alg": "ES256", "x": ' + b"[" * 100 + b"]" * 100 + b"}")
+    for token in (f"{deep}.{deep}.AAAA", f"{header}.{deep}.AAAA"):
+        response = _verify(gateway, window, "/v1/licences/verify", token.encode(), format="jws")
+        assert response.status_code == 200, response.text
+        assert response.json()["report"]["sub_indication"] == "FORMAT_FAILURE"
+
+
 def test_the_gateway_fails_closed_when_a_trust_list_is_past_its_next_update(
     start_gateway: Any, sandboxes: RunningSandboxes
 ) -> None:

@@ -346,6 +346,44 @@ def test_dot_dot_in_the_relayed_path_is_refused(relay: Any) -> None:
     problem(gateway.call(caller, "GET", f"/v1/exchange/{service}/a/%2E%2E/admin"), 422, "request.invalid")
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "..%2Fescape",
+        "%2e%2e%2fescape",
+        "%2E%2E%2Fescape",
+        "a%2F..%2F..%2Fescape",
+        "a/%2e/b",
+        "a/%2e",
+        "%2e%2e",
+        "..%5Cescape",  # a backslash, which some servers take for a slash
+        "a%5cb",
+        "%252e%252e%252fescape",  # encoded twice
+        "%25252e%25252e%25252fescape",  # three times
+        "a/%252F/b",
+        "a/%25252e%25252e",
+        "%c0%afescape",  # an overlong '/', which strict UTF-8 refuses and lax decoders take for '/'
+        "%" + "25" * 6 + "41",  # still changing after every round we decode
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_encoded_dot_segments_and_slashes_never_reach_the_provider(relay: Any, path: str, method: str) -> None:
+    gateway, caller, upstream, service = relay()
+    url_path = f"/v1/exchange/{service}/{path}?x=1"
+    assert httpx.URL(gateway.url + url_path).raw_path.decode().endswith(path + "?x=1")  # sent as written
+    response = gateway.call(caller, method, url_path, body=b"{}" if method == "POST" else b"")
+    problem(response, 422, "request.invalid")
+    assert upstream.received == []
+
+
+@pytest.mark.parametrize("path", ["a.b/..c/...", "%2e%2e.txt/x", "100%25/%41", "%E8%90%A5%E4%B8%9A"])
+def test_segments_that_only_look_like_dots_are_forwarded(relay: Any, path: str) -> None:
+    gateway, caller, upstream, service = relay()
+    response = gateway.call(caller, "GET", f"/v1/exchange/{service}/{path}")
+    assert response.status_code == 200, response.text
+    assert len(upstream.received) == 1
+
+
 def test_the_circuit_is_shared_by_every_gateway_process(relay: Any, start_gateway: Any) -> None:
     """Failures seen by one gateway process open the circuit for the others on the same database."""
     gateway, caller, upstream, service = relay(upstream_retries=0, circuit_failure_threshold=2)

@@ -163,7 +163,7 @@ def test_xxe_is_refused_quickly_with_a_fault(gateway: Any) -> None:
     started = time.monotonic()
     response = httpx.post(gateway.url + "/soap", content=attack, headers={"Content-Type": "text/xml"}, trust_env=False)
     assert time.monotonic() - started < 1
-    assert response.status_code == 500
+    assert response.status_code == 400  # a DOCTYPE is not allowed in a SOAP message: not one (R1113)
     assert b"request.malformed" in response.content
     assert b"root:" not in response.content
 
@@ -180,3 +180,123 @@ def test_audit_entries_over_soap_follow_the_same_access_rules(soap: Any) -> None
     assert entry.index == 0 and '"client": "440300.other.system"' in entry.entryJson
     checkpoint = client().GetAuditCheckpoint()  # zeep unwraps a one-element answer
     assert checkpoint.startswith("440300.tongban.gateway/audit\n")
+
+
+# ---- HTTP status of faults: WS-I Basic Profile R1113 / R1126, SOAP 1.2 HTTP binding ---------------
+
+SOAP11_TYPE, SOAP12_TYPE = "text/xml; charset=utf-8", "application/soap+xml; charset=utf-8"
+
+
+def post_soap(gateway: Any, body: bytes, content_type: str) -> httpx.Response:
+    return httpx.post(gateway.url + "/soap", content=body, headers={"Content-Type": content_type}, trust_env=False)
+
+
+def fault_code(response: httpx.Response) -> str | None:
+    return etree.fromstring(response.content).findtext(".//{urn:tongban:gateway:v1}code")
+
+
+NOT_SOAP = {
+    "empty": b"",
+    "blank": b"  \r\n ",
+    "garbage": b"\x00\x01 this is not XML {]",
+    "json": b'{"ListMembers": {}}',
+    "truncated": b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>',
+    "not an envelope": b'<tb:ListMembers xmlns:tb="urn:tongban:gateway:v1"/>',
+    "envelope of no soap version": b'<Envelope xmlns="urn:not-soap"><Body/></Envelope>',
+    "nested too deeply": b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+    + b"<a>" * 1000
+    + b"</a>" * 1000
+    + b"</soap:Body></soap:Envelope>",
+}
+
+
+@pytest.mark.parametrize("content_type", [SOAP11_TYPE, SOAP12_TYPE], ids=["soap11", "soap12"])
+@pytest.mark.parametrize("body", list(NOT_SOAP.values()), ids=list(NOT_SOAP))
+def test_a_body_that_is_no_soap_message_is_400_with_a_fault(gateway: Any, body: bytes, content_type: str) -> None:
+    started = time.monotonic()
+    response = post_soap(gateway, body, content_type)
+    assert time.monotonic() - started < 2
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == content_type  # the fault speaks the version asked for
+    fault = etree.fromstring(response.content)
+    if content_type == SOAP11_TYPE:
+        assert fault.findtext(".//faultcode") == "soap:Client"
+        assert fault.findtext(".//faultstring").startswith("request.malformed: ")
+    else:
+        value = fault.findtext(".//{http://www.w3.org/2003/05/soap-envelope}Value")
+        assert value == "soap:Sender"
+    assert fault_code(response) == "request.malformed"
+
+
+def test_a_body_over_the_limit_is_413_with_a_fault(start_gateway: Any) -> None:
+    gateway = start_gateway(max_body_bytes=1024)
+    response = post_soap(gateway, b"<a>" + b"x" * 2048 + b"</a>", SOAP11_TYPE)
+    assert response.status_code == 413
+    assert fault_code(response) == "request.too_large"
+
+
+UNSIGNED = {
+    "1.1": '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:tb="urn:tongban:gateway:v1">'
+    "<soap:Body><tb:{op}/></soap:Body></soap:Envelope>",
+    "1.2": '<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:tb="urn:tongban:gateway:v1">'
+    "<soap:Body><tb:{op}/></soap:Body></soap:Envelope>",
+}
+
+
+@pytest.mark.parametrize(
+    ("version", "operation", "status", "code"),
+    [
+        ("1.1", "ListMembers", 500, "auth.missing_signature"),  # R1126: every SOAP 1.1 fault is 500
+        ("1.1", "NoSuchOperation", 500, "request.not_found"),
+        ("1.2", "ListMembers", 400, "auth.missing_signature"),  # env:Sender
+        ("1.2", "NoSuchOperation", 400, "request.not_found"),
+    ],
+)
+def test_faults_in_a_soap_exchange_follow_the_version(
+    gateway: Any, version: str, operation: str, status: int, code: str
+) -> None:
+    body = UNSIGNED[version].format(op=operation).encode()
+    response = post_soap(gateway, body, SOAP11_TYPE if version == "1.1" else SOAP12_TYPE)
+    assert response.status_code == status, response.text
+    assert fault_code(response) == code
+
+
+@pytest.mark.parametrize("binding", ["TongbanSoap11", "TongbanSoap12"])
+def test_a_receiver_fault_is_500_in_both_versions(soap: Any, binding: str) -> None:
+    gateway, client = soap
+    with gateway.runtime.database.write() as connection:
+        grant(connection, MEMBER, "licences.lookup", now=gateway.runtime.clock.now())
+    service = client(binding)
+    message = service._client.create_message(service, "GetLicence", issuingCity="440300", licenceNumber="L-1")
+    partners, gateway.runtime.partners = gateway.runtime.partners, None  # the gateway's own failure
+    try:
+        response = post_soap(gateway, etree.tostring(message), SOAP11_TYPE if binding[-2:] == "11" else SOAP12_TYPE)
+    finally:
+        gateway.runtime.partners = partners
+    assert response.status_code == 500, response.text
+    assert fault_code(response) == "gateway.unavailable"
+    if binding == "TongbanSoap12":
+        value = etree.fromstring(response.content).findtext(".//{http://www.w3.org/2003/05/soap-envelope}Value")
+        assert value == "soap:Receiver"
+
+
+def test_a_sender_fault_of_a_signed_soap12_call_is_400(soap: Any) -> None:
+    gateway, client = soap  # signed and authenticated, but without the right to the operation
+    service = client("TongbanSoap12")
+    message = service._client.create_message(service, "GetLicence", issuingCity="440300", licenceNumber="L-1")
+    response = post_soap(gateway, etree.tostring(message), SOAP12_TYPE)
+    assert response.status_code == 400, response.text
+    assert fault_code(response) == "access.denied"
+
+
+def test_audit_entry_indexes_over_soap_are_bounded(soap: Any) -> None:
+    gateway, client = soap
+    with gateway.runtime.database.write() as connection:
+        grant(connection, MEMBER, "audit.read", now=gateway.runtime.clock.now())
+    for index in ("9223372036854775808", "99999999999999999999", "9007199254740992"):
+        service = client()
+        message = service._client.create_message(service, "GetAuditEntry", index=index)
+        response = post_soap(gateway, etree.tostring(message), SOAP11_TYPE)
+        assert response.status_code == 500, response.text  # a SOAP 1.1 fault, R1126
+        assert fault_code(response) == "request.invalid"
+    assert fault_of(lambda: client().GetAuditEntry(index=9007199254740991)).message.startswith("request.not_found")

@@ -1,4 +1,9 @@
-"""The `tongban` command line: serve, register members and services, grant rights, keys, audit."""
+"""The `tongban` command line: serve, register members and services, grant rights, keys, audit.
+
+Importing this module is kept cheap (`tongban --help` and a mistyped argument answer at once):
+settings, the database, the app, HTTP, PDF, XML and SOAP libraries are imported by the commands
+that use them, inside their bodies. tests/test_cli_process.py checks which modules stay out.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +18,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
-from sqlalchemy import Connection
 
-from gateway import errors, registry
+from gateway import errors
 from gateway.clock import SystemClock
-from gateway.settings import Settings, load_settings
-from gateway.storage import Database
-from trust import Keyring, TrustError
+from trust import TrustError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from sqlalchemy import Connection
+
     from gateway.audit import TransparencyLog
+    from gateway.settings import Settings
 
 __all__ = ["app", "main"]
 
@@ -43,7 +46,6 @@ app.add_typer(audit_app, name="audit")
 sandbox_app = typer.Typer(help="The sandbox partner systems of each city, with seeded fictional data.")
 app.add_typer(sandbox_app, name="sandbox")
 
-console = Console()
 F = TypeVar("F", bound=Callable[..., Any])
 ConfigOption = Annotated[
     Path | None,
@@ -82,12 +84,22 @@ def root(config: ConfigOption = None) -> None:
     _state["config"] = config
 
 
+def console(*, stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
 def settings(config: Path | None = None, **overrides: Any) -> Settings:
+    from gateway.settings import load_settings
+
     return load_settings(config or _state["config"], **overrides)
 
 
 @contextmanager
 def database_writer(current: Settings) -> Iterator[Connection]:
+    from gateway.storage import Database
+
     database = Database(current.database_url)
     try:
         database.migrate()
@@ -111,6 +123,10 @@ def serve(
     """Run the gateway in the foreground (Ctrl-C stops it)."""
     import uvicorn
 
+    from gateway.runtime import open_transparency_log
+    from gateway.storage import Database
+    from trust import Keyring
+
     overrides = {
         key: value for key, value in (("host", host), ("port", port), ("workers", workers)) if value is not None
     }
@@ -123,8 +139,6 @@ def serve(
     database = Database(current.database_url)
     database.migrate()  # once, before the workers start; keys too, so that workers only read them
     Keyring.open(current.keys_dir, algorithm=current.signing_algorithm, now=SystemClock().now())
-    from gateway.runtime import open_transparency_log
-
     open_transparency_log(current, database)
     database.dispose()
     worker_count = current.effective_workers
@@ -183,6 +197,8 @@ def demo(
 ) -> None:
     """Run every flow end to end against the sandbox and print a table of results. Uses the gateway
     at --url (or the configured one) when it answers there; otherwise starts its own for the run."""
+    from rich.table import Table
+
     from gateway.demo import run_demo
 
     current = settings(config, log_level="WARNING", **({"public_url": url} if url else {}))
@@ -190,7 +206,7 @@ def demo(
     table = Table("flow", "result", "detail", title="Tongban demo")
     for result in results:
         table.add_row(result.flow, "[green]ok[/green]" if result.ok else "[red]FAILED[/red]", result.detail)
-    console.print(table)
+    console().print(table)
     failed = [result.flow for result in results if not result.ok]
     if failed:
         raise fail(f"{len(failed)} of {len(results)} flows failed: {', '.join(failed)}")
@@ -294,6 +310,8 @@ def members_add(
     replace: Annotated[bool, typer.Option(help="Replace the certificate of an existing member")] = False,
 ) -> None:
     """Register a partner system with its certificate."""
+    from gateway import registry
+
     current = settings()
     pem = cert.read_bytes()
     with database_writer(current) as connection:
@@ -305,6 +323,8 @@ def members_add(
 @one_line_errors
 def members_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
     """List registered partner systems."""
+    from gateway import registry
+
     with database_writer(settings()) as connection:
         found = registry.list_members(connection)
     if as_json:
@@ -312,6 +332,8 @@ def members_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
 
         typer.echo(json.dumps([member_view(m) for m in found], ensure_ascii=False, indent=2))
         return
+    from rich.table import Table
+
     table = Table("id", "city", "name", "algorithm", "key thumbprint")
     for member in found:
         table.add_row(
@@ -321,7 +343,7 @@ def members_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
             member.certificate.kind.jose_alg,
             member.certificate.key_thumbprint,
         )
-    console.print(table)
+    console().print(table)
 
 
 @members_app.command("keygen")
@@ -333,8 +355,9 @@ def members_keygen(
 ) -> None:
     """Make a private key and a self-signed certificate for a member (sandbox, trying things out)."""
     from gateway.client import make_member_certificate
+    from gateway.registry import parse_member_id
 
-    registry.parse_member_id(member_id)
+    parse_member_id(member_id)
     if algorithm not in ("ed25519", "ecdsa-p256"):  # what the CLI offers; P-256 also serves SOAP
         raise fail(f"algorithm must be ed25519 or ecdsa-p256, not {algorithm!r}")
     key_pem, cert_pem = make_member_certificate(member_id, algorithm=algorithm)
@@ -366,6 +389,8 @@ def services_add(
     replace: Annotated[bool, typer.Option(help="Change an existing service")] = False,
 ) -> None:
     """Publish a member's service for the relay (service id PROVIDER_ID/SERVICE_CODE)."""
+    from gateway import registry
+
     current = settings()
     with database_writer(current) as connection:
         service = registry.add_service(
@@ -390,6 +415,8 @@ def services_add(
 @one_line_errors
 def services_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
     """List published services."""
+    from gateway import registry
+
     with database_writer(settings()) as connection:
         found = registry.list_services(connection)
     if as_json:
@@ -397,10 +424,12 @@ def services_list(as_json: Annotated[bool, typer.Option("--json", help="Print JS
 
         typer.echo(json.dumps([service_view(s) | {"url": s.url} for s in found], ensure_ascii=False, indent=2))
         return
+    from rich.table import Table
+
     table = Table("id", "protocol", "url", "title")
     for service in found:
         table.add_row(service.id, service.protocol, service.url, service.title)
-    console.print(table)
+    console().print(table)
 
 
 # ---- access -------------------------------------------------------------------------------
@@ -413,6 +442,8 @@ def access_grant(
     service: Annotated[str, typer.Argument(metavar="SERVICE", help="PROVIDER_ID/SERVICE_CODE or a gateway operation")],
 ) -> None:
     """Allow a member to call a service."""
+    from gateway import registry
+
     with database_writer(settings()) as connection:
         added = registry.grant(connection, client, service, now=SystemClock().now())
     typer.echo(f"{client} may call {service}" + ("" if added else " (already could)"))
@@ -425,6 +456,8 @@ def access_revoke(
     service: Annotated[str, typer.Argument(metavar="SERVICE")],
 ) -> None:
     """Take a right away."""
+    from gateway import registry
+
     with database_writer(settings()) as connection:
         removed = registry.revoke(connection, client, service)
     if not removed:
@@ -436,6 +469,8 @@ def access_revoke(
 @one_line_errors
 def access_list(client: Annotated[str, typer.Argument(metavar="CLIENT")]) -> None:
     """The rights one member holds."""
+    from gateway import registry
+
     with database_writer(settings()) as connection:
         registry.get_member(connection, client)
         rights = sorted(registry.allowed_service_ids(connection, client))
@@ -450,6 +485,8 @@ def access_list(client: Annotated[str, typer.Argument(metavar="CLIENT")]) -> Non
 @one_line_errors
 def keys_rotate() -> None:
     """Make a new gateway signing key; the previous ones stay published in the JWKS."""
+    from trust import Keyring
+
     current = settings()
     now = SystemClock().now()
     keyring = Keyring.open(current.keys_dir, algorithm=current.signing_algorithm, now=now)
@@ -462,6 +499,8 @@ def keys_rotate() -> None:
 @one_line_errors
 def keys_list() -> None:
     """The gateway's keys, current first."""
+    from trust import Keyring
+
     current = settings()
     keyring = Keyring.open(current.keys_dir, algorithm=current.signing_algorithm, now=SystemClock().now())
     for key in [keyring.current, *[k for k in reversed(keyring.keys) if k.kid != keyring.current.kid]]:
@@ -548,6 +587,7 @@ def call(
 
 def _transparency_log(current: Settings) -> TransparencyLog:
     from gateway.runtime import open_transparency_log
+    from gateway.storage import Database
 
     database = Database(current.database_url)
     database.migrate()
@@ -561,13 +601,15 @@ def audit_verify() -> None:
 
     Exit 0 when intact; otherwise non-zero with the first bad entry named on stderr.
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     from gateway.audit import LogBroken
 
     log = _transparency_log(settings())
     total = log.size()
     broken: LogBroken | None = None
     count = 0
-    err_console = Console(stderr=True)
+    err_console = console(stderr=True)
     with Progress(
         TextColumn("verifying audit log"),
         BarColumn(),

@@ -202,7 +202,7 @@ def demo(
     from gateway.demo import run_demo
 
     current = settings(config, log_level="WARNING", **({"public_url": url} if url else {}))
-    results = run_demo(current, say=lambda line: typer.echo(line, err=True))
+    results = run_demo(current, say=lambda line: typer.echo(line, err=True), url_given=url is not None)
     table = Table("flow", "result", "detail", title="Tongban demo")
     for result in results:
         table.add_row(result.flow, "[green]ok[/green]" if result.ok else "[red]FAILED[/red]", result.detail)
@@ -543,7 +543,7 @@ def call(
 
     import httpx
 
-    from gateway.client import MemberCredentials, verify_gateway_response
+    from gateway.client import MemberCredentials, gateway_info, reaching_gateway, verify_gateway_response
 
     body = b""
     if data is not None:
@@ -552,11 +552,11 @@ def call(
     extra = {name.strip(): value.strip() for name, value in extra.items()}
     if body and "content-type" not in {name.lower() for name in extra}:
         extra["Content-Type"] = "application/json"
-    base = httpx.URL(url)
-    with httpx.Client(timeout=60, trust_env=False) as http:
+    credentials = MemberCredentials.from_pem_file(member, key)
+    with reaching_gateway(url), httpx.Client(timeout=60, trust_env=False) as http:
+        origin = httpx.URL(url).copy_with(path="/", query=None, fragment=None)
         if audience is None:
-            audience = http.get(str(base.copy_with(path="/.well-known/tongban", query=None))).json()["gateway_id"]
-        credentials = MemberCredentials.from_pem_file(member, key)
+            audience = gateway_info(http, str(origin))["gateway_id"]
         headers = credentials.signed_headers(method.upper(), url, body, audience=audience, headers=extra)
         if curl:
             parts = ["curl", "-sS", "-X", method.upper(), url]
@@ -567,9 +567,13 @@ def call(
             typer.echo(shlex.join(parts))
             return
         response = http.request(method.upper(), url, headers=headers, content=body)
-        jwks = http.get(str(base.copy_with(path="/.well-known/jwks.json", query=None))).json()
+        jwks = http.get(origin.copy_with(path="/.well-known/jwks.json"))
     try:
-        kid = verify_gateway_response(response, jwks)
+        try:
+            keys = jwks.json()
+        except ValueError:  # verification then says what is missing
+            keys = {}
+        kid = verify_gateway_response(response, keys)
         verdict = f"gateway signature verified (key {kid})"
     except Exception as exc:
         verdict = f"gateway signature NOT verified: {exc}"
@@ -722,15 +726,15 @@ def audit_witness(
     import httpx
 
     from gateway.audit import WitnessRefused, cosign_checkpoint, load_witnessed, parse_verifier_key, save_witnessed
-    from gateway.client import MemberCredentials
+    from gateway.client import MemberCredentials, gateway_info, reaching_gateway
 
     current = settings()
     log = _transparency_log(current)
     origin_verifier = parse_verifier_key(origin_key)
     credentials = MemberCredentials.from_pem_file(member, member_key)
     base = url.rstrip("/")
-    with httpx.Client(timeout=30, trust_env=False) as http:
-        audience = http.get(f"{base}/.well-known/tongban").raise_for_status().json()["gateway_id"]
+    with reaching_gateway(base), httpx.Client(timeout=30, trust_env=False) as http:
+        audience = gateway_info(http, base)["gateway_id"]
 
         def authenticated(method: str, path: str, body: bytes = b"", content_type: str | None = None) -> httpx.Response:
             headers = {"Content-Type": content_type} if content_type else None
@@ -747,7 +751,10 @@ def audit_witness(
             answer = authenticated("GET", f"/v1/audit/consistency?first={first}&second={second}").json()
             return [base64.b64decode(value) for value in answer["hashes"]]
 
-        note = http.get(f"{base}/v1/audit/checkpoint").raise_for_status().text
+        checkpoint = http.get(f"{base}/v1/audit/checkpoint")
+        if checkpoint.status_code != 200:
+            raise fail(f"GET {base}/v1/audit/checkpoint: HTTP {checkpoint.status_code}")
+        note = checkpoint.text
         previous = load_witnessed(log.database, origin_verifier.name)
         try:
             cosigned, state = cosign_checkpoint(

@@ -148,6 +148,18 @@ def test_member_add_with_replace_changes_the_certificate(tmp_path: Path) -> None
     assert after != before
 
 
+def test_member_add_refuses_a_key_another_member_holds_naming_that_member(tmp_path: Path) -> None:
+    client = register(tmp_path, CLIENT)
+    result = run("members", "add", PROVIDER, "--cert", str(client / "cert.pem"))
+    assert_one_line_failure(result, f"already registered to member {CLIENT}", PROVIDER)
+    assert [member["id"] for member in json.loads(ok("members", "list", "--json").stdout)] == [CLIENT]
+
+
+def test_member_add_with_replace_and_its_own_certificate_is_accepted(tmp_path: Path) -> None:
+    client = register(tmp_path, CLIENT)
+    ok("members", "add", CLIENT, "--cert", str(client / "cert.pem"), "--replace")
+
+
 @pytest.mark.parametrize("bad_id", ["BAD", "440300.SZ.window", "012345.org.system", "440300.org", "440300.org.sys.x"])
 def test_bad_member_id_is_rejected(tmp_path: Path, bad_id: str) -> None:
     out = keygen(tmp_path, CLIENT)

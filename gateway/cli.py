@@ -538,7 +538,10 @@ def call(
     audience: Annotated[str | None, typer.Option(help="Gateway id (default: asks /.well-known/tongban)")] = None,
     curl: Annotated[bool, typer.Option(help="Print the equivalent curl command instead of sending")] = False,
 ) -> None:
-    """Send one signed request as a member and check the gateway's signature on the answer."""
+    """Send one signed request as a member and check the gateway's signature on the answer.
+
+    The answer's body goes to stdout. One status line goes to stderr: the HTTP status, the exchange
+    id (what `tongban audit export EXCHANGE_ID` takes) and whether the gateway's signature verified."""
     import shlex
 
     import httpx

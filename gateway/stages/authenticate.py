@@ -118,7 +118,9 @@ def _verify_token(token: str, runtime: Runtime, now: datetime) -> tuple[Member, 
         payload = _JWS.decode_complete(token, key=member.certificate.public_key, algorithms=[algorithm])["payload"]
         claims = json.loads(payload)
     except jwt.InvalidSignatureError as exc:
-        raise errors.BadTokenSignature() from exc
+        raise errors.BadTokenSignature(
+            "the client assertion is not signed with the key of the member's registered certificate"
+        ) from exc
     except (jwt.PyJWTError, ValueError) as exc:
         raise errors.MalformedToken() from exc
     if not isinstance(claims, dict):

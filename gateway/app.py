@@ -179,6 +179,10 @@ async def _refresh_trust_lists(recognition: Recognition, every_seconds: float) -
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     """Build the gateway. With no arguments (uvicorn workers), settings come from the environment."""
+    # `trust` loads each name on first use, for a quick command line; a server loads them all now,
+    # so that no request pays for importing the PDF and XML libraries, and no import runs in a thread.
+    for name in trust.__all__:
+        getattr(trust, name)
     if runtime is None:
         settings = settings or load_settings()
         configure_logging(settings.log_level, json_lines=settings.log_json)

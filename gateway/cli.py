@@ -1,4 +1,9 @@
-"""The `tongban` command line: serve, register members and services, grant rights, keys, audit."""
+"""The `tongban` command line: serve, register members and services, grant rights, keys, audit.
+
+Importing this module is kept cheap (`tongban --help` and a mistyped argument answer at once):
+settings, the database, the app, HTTP, PDF, XML and SOAP libraries are imported by the commands
+that use them, inside their bodies. tests/test_cli_process.py checks which modules stay out.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +18,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
-from sqlalchemy import Connection
 
-from gateway import errors, registry
+from gateway import errors
 from gateway.clock import SystemClock
-from gateway.settings import Settings, load_settings
-from gateway.storage import Database
-from trust import Keyring, TrustError
+from trust import TrustError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from sqlalchemy import Connection
+
     from gateway.audit import TransparencyLog
+    from gateway.settings import Settings
 
 __all__ = ["app", "main"]
 
@@ -43,7 +46,6 @@ app.add_typer(audit_app, name="audit")
 sandbox_app = typer.Typer(help="The sandbox partner systems of each city, with seeded fictional data.")
 app.add_typer(sandbox_app, name="sandbox")
 
-console = Console()
 F = TypeVar("F", bound=Callable[..., Any])
 ConfigOption = Annotated[
     Path | None,
@@ -82,12 +84,22 @@ def root(config: ConfigOption = None) -> None:
     _state["config"] = config
 
 
+def console(*, stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
 def settings(config: Path | None = None, **overrides: Any) -> Settings:
+    from gateway.settings import load_settings
+
     return load_settings(config or _state["config"], **overrides)
 
 
 @contextmanager
 def database_writer(current: Settings) -> Iterator[Connection]:
+    from gateway.storage import Database
+
     database = Database(current.database_url)
     try:
         database.migrate()
@@ -111,6 +123,10 @@ def serve(
     """Run the gateway in the foreground (Ctrl-C stops it)."""
     import uvicorn
 
+    from gateway.runtime import open_transparency_log
+    from gateway.storage import Database
+    from trust import Keyring
+
     overrides = {
         key: value for key, value in (("host", host), ("port", port), ("workers", workers)) if value is not None
     }
@@ -123,8 +139,6 @@ def serve(
     database = Database(current.database_url)
     database.migrate()  # once, before the workers start; keys too, so that workers only read them
     Keyring.open(current.keys_dir, algorithm=current.signing_algorithm, now=SystemClock().now())
-    from gateway.runtime import open_transparency_log
-
     open_transparency_log(current, database)
     database.dispose()
     worker_count = current.effective_workers
@@ -184,14 +198,16 @@ def demo(
 ) -> None:
     """Run every flow end to end against the sandbox and print a table of results. Uses the gateway
     at --url (or the configured one) when it answers there; otherwise starts its own for the run."""
+    from rich.table import Table
+
     from gateway.demo import run_demo
 
     current = settings(config, log_level="WARNING", **({"public_url": url} if url else {}))
-    results = run_demo(current, say=lambda line: typer.echo(line, err=True))
+    results = run_demo(current, say=lambda line: typer.echo(line, err=True), url_given=url is not None)
     table = Table("flow", "result", "detail", title="Tongban demo")
     for result in results:
         table.add_row(result.flow, "[green]ok[/green]" if result.ok else "[red]FAILED[/red]", result.detail)
-    console.print(table)
+    console().print(table)
     failed = [result.flow for result in results if not result.ok]
     if failed:
         raise fail(f"{len(failed)} of {len(results)} flows failed: {', '.join(failed)}")
@@ -295,6 +311,8 @@ def members_add(
     replace: Annotated[bool, typer.Option(help="Replace the certificate of an existing member")] = False,
 ) -> None:
     """Register a partner system with its certificate."""
+    from gateway import registry
+
     current = settings()
     pem = cert.read_bytes()
     with database_writer(current) as connection:
@@ -306,6 +324,8 @@ def members_add(
 @one_line_errors
 def members_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
     """List registered partner systems."""
+    from gateway import registry
+
     with database_writer(settings()) as connection:
         found = registry.list_members(connection)
     if as_json:
@@ -313,6 +333,8 @@ def members_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
 
         typer.echo(json.dumps([member_view(m) for m in found], ensure_ascii=False, indent=2))
         return
+    from rich.table import Table
+
     table = Table("id", "city", "name", "algorithm", "key thumbprint")
     for member in found:
         table.add_row(
@@ -322,7 +344,7 @@ def members_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
             member.certificate.kind.jose_alg,
             member.certificate.key_thumbprint,
         )
-    console.print(table)
+    console().print(table)
 
 
 @members_app.command("keygen")
@@ -334,8 +356,9 @@ def members_keygen(
 ) -> None:
     """Make a private key and a self-signed certificate for a member (sandbox, trying things out)."""
     from gateway.client import make_member_certificate
+    from gateway.registry import parse_member_id
 
-    registry.parse_member_id(member_id)
+    parse_member_id(member_id)
     if algorithm not in ("ed25519", "ecdsa-p256"):  # what the CLI offers; P-256 also serves SOAP
         raise fail(f"algorithm must be ed25519 or ecdsa-p256, not {algorithm!r}")
     key_pem, cert_pem = make_member_certificate(member_id, algorithm=algorithm)
@@ -367,6 +390,8 @@ def services_add(
     replace: Annotated[bool, typer.Option(help="Change an existing service")] = False,
 ) -> None:
     """Publish a member's service for the relay (service id PROVIDER_ID/SERVICE_CODE)."""
+    from gateway import registry
+
     current = settings()
     with database_writer(current) as connection:
         service = registry.add_service(
@@ -391,6 +416,8 @@ def services_add(
 @one_line_errors
 def services_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
     """List published services."""
+    from gateway import registry
+
     with database_writer(settings()) as connection:
         found = registry.list_services(connection)
     if as_json:
@@ -398,10 +425,12 @@ def services_list(as_json: Annotated[bool, typer.Option("--json", help="Print JS
 
         typer.echo(json.dumps([service_view(s) | {"url": s.url} for s in found], ensure_ascii=False, indent=2))
         return
+    from rich.table import Table
+
     table = Table("id", "protocol", "url", "title")
     for service in found:
         table.add_row(service.id, service.protocol, service.url, service.title)
-    console.print(table)
+    console().print(table)
 
 
 # ---- access -------------------------------------------------------------------------------
@@ -414,6 +443,8 @@ def access_grant(
     service: Annotated[str, typer.Argument(metavar="SERVICE", help="PROVIDER_ID/SERVICE_CODE or a gateway operation")],
 ) -> None:
     """Allow a member to call a service."""
+    from gateway import registry
+
     with database_writer(settings()) as connection:
         added = registry.grant(connection, client, service, now=SystemClock().now())
     typer.echo(f"{client} may call {service}" + ("" if added else " (already could)"))
@@ -426,6 +457,8 @@ def access_revoke(
     service: Annotated[str, typer.Argument(metavar="SERVICE")],
 ) -> None:
     """Take a right away."""
+    from gateway import registry
+
     with database_writer(settings()) as connection:
         removed = registry.revoke(connection, client, service)
     if not removed:
@@ -437,6 +470,8 @@ def access_revoke(
 @one_line_errors
 def access_list(client: Annotated[str, typer.Argument(metavar="CLIENT")]) -> None:
     """The rights one member holds."""
+    from gateway import registry
+
     with database_writer(settings()) as connection:
         registry.get_member(connection, client)
         rights = sorted(registry.allowed_service_ids(connection, client))
@@ -451,6 +486,8 @@ def access_list(client: Annotated[str, typer.Argument(metavar="CLIENT")]) -> Non
 @one_line_errors
 def keys_rotate() -> None:
     """Make a new gateway signing key; the previous ones stay published in the JWKS."""
+    from trust import Keyring
+
     current = settings()
     now = SystemClock().now()
     keyring = Keyring.open(current.keys_dir, algorithm=current.signing_algorithm, now=now)
@@ -463,6 +500,8 @@ def keys_rotate() -> None:
 @one_line_errors
 def keys_list() -> None:
     """The gateway's keys, current first."""
+    from trust import Keyring
+
     current = settings()
     keyring = Keyring.open(current.keys_dir, algorithm=current.signing_algorithm, now=SystemClock().now())
     for key in [keyring.current, *[k for k in reversed(keyring.keys) if k.kid != keyring.current.kid]]:
@@ -500,12 +539,15 @@ def call(
     audience: Annotated[str | None, typer.Option(help="Gateway id (default: asks /.well-known/tongban)")] = None,
     curl: Annotated[bool, typer.Option(help="Print the equivalent curl command instead of sending")] = False,
 ) -> None:
-    """Send one signed request as a member and check the gateway's signature on the answer."""
+    """Send one signed request as a member and check the gateway's signature on the answer.
+
+    The answer's body goes to stdout. One status line goes to stderr: the HTTP status, the exchange
+    id (what `tongban audit export EXCHANGE_ID` takes) and whether the gateway's signature verified."""
     import shlex
 
     import httpx
 
-    from gateway.client import MemberCredentials, verify_gateway_response
+    from gateway.client import MemberCredentials, gateway_info, reaching_gateway, verify_gateway_response
 
     body = b""
     if data is not None:
@@ -514,11 +556,11 @@ def call(
     extra = {name.strip(): value.strip() for name, value in extra.items()}
     if body and "content-type" not in {name.lower() for name in extra}:
         extra["Content-Type"] = "application/json"
-    base = httpx.URL(url)
-    with httpx.Client(timeout=60, trust_env=False) as http:
+    credentials = MemberCredentials.from_pem_file(member, key)
+    with reaching_gateway(url), httpx.Client(timeout=60, trust_env=False) as http:
+        origin = httpx.URL(url).copy_with(path="/", query=None, fragment=None)
         if audience is None:
-            audience = http.get(str(base.copy_with(path="/.well-known/tongban", query=None))).json()["gateway_id"]
-        credentials = MemberCredentials.from_pem_file(member, key)
+            audience = gateway_info(http, str(origin))["gateway_id"]
         headers = credentials.signed_headers(method.upper(), url, body, audience=audience, headers=extra)
         if curl:
             parts = ["curl", "-sS", "-X", method.upper(), url]
@@ -529,9 +571,13 @@ def call(
             typer.echo(shlex.join(parts))
             return
         response = http.request(method.upper(), url, headers=headers, content=body)
-        jwks = http.get(str(base.copy_with(path="/.well-known/jwks.json", query=None))).json()
+        jwks = http.get(origin.copy_with(path="/.well-known/jwks.json"))
     try:
-        kid = verify_gateway_response(response, jwks)
+        try:
+            keys = jwks.json()
+        except ValueError:  # verification then says what is missing
+            keys = {}
+        kid = verify_gateway_response(response, keys)
         verdict = f"gateway signature verified (key {kid})"
     except Exception as exc:
         verdict = f"gateway signature NOT verified: {exc}"
@@ -549,6 +595,7 @@ def call(
 
 def _transparency_log(current: Settings) -> TransparencyLog:
     from gateway.runtime import open_transparency_log
+    from gateway.storage import Database
 
     database = Database(current.database_url)
     database.migrate()
@@ -562,13 +609,15 @@ def audit_verify() -> None:
 
     Exit 0 when intact; otherwise non-zero with the first bad entry named on stderr.
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     from gateway.audit import LogBroken
 
     log = _transparency_log(settings())
     total = log.size()
     broken: LogBroken | None = None
     count = 0
-    err_console = Console(stderr=True)
+    err_console = console(stderr=True)
     with Progress(
         TextColumn("verifying audit log"),
         BarColumn(),
@@ -681,15 +730,15 @@ def audit_witness(
     import httpx
 
     from gateway.audit import WitnessRefused, cosign_checkpoint, load_witnessed, parse_verifier_key, save_witnessed
-    from gateway.client import MemberCredentials
+    from gateway.client import MemberCredentials, gateway_info, reaching_gateway
 
     current = settings()
     log = _transparency_log(current)
     origin_verifier = parse_verifier_key(origin_key)
     credentials = MemberCredentials.from_pem_file(member, member_key)
     base = url.rstrip("/")
-    with httpx.Client(timeout=30, trust_env=False) as http:
-        audience = http.get(f"{base}/.well-known/tongban").raise_for_status().json()["gateway_id"]
+    with reaching_gateway(base), httpx.Client(timeout=30, trust_env=False) as http:
+        audience = gateway_info(http, base)["gateway_id"]
 
         def authenticated(method: str, path: str, body: bytes = b"", content_type: str | None = None) -> httpx.Response:
             headers = {"Content-Type": content_type} if content_type else None
@@ -706,7 +755,10 @@ def audit_witness(
             answer = authenticated("GET", f"/v1/audit/consistency?first={first}&second={second}").json()
             return [base64.b64decode(value) for value in answer["hashes"]]
 
-        note = http.get(f"{base}/v1/audit/checkpoint").raise_for_status().text
+        checkpoint = http.get(f"{base}/v1/audit/checkpoint")
+        if checkpoint.status_code != 200:
+            raise fail(f"GET {base}/v1/audit/checkpoint: HTTP {checkpoint.status_code}")
+        note = checkpoint.text
         previous = load_witnessed(log.database, origin_verifier.name)
         try:
             cosigned, state = cosign_checkpoint(

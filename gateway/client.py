@@ -6,6 +6,8 @@ Used by `tongban token` and `tongban call`, by the demo and by tests; the gatewa
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,13 +32,67 @@ from trust import (
 
 __all__ = [
     "GATEWAY_RESPONSE_COMPONENTS",
+    "GatewayUnreachable",
     "MemberCredentials",
+    "NotAGateway",
+    "gateway_info",
     "make_member_certificate",
     "public_key_from_jwk",
+    "reaching_gateway",
     "verify_gateway_response",
 ]
 
 GATEWAY_RESPONSE_COMPONENTS = ("@status", "content-digest", "x-tongban-exchange-id")
+_WHAT_TO_CHECK = "is the gateway running (`make run`, or `tongban serve`), and on that port?"
+
+
+class GatewayUnreachable(ConnectionError):
+    """Nothing answered at the gateway's URL; the message says what was tried and what to check."""
+
+
+class NotAGateway(ConnectionError):
+    """Something answered at the URL, but not as a Tongban gateway (a sandbox, another service)."""
+
+
+def _origin(url: str | httpx.URL) -> str:
+    parts = httpx.URL(url)
+    return f"{parts.scheme}://{parts.netloc.decode('ascii')}" if parts.scheme and parts.host else str(url)
+
+
+@contextmanager
+def reaching_gateway(url: str) -> Iterator[None]:
+    """httpx's transport errors, in one sentence naming the URL tried and what to check: the one
+    place where a member's side translates them (an HTTP answer, whatever its status, is no error)."""
+    try:
+        yield
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        raise GatewayUnreachable(f"{url!r} is not a gateway URL ({exc}); give it as http://HOST:PORT/...") from exc
+    except httpx.ConnectError as exc:
+        reason = str(exc).rpartition("] ")[2] or "connection failed"
+        raise GatewayUnreachable(f"no gateway answers at {_origin(url)} ({reason.lower()}); {_WHAT_TO_CHECK}") from exc
+    except httpx.TimeoutException as exc:
+        raise GatewayUnreachable(f"{_origin(url)} did not answer in time; {_WHAT_TO_CHECK}") from exc
+    except httpx.TransportError as exc:  # a protocol error, a URL without http(s)://
+        raise GatewayUnreachable(f"{url}: {exc or type(exc).__name__}; is that the gateway's URL?") from exc
+
+
+def gateway_info(http: httpx.Client, base_url: str) -> dict[str, Any]:
+    """The gateway's /.well-known/tongban (its gateway_id is the JWT audience).
+
+    Raises GatewayUnreachable when nothing answers at base_url, NotAGateway when something else does."""
+    with reaching_gateway(base_url):
+        response = http.get(base_url.rstrip("/") + "/.well-known/tongban")
+    try:
+        info = response.json() if response.status_code == 200 else None
+    except ValueError:
+        info = None
+    if not isinstance(info, dict) or not isinstance(info.get("gateway_id"), str):
+        answer = f"HTTP {response.status_code}" + (", not the gateway's JSON" if response.status_code == 200 else "")
+        raise NotAGateway(
+            f"{base_url.rstrip('/')} answers, but not as a Tongban gateway (GET /.well-known/tongban: {answer}); "
+            "is that the gateway's port? (`make run` serves the gateway on 8080 or $PORT, the sandboxes on 8081-8083)"
+        )
+    return info
 
 
 @dataclass(frozen=True)

@@ -46,21 +46,38 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _answers(url: str) -> bool:
+def _gateway_answers(url: str, *, required: bool) -> bool:
+    """True when a ready Tongban gateway answers at url; False when nothing answers there.
+
+    Something else answering (a sandbox, another service) or a gateway that is not ready is
+    NotAGateway when the URL was given (required), and otherwise the same as nothing."""
+    from gateway.client import GatewayUnreachable, NotAGateway, gateway_info, reaching_gateway
+
     try:
-        return httpx.get(f"{url}/readyz", timeout=2, trust_env=False).status_code == 200
-    except httpx.HTTPError:
+        with reaching_gateway(url), httpx.Client(timeout=2, trust_env=False) as http:
+            gateway_info(http, url)
+            ready = http.get(f"{url}/readyz")
+    except GatewayUnreachable:
         return False
+    except NotAGateway:
+        if required:
+            raise
+        return False
+    if ready.status_code != 200 and required:
+        raise NotAGateway(f"the gateway at {url} is not ready (GET /readyz: HTTP {ready.status_code} {ready.text})")
+    return ready.status_code == 200
 
 
 @contextmanager
-def _gateway_for_demo(settings: Settings, say: Callable[[str], None]) -> Iterator[tuple[str, Settings]]:
+def _gateway_for_demo(
+    settings: Settings, say: Callable[[str], None], *, url_given: bool
+) -> Iterator[tuple[str, Settings]]:
     """The configured gateway if it answers, otherwise our own with its own sandboxes."""
-    if _answers(settings.public_url):
+    if _gateway_answers(settings.public_url, required=url_given):
         say(f"using the gateway at {settings.public_url} (its sandbox data under {settings.sandbox_dir})")
         yield settings.public_url, settings
         return
-    say(f"no gateway answers at {settings.public_url}: starting one of our own, with its own sandboxes")
+    say(f"no Tongban gateway answers at {settings.public_url}: starting one of our own, with its own sandboxes")
     import uvicorn
 
     from adapters.sandboxes import start_sandboxes
@@ -160,8 +177,13 @@ def _flow(results: list[DemoResult], name: str, step: Callable[[], str]) -> None
         results.append(DemoResult(name, False, f"{type(exc).__name__}: {exc}"[:200]))
 
 
-def run_demo(settings: Settings, say: Callable[[str], None] = lambda _line: None) -> list[DemoResult]:
-    """Run the flows; each result says what was shown, or why it failed."""
+def run_demo(
+    settings: Settings, say: Callable[[str], None] = lambda _line: None, *, url_given: bool = False
+) -> list[DemoResult]:
+    """Run the flows; each result says what was shown, or why it failed.
+
+    Uses the gateway at settings.public_url when one answers there, else starts its own. With
+    url_given (the user named that URL), something else answering there is NotAGateway instead."""
     from catalogs import seed
     from gateway.audit import check_evidence, parse_verifier_key
     from gateway.client import verify_gateway_response
@@ -171,7 +193,10 @@ def run_demo(settings: Settings, say: Callable[[str], None] = lambda _line: None
     sz_licence = data.city("shenzhen").licences[0]
     zs_licence = data.city("zhongshan").licences[0]
     results: list[DemoResult] = []
-    with _gateway_for_demo(settings, say) as (url, active), tempfile.TemporaryDirectory() as scratch:
+    with (
+        _gateway_for_demo(settings, say, url_given=url_given) as (url, active),
+        tempfile.TemporaryDirectory() as scratch,
+    ):
         rest, (soap_key, soap_cert) = _register(active, active.var_dir / "demo-keys")
         info = httpx.get(f"{url}/.well-known/tongban", trust_env=False).json()
         jwks = httpx.get(f"{url}/.well-known/jwks.json", trust_env=False).json()

@@ -117,6 +117,10 @@ def add_member(
     now: datetime,
     replace: bool = False,
 ) -> Member:
+    """Register a member with its certificate, or with replace change the certificate of one.
+
+    AlreadyRegistered (409) when the id is taken (without replace), or when another member
+    already holds the certificate's key."""
     city, _org, _system = parse_member_id(member_id)
     try:
         certificate = load_member_certificate(certificate_pem)
@@ -132,6 +136,15 @@ def add_member(
     existing = connection.execute(select(members.c.id).where(members.c.id == member_id)).first()
     if existing and not replace:
         raise AlreadyRegistered(f"member {member_id} is already registered; use --replace to change its certificate")
+    # One key, one member: the SOAP face knows a caller only by its certificate's key.
+    holder = connection.execute(
+        select(members.c.id).where(members.c.key_thumbprint == certificate.key_thumbprint, members.c.id != member_id)
+    ).first()
+    if holder is not None:
+        raise AlreadyRegistered(
+            f"the key of this certificate is already registered to member {holder.id}; "
+            f"{member_id} needs a key of its own"
+        )
     if existing:
         connection.execute(members.update().where(members.c.id == member_id).values(**values))
     else:

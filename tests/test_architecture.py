@@ -215,12 +215,23 @@ def test_package_all_is_sorted(module: Module) -> None:
     assert names == sorted(names)
 
 
-def _names_bound_by_imports(module: Module) -> set[str]:
-    bound = set()
+def _top_level_imports(module: Module) -> list[ast.ImportFrom]:
+    """`from <this package>.x import y` at module level, also under `if TYPE_CHECKING:` (a lazy package's names)."""
+    nodes: list[ast.stmt] = []
     for node in module.tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module != "__future__":
-            bound.update(alias.asname or alias.name for alias in node.names)
-    return bound
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            nodes.extend(node.body)
+        else:
+            nodes.append(node)
+    return [
+        node
+        for node in nodes
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(module.package + ".")
+    ]
+
+
+def _names_bound_by_imports(module: Module) -> set[str]:
+    return {alias.asname or alias.name for node in _top_level_imports(module) for alias in node.names}
 
 
 def test_trust_all_is_sorted_and_complete() -> None:
@@ -230,6 +241,23 @@ def test_trust_all_is_sorted_and_complete() -> None:
     public_reexports = {name for name in _names_bound_by_imports(init) if not name.startswith("_")}
     assert trust.__all__ == sorted(trust.__all__)
     assert set(trust.__all__) == public_reexports
+
+
+def test_trust_loads_each_name_from_the_module_its_import_names() -> None:
+    """trust/__init__ imports its names only for type checkers; at run time __getattr__ loads each
+    from the module in its _HOMES table, which must say what the imports say."""
+    import trust
+
+    init = next(m for m in product_modules() if m.name == "trust")
+    imported = {alias.name: node.module for node in _top_level_imports(init) for alias in node.names}
+    loaded = {name: f"trust.{module}" for module, names in trust._HOMES.items() for name in names}
+    assert loaded == imported
+    for name, module in imported.items():
+        assert getattr(trust, name) is getattr(importlib.import_module(module), name)
+    with pytest.raises(AttributeError):
+        trust.no_such_name  # noqa: B018
+    with pytest.raises(ImportError):
+        exec("from trust import no_such_name", {})
 
 
 def test_trust_reexports_the_public_api_of_every_private_module() -> None:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import stat
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
 from click.testing import Result
+from conftest import free_port
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
@@ -140,6 +146,18 @@ def test_member_add_with_replace_changes_the_certificate(tmp_path: Path) -> None
     ok("members", "add", CLIENT, "--cert", str(other / "cert.pem"), "--replace")
     after = json.loads(ok("members", "list", "--json").stdout)[0]["key_thumbprint"]
     assert after != before
+
+
+def test_member_add_refuses_a_key_another_member_holds_naming_that_member(tmp_path: Path) -> None:
+    client = register(tmp_path, CLIENT)
+    result = run("members", "add", PROVIDER, "--cert", str(client / "cert.pem"))
+    assert_one_line_failure(result, f"already registered to member {CLIENT}", PROVIDER)
+    assert [member["id"] for member in json.loads(ok("members", "list", "--json").stdout)] == [CLIENT]
+
+
+def test_member_add_with_replace_and_its_own_certificate_is_accepted(tmp_path: Path) -> None:
+    client = register(tmp_path, CLIENT)
+    ok("members", "add", CLIENT, "--cert", str(client / "cert.pem"), "--replace")
 
 
 @pytest.mark.parametrize("bad_id", ["BAD", "440300.SZ.window", "012345.org.system", "440300.org", "440300.org.sys.x"])
@@ -348,6 +366,92 @@ def test_token_with_an_unusable_key_fails_in_one_line(tmp_path: Path, content: s
     else:
         key.write_text("not a key")
     assert_one_line_failure(run("token", "--member", CLIENT, "--key", str(key)))
+
+
+# ---- commands that talk to a gateway: nothing there, or something else there ------------------------
+
+
+@pytest.fixture
+def not_a_gateway(tmp_path: Path) -> Iterator[str]:
+    """A plain HTTP server (as a sandbox or another service would be): 404 for /.well-known/tongban."""
+    (tmp_path / "site").mkdir()
+    handler = functools.partial(QuietHandler, directory=str(tmp_path / "site"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def _call(tmp_path: Path, url: str, *options: str) -> Result:
+    key = keygen(tmp_path, CLIENT) / "key.pem"
+    return run("call", "GET", url, "--member", CLIENT, "--key", str(key), *options)
+
+
+def test_call_signs_the_request_and_checks_the_gateways_signature(tmp_path: Path, start_gateway: Any) -> None:
+    gateway = start_gateway()
+    member = gateway.add_member(CLIENT)
+    key = tmp_path / "client.key"
+    key.write_bytes(member.key_pem)
+    result = ok("call", "GET", f"{gateway.url}/v1/members", "--member", CLIENT, "--key", str(key))
+    assert json.loads(result.stdout)["items"][0]["id"] == CLIENT
+    status = result.stderr.splitlines()
+    assert len(status) == 1 and status[0].startswith("HTTP 200  exchange ")
+    assert "gateway signature verified" in status[0]
+
+
+def test_call_when_no_gateway_answers_says_what_was_tried_in_one_line(tmp_path: Path) -> None:
+    base = f"http://127.0.0.1:{free_port()}"
+    result = _call(tmp_path, f"{base}/v1/services")
+    assert_one_line_failure(result, f"no gateway answers at {base} (connection refused)", "make run", "tongban serve")
+
+
+def test_call_with_an_audience_when_no_gateway_answers_fails_in_one_line(tmp_path: Path) -> None:
+    base = f"http://127.0.0.1:{free_port()}"
+    result = _call(tmp_path, f"{base}/v1/services", "--audience", "440300.tongban.gateway")
+    assert_one_line_failure(result, f"no gateway answers at {base}", "port")
+
+
+def test_call_to_something_that_is_not_a_gateway_fails_in_one_line(tmp_path: Path, not_a_gateway: str) -> None:
+    result = _call(tmp_path, f"{not_a_gateway}/v1/services")
+    assert_one_line_failure(
+        result, f"{not_a_gateway} answers, but not as a Tongban gateway (GET /.well-known/tongban: HTTP 404)", "port"
+    )
+
+
+def test_call_to_a_server_answering_200_that_is_not_a_gateway_fails_in_one_line(
+    tmp_path: Path, not_a_gateway: str
+) -> None:
+    (tmp_path / "site" / ".well-known").mkdir()
+    (tmp_path / "site" / ".well-known" / "tongban").write_text("<html>hello</html>")
+    result = _call(tmp_path, f"{not_a_gateway}/v1/services")
+    assert_one_line_failure(
+        result, "not as a Tongban gateway (GET /.well-known/tongban: HTTP 200, not the gateway's JSON)"
+    )
+
+
+def test_call_to_a_url_without_a_scheme_fails_in_one_line(tmp_path: Path) -> None:
+    assert_one_line_failure(_call(tmp_path, "127.0.0.1:8080/v1/services"), "is not a gateway URL", "http://")
+
+
+def test_demo_pointed_at_something_that_is_not_a_gateway_fails_in_one_line(not_a_gateway: str) -> None:
+    result = run("demo", "--url", not_a_gateway)
+    assert_one_line_failure(result, f"{not_a_gateway} answers, but not as a Tongban gateway")
+
+
+def test_audit_witness_when_no_gateway_answers_fails_in_one_line(tmp_path: Path) -> None:
+    verifier_key = ok("audit", "key").stderr.removeprefix("# verifier key: ").strip()
+    key = keygen(tmp_path, CLIENT) / "key.pem"
+    base = f"http://127.0.0.1:{free_port()}"
+    result = run("audit", "witness", base, "--origin-key", verifier_key, "--member", CLIENT, "--member-key", str(key))
+    assert_one_line_failure(result, f"no gateway answers at {base}")
 
 
 # ---- audit ----------------------------------------------------------------------------------------

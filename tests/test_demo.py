@@ -29,3 +29,4 @@ def test_demo_starts_its_own_gateway_and_sandboxes_and_every_flow_passes(tmp_pat
     assert "Zhongshan licence recognised at a Shenzhen window (REST)" in result.stdout
     assert "│ FAILED" not in result.stdout
     assert result.stdout.count(" ok ") >= 8
+    assert "Warning" not in result.stderr and "Traceback" not in result.stderr  # only the demo's own lines

@@ -1,149 +1,157 @@
-"""Trust: keys, certificates, signatures and (later) trust lists, seals and validation reports."""
+"""Trust: keys, certificates, signatures and (later) trust lists, seals and validation reports.
+
+Each public name is loaded on first use (PEP 562): `import trust` costs nothing, and a command that
+only needs a certificate does not import the PDF, XML and SOAP libraries (pyhanko, lxml, xmlsec).
+"""
 
 from __future__ import annotations
 
-from trust._certificates import MemberCertificate, load_member_certificate, self_signed_certificate
-from trust._errors import (
-    DigestMismatch,
-    InvalidCertificate,
-    InvalidSignature,
-    KeyringError,
-    SignatureMissing,
-    SignatureOutOfTime,
-    TrustError,
-    UnsupportedKey,
-)
-from trust._httpsig import (
-    RequestView,
-    ResponseView,
-    VerifiedSignature,
-    content_digest,
-    sign_message,
-    signature_parameters,
-    verify_content_digest,
-    verify_message,
-)
-from trust._json import JSON_MAX_DEPTH, JsonRejected, parse_json
-from trust._jwk import KeyKind, b64url, b64url_decode, key_kind, public_jwk, thumbprint
-from trust._jws import (
-    JWS_FORMAT,
-    JWS_TYPE,
-    examine_jws,
-    sign_jws_credential,
-)
-from trust._keyring import GatewayKey, Keyring, SigningAlgorithm
-from trust._ofd import (
-    OFD_CONTAINER,
-    build_sealed_ofd,
-    examine_ofd,
-)
-from trust._pades import (
-    PADES_FORMAT,
-    examine_pdf,
-    make_licence_pdf,
-    sign_pdf,
-)
-from trust._pki import (
-    DemoEnterprise,
-    DemoIdentity,
-    DemoPki,
-    issue_certificate,
-    issue_crl,
-    load_or_create_demo_pki,
-)
-from trust._report import (
-    CertificateSummary,
-    ChainElement,
-    Indication,
-    SealSummary,
-    SignatureEvidence,
-    SignatureFailure,
-    SubIndication,
-    TrustAnchorSummary,
-    ValidationReport,
-)
-from trust._revocation import (
-    RevocationChecker,
-    RevocationStatus,
-    RevocationUnavailable,
-)
-from trust._ses import (
-    SES_V1_FORMAT,
-    SES_V4_FORMAT,
-    SealPicture,
-    assemble_ses_signature,
-    examine_seal,
-    examine_ses_signature,
-    make_seal,
-    ses_to_be_signed,
-    sign_ses,
-)
-from trust._sm2 import (
-    SM2_CURVE_OID,
-    SM2_SIGNER_ID,
-    SM2_WITH_SM3_OID,
-    SM3_OID,
-    GmsslSm2Backend,
-    ReferenceSm2Backend,
-    Sm2Backend,
-    Sm2PrivateKey,
-    Sm2PublicKey,
-    sm2_z,
-    sm3,
-)
-from trust._sm2_x509 import (
-    make_sm2_certificate,
-    make_sm2_crl,
-    sm2_public_key_of_certificate,
-    verify_crl_signature,
-    verify_issued_by,
-)
-from trust._status_list import (
-    MIN_STATUS_LIST_BITS,
-    StatusFetcher,
-    check_credential_status,
-    decode_status_list,
-    encode_status_list,
-    make_status_list_credential,
-    new_status_bitstring,
-    read_status_bit,
-    set_status_bit,
-    status_list_entry,
-)
-from trust._trustlist import (
-    SERVICE_TYPES,
-    RefreshResult,
-    ServiceStatus,
-    TrustList,
-    TrustListExpired,
-    TrustListInvalid,
-    TrustLists,
-    TrustListSource,
-    TrustListUnavailable,
-    TrustService,
-    parse_trust_list,
-    sign_trust_list,
-)
-from trust._validation import (
-    validate_failure,
-    validate_signature,
-)
-from trust._wssecurity import (
-    InvalidSoapSignature,
-    MissingSecurityHeader,
-    StaleTimestamp,
-    UnsupportedAlgorithm,
-    VerifiedSoapSignature,
-    WsSecurityError,
-    sign_envelope,
-    verify_envelope,
-)
-from trust._xml import XmlRejected, parse_xml
-from trust._xmldsig import (
-    XMLDSIG_FORMAT,
-    examine_xml,
-    sign_xml,
-)
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what type checkers and readers see; at run time each name loads when first used
+    from trust._certificates import MemberCertificate, load_member_certificate, self_signed_certificate
+    from trust._errors import (
+        DigestMismatch,
+        InvalidCertificate,
+        InvalidSignature,
+        KeyringError,
+        SignatureMissing,
+        SignatureOutOfTime,
+        TrustError,
+        UnsupportedKey,
+    )
+    from trust._httpsig import (
+        RequestView,
+        ResponseView,
+        VerifiedSignature,
+        content_digest,
+        sign_message,
+        signature_parameters,
+        verify_content_digest,
+        verify_message,
+    )
+    from trust._json import JSON_MAX_DEPTH, JsonRejected, parse_json
+    from trust._jwk import KeyKind, b64url, b64url_decode, key_kind, public_jwk, thumbprint
+    from trust._jws import (
+        JWS_FORMAT,
+        JWS_TYPE,
+        examine_jws,
+        sign_jws_credential,
+    )
+    from trust._keyring import GatewayKey, Keyring, SigningAlgorithm
+    from trust._ofd import (
+        OFD_CONTAINER,
+        build_sealed_ofd,
+        examine_ofd,
+    )
+    from trust._pades import (
+        PADES_FORMAT,
+        examine_pdf,
+        make_licence_pdf,
+        sign_pdf,
+    )
+    from trust._pki import (
+        DemoEnterprise,
+        DemoIdentity,
+        DemoPki,
+        issue_certificate,
+        issue_crl,
+        load_or_create_demo_pki,
+    )
+    from trust._report import (
+        CertificateSummary,
+        ChainElement,
+        Indication,
+        SealSummary,
+        SignatureEvidence,
+        SignatureFailure,
+        SubIndication,
+        TrustAnchorSummary,
+        ValidationReport,
+    )
+    from trust._revocation import (
+        RevocationChecker,
+        RevocationStatus,
+        RevocationUnavailable,
+    )
+    from trust._ses import (
+        SES_V1_FORMAT,
+        SES_V4_FORMAT,
+        SealPicture,
+        assemble_ses_signature,
+        examine_seal,
+        examine_ses_signature,
+        make_seal,
+        ses_to_be_signed,
+        sign_ses,
+    )
+    from trust._sm2 import (
+        SM2_CURVE_OID,
+        SM2_SIGNER_ID,
+        SM2_WITH_SM3_OID,
+        SM3_OID,
+        GmsslSm2Backend,
+        ReferenceSm2Backend,
+        Sm2Backend,
+        Sm2PrivateKey,
+        Sm2PublicKey,
+        sm2_z,
+        sm3,
+    )
+    from trust._sm2_x509 import (
+        make_sm2_certificate,
+        make_sm2_crl,
+        sm2_public_key_of_certificate,
+        verify_crl_signature,
+        verify_issued_by,
+    )
+    from trust._status_list import (
+        MIN_STATUS_LIST_BITS,
+        StatusFetcher,
+        check_credential_status,
+        decode_status_list,
+        encode_status_list,
+        make_status_list_credential,
+        new_status_bitstring,
+        read_status_bit,
+        set_status_bit,
+        status_list_entry,
+    )
+    from trust._trustlist import (
+        SERVICE_TYPES,
+        RefreshResult,
+        ServiceStatus,
+        TrustList,
+        TrustListExpired,
+        TrustListInvalid,
+        TrustLists,
+        TrustListSource,
+        TrustListUnavailable,
+        TrustService,
+        parse_trust_list,
+        sign_trust_list,
+    )
+    from trust._validation import (
+        validate_failure,
+        validate_signature,
+    )
+    from trust._wssecurity import (
+        InvalidSoapSignature,
+        MissingSecurityHeader,
+        StaleTimestamp,
+        UnsupportedAlgorithm,
+        VerifiedSoapSignature,
+        WsSecurityError,
+        sign_envelope,
+        verify_envelope,
+    )
+    from trust._xml import XmlRejected, parse_xml
+    from trust._xmldsig import (
+        XMLDSIG_FORMAT,
+        examine_xml,
+        sign_xml,
+    )
 
 __all__ = [
     "CertificateSummary",
@@ -269,3 +277,132 @@ __all__ = [
     "verify_issued_by",
     "verify_message",
 ]
+
+# The private module each public name lives in; a test checks it against the imports above.
+_HOMES: dict[str, tuple[str, ...]] = {
+    "_certificates": ("MemberCertificate", "load_member_certificate", "self_signed_certificate"),
+    "_errors": (
+        "DigestMismatch",
+        "InvalidCertificate",
+        "InvalidSignature",
+        "KeyringError",
+        "SignatureMissing",
+        "SignatureOutOfTime",
+        "TrustError",
+        "UnsupportedKey",
+    ),
+    "_httpsig": (
+        "RequestView",
+        "ResponseView",
+        "VerifiedSignature",
+        "content_digest",
+        "sign_message",
+        "signature_parameters",
+        "verify_content_digest",
+        "verify_message",
+    ),
+    "_json": ("JSON_MAX_DEPTH", "JsonRejected", "parse_json"),
+    "_jwk": ("KeyKind", "b64url", "b64url_decode", "key_kind", "public_jwk", "thumbprint"),
+    "_jws": ("JWS_FORMAT", "JWS_TYPE", "examine_jws", "sign_jws_credential"),
+    "_keyring": ("GatewayKey", "Keyring", "SigningAlgorithm"),
+    "_ofd": ("OFD_CONTAINER", "build_sealed_ofd", "examine_ofd"),
+    "_pades": ("PADES_FORMAT", "examine_pdf", "make_licence_pdf", "sign_pdf"),
+    "_pki": ("DemoEnterprise", "DemoIdentity", "DemoPki", "issue_certificate", "issue_crl", "load_or_create_demo_pki"),
+    "_report": (
+        "CertificateSummary",
+        "ChainElement",
+        "Indication",
+        "SealSummary",
+        "SignatureEvidence",
+        "SignatureFailure",
+        "SubIndication",
+        "TrustAnchorSummary",
+        "ValidationReport",
+    ),
+    "_revocation": ("RevocationChecker", "RevocationStatus", "RevocationUnavailable"),
+    "_ses": (
+        "SES_V1_FORMAT",
+        "SES_V4_FORMAT",
+        "SealPicture",
+        "assemble_ses_signature",
+        "examine_seal",
+        "examine_ses_signature",
+        "make_seal",
+        "ses_to_be_signed",
+        "sign_ses",
+    ),
+    "_sm2": (
+        "SM2_CURVE_OID",
+        "SM2_SIGNER_ID",
+        "SM2_WITH_SM3_OID",
+        "SM3_OID",
+        "GmsslSm2Backend",
+        "ReferenceSm2Backend",
+        "Sm2Backend",
+        "Sm2PrivateKey",
+        "Sm2PublicKey",
+        "sm2_z",
+        "sm3",
+    ),
+    "_sm2_x509": (
+        "make_sm2_certificate",
+        "make_sm2_crl",
+        "sm2_public_key_of_certificate",
+        "verify_crl_signature",
+        "verify_issued_by",
+    ),
+    "_status_list": (
+        "MIN_STATUS_LIST_BITS",
+        "StatusFetcher",
+        "check_credential_status",
+        "decode_status_list",
+        "encode_status_list",
+        "make_status_list_credential",
+        "new_status_bitstring",
+        "read_status_bit",
+        "set_status_bit",
+        "status_list_entry",
+    ),
+    "_trustlist": (
+        "SERVICE_TYPES",
+        "RefreshResult",
+        "ServiceStatus",
+        "TrustList",
+        "TrustListExpired",
+        "TrustListInvalid",
+        "TrustLists",
+        "TrustListSource",
+        "TrustListUnavailable",
+        "TrustService",
+        "parse_trust_list",
+        "sign_trust_list",
+    ),
+    "_validation": ("validate_failure", "validate_signature"),
+    "_wssecurity": (
+        "InvalidSoapSignature",
+        "MissingSecurityHeader",
+        "StaleTimestamp",
+        "UnsupportedAlgorithm",
+        "VerifiedSoapSignature",
+        "WsSecurityError",
+        "sign_envelope",
+        "verify_envelope",
+    ),
+    "_xml": ("XmlRejected", "parse_xml"),
+    "_xmldsig": ("XMLDSIG_FORMAT", "examine_xml", "sign_xml"),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> object:
+    """Import the public name's module on first use, and keep the name here for next time."""
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -125,7 +125,9 @@ def _verify_token(
         payload = _JWS.decode_complete(token, key=member.certificate.public_key, algorithms=[algorithm])["payload"]
         claims = parse_json(payload)
     except jwt.InvalidSignatureError as exc:
-        raise errors.BadTokenSignature() from exc
+        raise errors.BadTokenSignature(
+            "the client assertion is not signed with the key of the member's registered certificate"
+        ) from exc
     except (jwt.PyJWTError, ValueError) as exc:
         raise errors.MalformedToken() from exc
     if not isinstance(claims, dict):

@@ -4,22 +4,43 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
+import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 __all__ = ["Database"]
 
 _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 _PG_MIGRATION_LOCK = 7_304_210_001  # any fixed number; one migrator at a time across processes
+_REVISION = re.compile(r'^revision = "([^"]+)"$', re.MULTILINE)
+_DOWN_REVISION = re.compile(r'^down_revision = (?:"([^"]+)"|None)$', re.MULTILINE)
+
+
+@functools.cache
+def _head_revision() -> str | None:
+    """The newest migration's revision, read from the scripts' own `revision` lines, without
+    loading Alembic (which costs more than the rest of a short CLI command); None when the scripts
+    are not one plain line of history, and then Alembic decides."""
+    revisions, parents = set(), set()
+    for script in (_MIGRATIONS / "versions").glob("*.py"):
+        source = script.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(source), _DOWN_REVISION.search(source)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision[1])
+        if down[1]:
+            parents.add(down[1])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and len(parents) == len(revisions) - 1 else None
 
 
 class Database:
@@ -100,6 +121,8 @@ class Database:
     # ---- migrations ------------------------------------------------------------------------
 
     def _alembic_config(self, connection: Connection) -> Config:
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
         config.attributes["connection"] = connection
@@ -128,13 +151,32 @@ class Database:
                     connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
                     connection.commit()
 
+    def _at_head_revision(self) -> bool:
+        """True when the schema is known, without Alembic, to be at the newest revision."""
+        head = _head_revision()
+        if head is None:
+            return False
+        try:
+            with self.read() as connection:
+                stored = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        except SQLAlchemyError:  # no version table yet: a new database
+            return False
+        return stored == [head]
+
     def migrate(self) -> None:
         """Bring the schema to the newest revision; safe to call from several processes at once."""
+        if self._at_head_revision():
+            return
+        from alembic import command
+
         with self._migration_lock(), self.engine.begin() as connection:
             command.upgrade(self._alembic_config(connection), "head")
 
     def is_current(self) -> bool:
         """True when the schema is at the newest revision."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
         try:
             with self.engine.connect() as connection:
                 current = MigrationContext.configure(connection).get_current_heads()

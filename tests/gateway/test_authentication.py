@@ -121,13 +121,23 @@ def test_signature_by_another_key(setup: Any) -> None:
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
     forged = assertion(caller, claims(gateway), key=ed25519.Ed25519PrivateKey.generate())
-    assert_problem(get(gateway, forged), 401, "auth.bad_token_signature")
+    problem = assert_problem(get(gateway, forged), 401, "auth.bad_token_signature")
+    assert problem["detail"] == "the client assertion is not signed with the key of the member's registered certificate"
 
 
 def test_expired(setup: Any) -> None:
     gateway, caller, *_ = setup
     past = int(time.time()) - 400
     assert_problem(get(gateway, assertion(caller, claims(gateway, iat=past, exp=past + 60))), 401, "auth.token_expired")
+
+
+def test_expired_within_the_clock_skew_allowance_is_still_accepted(setup: Any) -> None:
+    """`exp` is honoured with clock_skew_seconds (30 s) of leeway, as the README says."""
+    gateway, caller, *_ = setup
+    now = int(time.time())
+    assert get(gateway, assertion(caller, claims(gateway, iat=now - 70, exp=now - 10))).status_code == 200
+    late = assertion(caller, claims(gateway, iat=now - 100, exp=now - 40))
+    assert_problem(get(gateway, late), 401, "auth.token_expired")
 
 
 def test_issued_in_the_future(setup: Any) -> None:

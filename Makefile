@@ -6,20 +6,32 @@ PORT ?= 8080
 WORKERS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall when the project's requirements change.
-$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# Installs are reproducible: exactly the versions in the lock files (pyproject.toml keeps the
+# ranges); `make lock` refreshes them. Reinstall when either changes.
+$(VENV)/.installed-run: pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml requirements-test.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-test.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e '.[test]'
 	touch $@ $(VENV)/.installed-run
+
+# Refresh the lock files from pyproject.toml's ranges, each in a fresh virtual environment.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet .
+	(sed -n 1,2p requirements.lock; .lock-venv/bin/pip freeze --exclude tongban) > requirements.lock.new
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet '.[test]'
+	(sed -n 1,2p requirements-test.lock; .lock-venv/bin/pip freeze --exclude tongban) > requirements-test.lock.new
+	mv requirements.lock.new requirements.lock && mv requirements-test.lock.new requirements-test.lock
+	rm -rf .lock-venv
 
 run: $(VENV)/.installed-run
 	$(BIN)/tongban run --port $(PORT) $(if $(WORKERS),--workers $(WORKERS),)
@@ -32,9 +44,10 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check gateway trust adapters catalogs tests bench examples
 	$(BIN)/mypy
 
+# The relay under load beside a bare proxy, the audit log and recognition; writes bench/results.json.
+# TONGBAN_BENCH_POSTGRES_URL adds the gateway on PostgreSQL. Needs wrk (installed when missing, as root).
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
-	$(BIN)/python -m bench recognition
 
 clean:
 	rm -rf $(VENV) .pytest_cache

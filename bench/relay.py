@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["LoadResult", "TargetResult", "ensure_wrk", "machine", "main", "run"]
+__all__ = ["HEADLINE", "LoadResult", "TargetResult", "ensure_wrk", "format_table", "machine", "main", "run"]
 
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "replay.lua"
@@ -43,6 +43,20 @@ PROVIDER = "440300.bench.provider"
 CLIENT = "442000.bench.window"
 SOAP_CLIENT = "442000.bench.soap"
 SERVICE_CODE = "echo"
+HEADLINE = (
+    "full_rps",
+    "bare_rps",
+    "ratio",
+    "added_p50_ms",
+    "added_p99_ms",
+    "soap_rps",
+    "checkpoint_lag_s",
+    "peak_rss_mb_per_worker",
+    "cpu_ms_per_request",
+    "postgres_full_rps",
+    "postgres_vs_sqlite",
+    "machine",
+)
 BODY_BYTES = 1024
 
 
@@ -561,18 +575,7 @@ def format_table(results: dict[str, Any]) -> str:
                 f"{(f'{cpu:.3f}' if cpu is not None else '-'):>10} {load['non_2xx']:>8}"
             )
     rows.append("")
-    for key in (
-        "full_rps",
-        "bare_rps",
-        "ratio",
-        "added_p50_ms",
-        "added_p99_ms",
-        "soap_rps",
-        "checkpoint_lag_s",
-        "peak_rss_mb_per_worker",
-        "postgres_full_rps",
-        "postgres_vs_sqlite",
-    ):
+    for key in HEADLINE:
         if key in results:
             rows.append(f"{key:<24} {results[key]}")
     return "\n".join(rows)

@@ -289,6 +289,7 @@ class TransparencyLog:
         self._write_lock = threading.Lock()
         self._frontier: CompactRange | None = None
         self._committers: dict[asyncio.AbstractEventLoop, _GroupCommit] = {}
+        self._checkpoint_seen_at: datetime | None = None
 
     @property
     def origin(self) -> str:
@@ -436,7 +437,10 @@ class TransparencyLog:
                         .where(audit_head.c.id == 1)
                         .values(size=frontier.size, root=root, updated_at=now)
                     )
-                    self._checkpoint_if_due(connection, frontier.size, root, now)
+                    # Checked against the database only once this process's last sight of a
+                    # checkpoint is an interval old: most batches skip the query.
+                    if self._checkpoint_seen_at is None or now - self._checkpoint_seen_at >= self.checkpoint_interval:
+                        self._checkpoint_if_due(connection, frontier.size, root, now)
         except SQLAlchemyError as exc:
             self._frontier = None
             raise AuditUnavailable(internal=f"audit append failed: {exc}") from exc
@@ -457,9 +461,11 @@ class TransparencyLog:
         latest = self._latest_checkpoint_row(connection)
         gap = self.checkpoint_interval if min_gap is None else min_gap
         if latest is not None and (latest.size >= size or now - latest.created_at < gap):
+            self._checkpoint_seen_at = latest.created_at
             return False
         note = self.signer.sign(size, root)
         connection.execute(insert(audit_checkpoints).values(size=size, root=root, note=note, created_at=now))
+        self._checkpoint_seen_at = now
         return True
 
     def checkpoint_now(self, min_gap: timedelta | None = None) -> StoredCheckpoint:

@@ -188,6 +188,25 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
         reply = await pipeline.run(exchange)
         return _reply_response(reply)
 
+    # The relay first: it carries the traffic, and the router tries routes in order.
+    async def relay(request: Request, provider_member_id: str, service_code: str, path: str = "") -> Response:
+        service_id = f"{provider_member_id}/{service_code}"
+        service = await runtime.registry.service(service_id, runtime.in_thread)
+        operation = RelayOperation(service_id=service_id, service=service, path=raw_relay_path(request))
+        return await run(request, operation, limit=operation.max_body_bytes)
+
+    for method in RELAY_METHODS:
+        for suffix, name in (("", "relay"), ("/{path:path}", "relay_path")):
+            router.add_api_route(
+                "/v1/exchange/{provider_member_id}/{service_code}" + suffix,
+                relay,
+                methods=[method],
+                tags=["exchange"],
+                summary="Relay a call to a member's published service" + (" (sub-path)" if suffix else ""),
+                name=f"{name}_{method.lower()}",
+                operation_id=f"{name}_{method.lower()}",
+            )
+
     @router.get("/healthz", tags=["metadata"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -390,21 +409,4 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
     async def trust_lists() -> dict[str, Any]:
         return recognition_of(runtime).snapshot()
 
-    async def relay(request: Request, provider_member_id: str, service_code: str, path: str = "") -> Response:
-        service_id = f"{provider_member_id}/{service_code}"
-        service = await runtime.registry.service(service_id, runtime.in_thread)
-        operation = RelayOperation(service_id=service_id, service=service, path=raw_relay_path(request))
-        return await run(request, operation, limit=operation.max_body_bytes)
-
-    for method in RELAY_METHODS:
-        for suffix, name in (("", "relay"), ("/{path:path}", "relay_path")):
-            router.add_api_route(
-                "/v1/exchange/{provider_member_id}/{service_code}" + suffix,
-                relay,
-                methods=[method],
-                tags=["exchange"],
-                summary="Relay a call to a member's published service" + (" (sub-path)" if suffix else ""),
-                name=f"{name}_{method.lower()}",
-                operation_id=f"{name}_{method.lower()}",
-            )
     return router

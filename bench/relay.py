@@ -389,6 +389,7 @@ def _measure_gateway(
     expected_rps: float,
     soap: bool,
 ) -> tuple[TargetResult, dict[str, Any]]:
+    folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     host = f"127.0.0.1:{port}"
     env = _gateway_env(folder, port, workers, database_url)

@@ -108,10 +108,10 @@ class Pipeline:
             log.exception("could not release the idempotency key")
         try:
             await audit_failure(exchange, self.runtime, error, stage)
-        except errors.ReplayedToken as replayed:
-            # The token was used before: that, not the later refusal, is the answer (and what is
-            # audited). Its token is spent now, so this goes one level deep.
-            return await self._failed(exchange, replayed, stage)
+        except errors.AuthenticationFailed as refused:
+            # Spending the token showed it used before (or expired): that, not the later refusal,
+            # is the answer. The token is no longer pending, so this goes one level deep.
+            return await self._failed(exchange, refused, stage)
         except errors.AuditUnavailable as audit_error:
             audit_error.retry_after = self.runtime.settings.audit_retry_after_seconds
             return audit_error

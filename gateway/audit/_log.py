@@ -43,7 +43,7 @@ from gateway.audit._merkle import (
     leaf_hash,
 )
 from gateway.clock import Clock, Entropy
-from gateway.errors import AuditUnavailable, InvalidContent, ReplayedToken, ServiceUnavailable
+from gateway.errors import AuditUnavailable, InvalidContent, ReplayedToken, ServiceUnavailable, TokenExpired
 from gateway.storage import (
     Database,
     audit_bodies,
@@ -68,6 +68,8 @@ __all__ = [
 
 
 ON_DEMAND_GAP = timedelta(seconds=1)
+_TOKEN_LOOKUP_CHUNK = 500
+_FORGET_TOKENS_AFTER = timedelta(minutes=10)
 
 
 _SAFE_INTEGER = 2**53 - 1
@@ -360,36 +362,48 @@ class TransparencyLog:
         return get_node
 
     @staticmethod
-    def _spend_tokens(connection: Connection, records: list[_Record], now: datetime) -> list[bool]:
-        """For each record: False when its token was spent before (in storage or earlier in this
-        batch), else True (its token, if any, is now recorded). Runs under the head lock."""
+    def _spend_tokens(connection: Connection, records: list[_Record], now: datetime) -> list[Exception | None]:
+        """For each record: None when its token (if any) is now recorded as spent, or the error
+        that refuses it — spent before (in storage or earlier in this batch), or past its lifetime
+        by now (it would otherwise be stored and forgotten at once, and could be used again).
+        Runs under the head lock."""
         keys = [(record.token.issuer, record.token.jti) for record in records if record.token is not None]
         if not keys:
-            return [True] * len(records)
-        spent = {
-            (row.issuer, row.jti)
-            for row in connection.execute(
-                select(seen_tokens.c.issuer, seen_tokens.c.jti).where(
-                    tuple_(seen_tokens.c.issuer, seen_tokens.c.jti).in_(keys)
+            return [None] * len(records)
+        spent: set[tuple[str, str]] = set()
+        for start in range(0, len(keys), _TOKEN_LOOKUP_CHUNK):  # bound the statement's parameters
+            chunk = keys[start : start + _TOKEN_LOOKUP_CHUNK]
+            spent.update(
+                (row.issuer, row.jti)
+                for row in connection.execute(
+                    select(seen_tokens.c.issuer, seen_tokens.c.jti).where(
+                        tuple_(seen_tokens.c.issuer, seen_tokens.c.jti).in_(chunk)
+                    )
                 )
             )
-        }
-        fresh, rows = [], []
+        refusals: list[Exception | None] = []
+        rows = []
         for record in records:
             token = record.token
             if token is None:
-                fresh.append(True)
+                refusals.append(None)
                 continue
             key = (token.issuer, token.jti)
-            fresh.append(key not in spent)
-            if key not in spent:
+            if key in spent:
+                refusals.append(ReplayedToken(f"jti {token.jti!r} was already used"))
+            elif token.expires_at <= now:
+                refusals.append(TokenExpired("the token expired before its exchange could be recorded"))
+            else:
+                refusals.append(None)
                 spent.add(key)
                 rows.append((token.issuer, token.jti, _bound(connection, seen_tokens.c.expires_at, token.expires_at)))
         if rows:
             _insert_many(connection, seen_tokens, rows)
-        if random.random() < 0.01:  # now and then, forget tokens past their lifetime
-            connection.execute(delete(seen_tokens).where(seen_tokens.c.expires_at < now))
-        return fresh
+        if random.random() < 0.01:
+            # Now and then forget tokens long past their lifetime. The margin covers clocks that
+            # differ between nodes: a token is only ever stored while it is still valid (above).
+            connection.execute(delete(seen_tokens).where(seen_tokens.c.expires_at < now - _FORGET_TOKENS_AFTER))
+        return refusals
 
     def _write_batch(self, records: list[_Record]) -> list[_Outcome]:
         now = self.clock.now()
@@ -403,17 +417,16 @@ class TransparencyLog:
                     frontier = CompactRange(head, self._frontier.hashes)
                 else:  # another process appended since: resume from the stored right edge
                     frontier = CompactRange.from_nodes(self._node_reader(connection), head)
-                fresh = self._spend_tokens(connection, records, now)
+                refusals = self._spend_tokens(connection, records, now)
                 created = _bound(connection, audit_entries.c.created_at, now)
                 expires = _bound(connection, audit_bodies.c.expires_at, now + self.body_retention)
                 entry_rows: list[tuple[Any, ...]] = []
                 node_rows: list[tuple[Any, ...]] = []
                 body_rows: list[tuple[Any, ...]] = []
                 index = head
-                for record, is_fresh in zip(records, fresh, strict=True):
-                    if not is_fresh:
-                        assert record.token is not None
-                        outcomes.append(ReplayedToken(f"jti {record.token.jti!r} was already used"))
+                for record, refusal in zip(records, refusals, strict=True):
+                    if refusal is not None:
+                        outcomes.append(refusal)
                         continue
                     if record.entry is None:
                         outcomes.append(None)

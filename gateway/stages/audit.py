@@ -159,6 +159,11 @@ async def audit_failure(exchange: Exchange, runtime: Runtime, error: errors.Tong
     """
     if exchange.caller is None:
         return
+    if isinstance(error, errors.ReplayedToken):
+        # Whoever replays a captured request is not its signer: no entry is written in the
+        # signer's name (the log line keeps the attempt), and a replay costs no durable write.
+        log.warning("replayed client assertion refused", extra={"client": exchange.caller.id, "stage": stage})
+        return
     if not exchange.operation.audited:
         if exchange.token_to_spend is not None:  # a refused call spends its token all the same
             await _append(exchange, runtime, None)

@@ -592,3 +592,44 @@ def test_canonical_entry_is_rfc8785_whichever_road_it_takes(entry: dict[str, Any
             canonical_entry(entry)
         return
     assert canonical_entry(entry) == expected
+
+
+# ---- spent tokens travel with the entries ---------------------------------------------------------
+
+
+def test_a_token_is_spent_once_with_its_entry_and_never_after_its_lifetime(
+    open_log: OpenLog, clock: FixedClock
+) -> None:
+    from gateway.audit import TokenToSpend
+    from gateway.errors import ReplayedToken, TokenExpired
+
+    log = open_log(clock=clock)
+    token = TokenToSpend("442000.zsgov.window", "jti-0001", clock.now() + timedelta(seconds=60))
+
+    async def append(n: int, spend: TokenToSpend) -> Any:
+        return await log.append({"kind": "test", "n": n}, exchange_id=f"ex-{n}", token=spend)
+
+    first = asyncio.run(append(1, token))
+    assert first is not None and first.index == 0
+    with pytest.raises(ReplayedToken):
+        asyncio.run(append(2, token))
+    assert log.size() == 1  # the replay left no entry
+    # Two copies in one batch: exactly one goes through.
+    twin = TokenToSpend("442000.zsgov.window", "jti-0002", clock.now() + timedelta(seconds=60))
+
+    async def both() -> list[Any]:
+        return await asyncio.gather(append(3, twin), append(4, twin), return_exceptions=True)
+
+    outcomes = asyncio.run(both())
+    assert sorted(type(outcome).__name__ for outcome in outcomes) == ["AuditReceipt", "ReplayedToken"]
+    # A token whose lifetime ended before its exchange reached the log is refused, and not stored
+    # (stored, the clean-up could forget it at once and a second copy would pass).
+    late = TokenToSpend("442000.zsgov.window", "jti-0003", clock.now() - timedelta(seconds=1))
+    with pytest.raises(TokenExpired):
+        asyncio.run(append(5, late))
+    # Only an entry-less spend: the token alone.
+    alone = TokenToSpend("442000.zsgov.window", "jti-0004", clock.now() + timedelta(seconds=60))
+    assert asyncio.run(log.append(None, exchange_id=None, token=alone)) is None
+    with pytest.raises(ReplayedToken):
+        asyncio.run(log.append(None, exchange_id=None, token=alone))
+    assert log.verify() == 2

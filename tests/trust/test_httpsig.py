@@ -602,3 +602,36 @@ def test_direct_signatures_and_the_library_agree_both_ways(algorithm: str, compo
             now=NOW,
             max_age=timedelta(seconds=300),
         )
+
+
+def test_the_direct_path_is_as_strict_as_the_library_on_digests_and_paths() -> None:
+    """Content-Digest with a duplicate or unknown member is refused; @path is derived by the
+    library, with RFC 9421's normalisation, so a signature over /b does not cover /a/../b."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    body = b'{"a":1}'
+    good = content_digest(body).split("=", 1)[1]
+    for digest in (f"sha-256=:{base64.b64encode(bytes(32)).decode()}:, sha-256={good}", f"md5=:AAAA:, sha-256={good}"):
+        view = RequestView("POST", "https://gw.example/v1/x", httpx.Headers({"content-digest": digest}))
+        sign_message(view, private_key=key, keyid="m", components=("@method", "content-digest"), created=NOW)
+        with pytest.raises(InvalidSignature):
+            verify_message(
+                view,
+                keyid="m",
+                public_key=key.public_key(),
+                required_components=("@method", "content-digest"),
+                now=NOW,
+                max_age=timedelta(seconds=300),
+                body=body,
+            )
+    signed = RequestView("GET", "https://gw.example/b")
+    sign_message(signed, private_key=key, keyid="m", components=("@method", "@path"), created=NOW)
+    moved = RequestView("GET", "https://gw.example/a/../b", signed.headers)
+    with pytest.raises(InvalidSignature):
+        verify_message(
+            moved,
+            keyid="m",
+            public_key=key.public_key(),
+            required_components=("@method", "@path"),
+            now=NOW,
+            max_age=timedelta(seconds=300),
+        )

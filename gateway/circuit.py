@@ -71,10 +71,6 @@ class CircuitBreakers:
             raise CircuitOpen(f"calls to {provider} are paused after repeated failures", retry_after=retry_after)
         return None
 
-    def before_call(self, provider: str) -> CircuitTicket:
-        """Raise CircuitOpen unless a call to `provider` may go out now."""
-        return self.admit(provider) or self.claim_trial(provider)
-
     def claim_trial(self, provider: str) -> CircuitTicket:
         """The circuit has been open long enough: let exactly one call through, in any process."""
         now = self.clock.now()

@@ -281,8 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     outputs = {_TARGET: render(generate()), _SCHEMA: render_schema()}
     if "--check" in args:
         stale = [str(path) for path, text in outputs.items() if path.read_text("utf-8") != text]
-        for path in stale:
-            print(f"{path} is stale: run python -m catalogs._generate_service_items", file=sys.stderr)
+        for name in stale:
+            print(f"{name} is stale: run python -m catalogs._generate_service_items", file=sys.stderr)
         return 1 if stale else 0
     for path, text in outputs.items():
         path.write_text(text, "utf-8")

@@ -128,7 +128,10 @@ def soap(gateway: Any, tmp_path: Path) -> Any:
         x509.load_der_x509_certificate(base64.b64decode(x5c)).public_bytes(serialization.Encoding.PEM)
     )
     signature = SignRequests(
-        str(key_file), str(cert_file), signature_method=xmlsec.Transform.RSA_SHA256, digest_method=xmlsec.Transform.SHA256
+        str(key_file),
+        str(cert_file),
+        signature_method=xmlsec.Transform.RSA_SHA256,
+        digest_method=xmlsec.Transform.SHA256,
     )
     client = Client(
         f"{gateway.url}/soap?wsdl",
@@ -143,7 +146,10 @@ def test_soap_get_catalog_item(soap: Any) -> None:
     item = soap.GetCatalogItem(itemCode="SCJG-0002")
     assert item.name == "食品经营许可证核发"
     assert item.mode == "异地代收代办"
-    assert {d.city: d.name for d in item.department} == {"440300": "深圳市市场监督管理局", "442000": "中山市市场监督管理局"}
+    assert {d.city: d.name for d in item.department} == {
+        "440300": "深圳市市场监督管理局",
+        "442000": "中山市市场监督管理局",
+    }
     assert item.material[1].licenceType == ["business_licence"]
     assert (item.legalLimitDays, item.promisedLimitDays, item.resultLicenceType) == (20, 5, "food_operation_permit")
 

@@ -57,11 +57,17 @@ def test_a_typed_csv_with_or_without_bom_is_read(tmp_path: Path, bom: bytes) -> 
 
 
 def test_every_bad_row_is_reported_with_its_line_and_column(tmp_path: Path) -> None:
-    bad_mode = GOOD_ROW.replace("SCJG-9001", "SCJG-9002").replace("异地代收代办", "上门办").replace("（测试窗口）", "（二）")
-    bad_limits = GOOD_ROW.replace("SCJG-9001", "SCJG-9003").replace(",20,5,", ",5,20,").replace("（测试窗口）", "（三）")
+    bad_mode = (
+        GOOD_ROW.replace("SCJG-9001", "SCJG-9002").replace("异地代收代办", "上门办").replace("（测试窗口）", "（二）")
+    )
+    bad_limits = (
+        GOOD_ROW.replace("SCJG-9001", "SCJG-9003").replace(",20,5,", ",5,20,").replace("（测试窗口）", "（三）")
+    )
     bad_licence = GOOD_ROW.replace("SCJG-9001", "SCJG-9004").replace(":business_licence;", ":no_such_licence;")
     bad_licence = bad_licence.replace("（测试窗口）", "（四）")
-    bad_departments = GOOD_ROW.replace("SCJG-9001", "SCJG-9005").replace("440300=", "440300 ").replace("（测试窗口）", "（五）")
+    bad_departments = (
+        GOOD_ROW.replace("SCJG-9001", "SCJG-9005").replace("440300=", "440300 ").replace("（测试窗口）", "（五）")
+    )
     repeated = GOOD_ROW  # same code and name as line 2
     path = tmp_path / "official.csv"
     lines = [HEADER, GOOD_ROW, bad_mode, bad_limits, "", bad_licence, bad_departments, repeated]

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 from sqlalchemy import select
-from typer.testing import CliRunner
+from test_cli import ok, run, var_dir  # the command-line tests' helpers, and their var dir in tmp_path
 
-from gateway.cli import app
 from gateway.services.catalog._tables import catalog_items, catalog_version
 from gateway.storage import Database
+
+__all__ = ["var_dir"]  # an autouse fixture: every test here runs against a database in tmp_path
 
 ROW = (
     "SCJG-9001,食品经营许可证核发（试点）,市场监管,enterprise,全程网办,"
@@ -21,27 +20,6 @@ ROW = (
     "application_form:食品经营许可申请书;business_licence:营业执照:business_licence,"
     "20,5,0,《中华人民共和国食品安全法》第三十五条,licence,food_operation_permit"
 )
-
-
-@pytest.fixture(autouse=True)
-def var_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in list(os.environ):
-        if name.startswith("TONGBAN_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("TONGBAN_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("TONGBAN_DATABASE_URL", f"sqlite:///{tmp_path / 'var' / 'tongban.db'}")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "var"
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(app, list(args))
-
-
-def ok(*args: str) -> Result:
-    result = run(*args)
-    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
-    return result
 
 
 def stored_codes(tmp_path: Path) -> list[str]:

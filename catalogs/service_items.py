@@ -34,6 +34,7 @@ __all__ = [
     "Subject",
     "catalogue_json_schema",
     "load_service_items",
+    "shipped_catalogue_version",
 ]
 
 Subject = Literal["enterprise", "person"]
@@ -208,10 +209,21 @@ def catalogue_json_schema() -> dict[str, Any]:
 
 
 @cache
+def _shipped_document() -> dict[str, Any]:
+    text = resources.files("catalogs").joinpath("data/service_items.json").read_text("utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def shipped_catalogue_version() -> str:
+    """The version the shipped catalogue names (recorded when it is loaded into a database)."""
+    return str(_shipped_document()["version"])
+
+
+@cache
 def load_service_items() -> MappingProxyType[str, ServiceItem]:
     """The shipped catalogue, by item code, checked once."""
-    text = resources.files("catalogs").joinpath("data/service_items.json").read_text("utf-8")
-    items = [ServiceItem.model_validate(raw) for raw in json.loads(text)["items"]]
+    items = [ServiceItem.model_validate(raw) for raw in _shipped_document()["items"]]
     by_code = {item.code: item for item in items}
     if len(by_code) != len(items):
         raise ValueError("the shipped catalogue repeats an item code")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -202,7 +202,7 @@ def _problems_of(error: ValidationError, line: int) -> list[RowProblem]:
     return problems
 
 
-def _check_header(header: list[str], source: str) -> list[RowProblem]:
+def _check_header(header: list[str]) -> list[RowProblem]:
     problems = []
     unknown = [name for name in header if name and name not in COLUMNS]
     missing = [name for name in COLUMNS if name not in header and name not in _OPTIONAL_COLUMNS]
@@ -218,7 +218,9 @@ def _check_header(header: list[str], source: str) -> list[RowProblem]:
     return problems
 
 
-def _validate_rows(rows: Iterator[tuple[int, list[str]]], source: str) -> list[ServiceItem]:
+def _validate_rows(
+    rows: Iterator[tuple[int, list[str]]], source: str, on_row: Callable[[], None] | None
+) -> list[ServiceItem]:
     try:
         first = next(rows)
     except StopIteration:
@@ -226,13 +228,15 @@ def _validate_rows(rows: Iterator[tuple[int, list[str]]], source: str) -> list[S
     header = [name.strip().lower() for name in first[1]]
     while header and not header[-1]:
         header.pop()
-    problems = _check_header(header, source)
+    problems = _check_header(header)
     if problems:
         raise CatalogueFileError(source, problems)
     items: list[ServiceItem] = []
     seen_codes: dict[str, int] = {}
     seen_names: dict[str, int] = {}
     for line, cells in rows:
+        if on_row is not None:
+            on_row()
         if not any(cells):
             continue  # blank rows between blocks are harmless
         if len(cells) > len(header) and any(cells[len(header) :]):
@@ -287,14 +291,15 @@ def _read_json(path: Path) -> CatalogueFile:
     return CatalogueFile(items, str(version) if version else None)
 
 
-def read_catalogue(path: Path) -> CatalogueFile:
-    """Every item of the file, checked; CatalogueFileError listing every problem otherwise."""
+def read_catalogue(path: Path, on_row: Callable[[], None] | None = None) -> CatalogueFile:
+    """Every item of the file, checked; CatalogueFileError listing every problem otherwise.
+    `on_row` is called as each CSV or XLSX row is read (a progress bar)."""
     kind = file_format(path)
     if kind == "json":
         return _read_json(path)
     rows = _csv_rows(path) if kind == "csv" else _xlsx_rows(path)
     try:
-        return CatalogueFile(_validate_rows(rows, str(path)), None)
+        return CatalogueFile(_validate_rows(rows, str(path), on_row), None)
     except UnicodeDecodeError as exc:
         raise CatalogueFileError(str(path), [RowProblem(1, None, f"not UTF-8 text ({exc.reason})")]) from exc
 

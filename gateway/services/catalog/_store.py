@@ -33,20 +33,21 @@ from sqlalchemy import (
     update,
 )
 
-from catalogs.service_items import ServiceItem, load_service_items
+from catalogs.service_items import ServiceItem, load_service_items, shipped_catalogue_version
 from gateway.services.catalog._tables import FTS_TABLE, catalog_departments, catalog_items, catalog_version
 
 __all__ = [
     "CatalogueQuery",
     "CatalogueVersion",
+    "ABBREVIATIONS",
     "SHIPPED_SOURCE",
     "catalogue_digest",
     "catalogue_version",
     "ensure_catalogue",
     "item_by_code",
     "replace_catalogue",
-    "search_items",
     "search_condition",
+    "search_items",
     "sector_counts",
     "stored_items",
 ]
@@ -177,11 +178,8 @@ def ensure_catalogue(connection: Connection, now: datetime) -> CatalogueVersion:
     row = connection.execute(select(catalog_version.c.version).where(catalog_version.c.id == 1).with_for_update()).one()
     if row.version is not None:
         return catalogue_version(connection)
-    from catalogs._generate_service_items import CATALOGUE_VERSION
-
-    return replace_catalogue(
-        connection, list(load_service_items().values()), version=CATALOGUE_VERSION, source=SHIPPED_SOURCE, now=now
-    )
+    shipped = list(load_service_items().values())
+    return replace_catalogue(connection, shipped, version=shipped_catalogue_version(), source=SHIPPED_SOURCE, now=now)
 
 
 def item_by_code(connection: Connection, code: str) -> ServiceItem | None:

@@ -48,9 +48,16 @@ def _read(path: Path) -> CatalogueFile:
 
     if not path.is_file():
         raise fail(f"{path}: no such file")
+    from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    screen = console(stderr=True)
     try:
-        with console(stderr=True).status(f"checking {path.name} ..."):
+        if not screen.is_terminal:  # a pipe or a log file gets the result lines only
             return read_catalogue(path)
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=screen, transient=True) as progress:
+            task = progress.add_task(f"checking {path.name}, rows", total=None)
+            return read_catalogue(path, on_row=lambda: progress.advance(task))
     except CatalogueFileError as exc:
         raise _report(exc) from None
 
@@ -98,7 +105,8 @@ def import_(
     chosen = version or loaded.version or f"import-{catalogue_digest(loaded.items)[:12]}"
     if len(chosen) > 64:
         raise fail("the version is at most 64 characters")
-    with Progress(console=console(stderr=True), transient=True) as progress:
+    screen = console(stderr=True)
+    with Progress(console=screen, transient=True, disable=not screen.is_terminal) as progress:
         task = progress.add_task(f"storing {len(loaded.items)} items", total=len(loaded.items))
         with database_writer(settings()) as connection:
             stored = replace_catalogue(

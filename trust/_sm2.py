@@ -12,8 +12,12 @@ signature, whose nonce k is fixed (a nonce source can be passed in).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import secrets
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -146,6 +150,9 @@ def _draw_scalar(random: Random, upper: int) -> int:
             return candidate
 
 
+_CURVE_BYTES = b"".join(v.to_bytes(32, "big") for v in (A, B, GX, GY))
+
+
 def sm2_z(public_key: bytes | Sm2PublicKey, signer_id: bytes = SM2_SIGNER_ID) -> bytes:
     """Z_A = SM3(ENTL || ID || a || b || xG || yG || xA || yA), the hash that binds a signer id to a key."""
     point = public_key.to_bytes() if isinstance(public_key, Sm2PublicKey) else public_key
@@ -153,9 +160,13 @@ def sm2_z(public_key: bytes | Sm2PublicKey, signer_id: bytes = SM2_SIGNER_ID) ->
         raise UnsupportedKey("an SM2 public key is an uncompressed point of 65 bytes")
     if len(signer_id) >= 8192:
         raise ValueError("an SM2 signer id is shorter than 8192 bytes")
-    entl = (len(signer_id) * 8).to_bytes(2, "big")
-    parts = [A, B, GX, GY]
-    return sm3(entl + signer_id + b"".join(v.to_bytes(32, "big") for v in parts) + point[1:])
+    return _z(bytes(point), bytes(signer_id))
+
+
+@functools.lru_cache(maxsize=4096)
+def _z(point: bytes, signer_id: bytes) -> bytes:
+    # Z depends on the key and the id alone; the same CA, maker and signer keys come back on every validation.
+    return sm3((len(signer_id) * 8).to_bytes(2, "big") + signer_id + _CURVE_BYTES + point[1:])
 
 
 # ---- signature encoding ------------------------------------------------------------------------------
@@ -171,14 +182,36 @@ def encode_signature(r: int, s: int) -> bytes:
     return _SignatureValue({"r": r, "s": s}).dump()
 
 
+def _der_pair(r: int, s: int) -> bytes:
+    """The DER SM2Signature of r and s in [0, 2**256), as encode_signature writes it (written out: it is on
+    every verification's path, and asn1crypto takes twenty times as long)."""
+    body = b"".join(
+        b"\x02" + bytes([value.bit_length() // 8 + 1]) + value.to_bytes(value.bit_length() // 8 + 1, "big")
+        for value in (r, s)
+    )
+    return b"\x30" + bytes([len(body)]) + body
+
+
 def decode_signature(signature: bytes) -> tuple[int, int]:
-    """r and s from a strict DER SM2Signature with both in [1, n-1]; raises InvalidSignature."""
+    """r and s from a strict DER SM2Signature with both in [1, n-1]; raises InvalidSignature.
+
+    The two INTEGERs are read leniently, then the signature must be byte for byte the DER of what was
+    read: so only the one encoding of each (r, s) passes (no long lengths, padding or trailing bytes)."""
+    values = []
+    position = 2
     try:
-        value = _SignatureValue.load(signature, strict=True)
-        r, s = int(value["r"].native), int(value["s"].native)
-    except (ValueError, TypeError, KeyError) as exc:
+        if signature[0] != 0x30:
+            raise ValueError("not a SEQUENCE")
+        for _ in range(2):
+            length = signature[position + 1]
+            if signature[position] != 0x02 or length > 33:
+                raise ValueError("not a short INTEGER")
+            values.append(int.from_bytes(signature[position + 2 : position + 2 + length], "big", signed=True))
+            position += 2 + length
+    except (IndexError, ValueError) as exc:
         raise InvalidSignature("signature is not a DER SM2Signature") from exc
-    if not (1 <= r < N and 1 <= s < N) or encode_signature(r, s) != signature:
+    r, s = values
+    if not (1 <= r < N and 1 <= s < N) or _der_pair(r, s) != signature:
         raise InvalidSignature("signature is not a DER SM2Signature")
     return r, s
 
@@ -352,6 +385,59 @@ class Sm2PublicKey:
     def verify(self, signature: bytes, message: bytes, signer_id: bytes = SM2_SIGNER_ID) -> None:
         """Returns nothing, or raises InvalidSignature."""
         self.backend.verify(self.point, message, signature, signer_id)
+
+
+# ---- remembered verifications -------------------------------------------------------------------------
+
+REMEMBERED_VERIFICATIONS = 4096
+
+
+class Remembered:
+    """The last `size` checks that succeeded, each by a key that holds everything its outcome depends on."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._seen: OrderedDict[Hashable, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            if key not in self._seen:
+                return False
+            self._seen.move_to_end(key)
+            return True
+
+    def add(self, key: Hashable) -> None:
+        with self._lock:
+            self._seen[key] = None
+            self._seen.move_to_end(key)
+            while len(self._seen) > self.size:
+                self._seen.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+# Successful verifications by (backend, key, signer id, SHA-256 of the message, signature).
+_REMEMBERED = Remembered(REMEMBERED_VERIFICATIONS)
+
+
+def verify_remembered(
+    public_key: Sm2PublicKey, signature: bytes, message: bytes, signer_id: bytes = SM2_SIGNER_ID
+) -> None:
+    """As `public_key.verify`, but a signature that verified lately is not computed again; raises InvalidSignature.
+
+    For signatures that recur from one document to the next (a CA's over a certificate or CRL, a seal
+    maker's over the seal), never for a document's own signature. Whether an SM2 signature verifies
+    depends on the key, the signer id, the message and the signature alone, so a remembered success is
+    the very answer a fresh check would give: the key holds all four (the message by its SHA-256) and the
+    backend. Failures are not remembered, and nothing is remembered about time, trust or revocation.
+    """
+    key = (public_key.backend, public_key.point, bytes(signer_id), hashlib.sha256(message).digest(), bytes(signature))
+    if key in _REMEMBERED:
+        return
+    public_key.verify(signature, message, signer_id)
+    _REMEMBERED.add(key)
 
 
 @dataclass(frozen=True)

@@ -190,6 +190,7 @@ def test_application_states_carry_their_chinese_names() -> None:
         "processing": "办理中",
         "concluded": "办结",
         "delivered": "送达",
+        "not_accepted": "不予受理",
         "returned": "退回",
         "withdrawn": "撤回",
     }

@@ -23,7 +23,7 @@ from pathlib import Path
 import trust
 from adapters.sandbox_documents import prepare_sandbox
 from catalogs import seed
-from gateway.recognition import LICENCE_SERVICE_TYPES, SEAL_SERVICE_TYPES, examine_document
+from gateway.services.recognition import LICENCE_SERVICE_TYPES, SEAL_SERVICE_TYPES, examine_document
 from gateway.settings import SANDBOX_TRUST_LIST_PATH
 
 __all__ = ["RecognitionMeasurement", "main", "measure"]

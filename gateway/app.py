@@ -5,13 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Any
 
-import httpx
-from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
 
 import trust
@@ -23,15 +20,13 @@ from gateway.logs import configure_logging
 from gateway.logs import log as logger
 from gateway.partners import PartnerDirectory
 from gateway.pipeline import Pipeline
-from gateway.recognition import Recognition, http_fetch
 from gateway.runtime import Runtime
+from gateway.services import domain_services
 from gateway.settings import Settings, load_settings
-from gateway.storage import Database
 
 __all__ = ["create_app"]
 
 PURGE_EVERY_SECONDS = 3600.0
-RETRY_TRUST_LISTS_SECONDS = 5.0
 
 DESCRIPTION = """\
 Tongban (通办): the signed, audited gateway between the partner systems of Shenzhen, Zhongshan and
@@ -112,71 +107,6 @@ def partner_directory(settings: Settings) -> PartnerDirectory:
     return PartnerDirectory(factories)
 
 
-def recognition_for(
-    settings: Settings, now: Callable[[], datetime], database: Database | None = None
-) -> Recognition | None:
-    """Trust lists (one per configured city whose operator certificate we hold) and the cities'
-    licence formats; None when no city can be trusted (the endpoints then answer 503)."""
-    from cryptography import x509
-
-    from adapters.licence_formats import licence_formats
-
-    sources, untrusted = [], []
-    for city, url in sorted(settings.trust_list_urls.items()):
-        path = settings.trust_list_operator_path(city)
-        if not path.is_file():
-            if city in settings.trust_list_operators:
-                raise errors.ConfigurationError(f"trust_list_operators: {path} (city {city}) does not exist")
-            untrusted.append(city)
-            continue
-        try:
-            certificate = x509.load_pem_x509_certificate(path.read_bytes())
-        except ValueError as exc:
-            raise errors.ConfigurationError(f"{path} is not a PEM certificate (trust-list operator of {city})") from exc
-        sources.append(trust.TrustListSource(city, url, certificate.public_bytes(serialization.Encoding.DER)))
-    if not sources:
-        logger.warning("no trust-list operator certificates: licence and seal recognition is off")
-        return None
-    http = httpx.AsyncClient(timeout=settings.trust_fetch_timeout_seconds, trust_env=False)
-
-    async def fetch(url: str) -> bytes:
-        return await http_fetch(http, url, timeout=settings.trust_fetch_timeout_seconds)
-
-    return Recognition(
-        trust_lists=trust.TrustLists(sources),
-        revocation=trust.RevocationChecker(fetch),
-        fetch=fetch,
-        formats=licence_formats(),
-        clock_now=now,
-        untrusted_cities=tuple(untrusted),
-        fetch_timeout_seconds=settings.trust_fetch_timeout_seconds,
-        database=database,
-        http=http,
-    )
-
-
-async def _refresh_trust_lists(recognition: Recognition, every_seconds: float) -> None:
-    """Refresh the cities' trust lists on a schedule; sooner while a city has no good list yet.
-    First take up the lists an earlier run stored: the gateway keeps working on them until their
-    next-update even if no publisher answers now."""
-    try:
-        restored = await asyncio.to_thread(recognition.restore)
-        if restored:
-            logger.info("trust lists taken up from the database: %s", ", ".join(restored))
-    except Exception:  # a database hiccup must not stop the refresher
-        logger.exception("stored trust lists could not be read")
-    while True:
-        try:
-            results = await recognition.refresh()
-        except Exception:  # the refresher must outlive any one bad fetch
-            logger.exception("trust-list refresh failed; trying again")
-            results = ()
-        failed = [result for result in results if result.outcome in ("fetch_failed", "rejected")]
-        for result in failed:
-            logger.warning("trust list of %s not refreshed (%s): %s", result.city, result.outcome, result.detail)
-        await asyncio.sleep(min(every_seconds, RETRY_TRUST_LISTS_SECONDS) if failed or not results else every_seconds)
-
-
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     """Build the gateway. With no arguments (uvicorn workers), settings come from the environment."""
     # `trust` loads each name on first use, for a quick command line; a server loads them all now,
@@ -189,19 +119,17 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         runtime = Runtime.build(settings)
     if runtime.partners is None:
         runtime.partners = partner_directory(runtime.settings)
-    if runtime.recognition is None:
-        runtime.recognition = recognition_for(runtime.settings, runtime.clock.now, runtime.database)
-    recognition = runtime.recognition
+    services = domain_services()
+    for service in services:
+        if service.setup is not None and service.name not in runtime.services:
+            runtime.services[service.name] = service.setup(runtime)
     pipeline = Pipeline(runtime)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         tasks = [asyncio.create_task(_housekeeping(runtime)), asyncio.create_task(runtime.keep_registry_fresh())]
-        if recognition is not None:
-            tasks.append(
-                asyncio.create_task(_refresh_trust_lists(recognition, runtime.settings.trust_list_refresh_seconds))
-            )
+        tasks += [asyncio.create_task(service.background(runtime)) for service in services if service.background]
         try:
             yield
         finally:
@@ -209,8 +137,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            if recognition is not None:
-                await recognition.aclose()
+            for service in services:
+                if service.shutdown is not None:
+                    try:
+                        await service.shutdown(runtime)
+                    except Exception:  # one service failing to close must not keep the others open
+                        logger.exception("%s did not shut down cleanly", service.name)
             await runtime.stop()
 
     # No /docs or /redoc: their default pages load scripts from a CDN, which government

@@ -7,26 +7,21 @@ that use them, inside their bodies. tests/test_cli_process.py checks which modul
 
 from __future__ import annotations
 
-import functools
+import importlib
 import json
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gateway import errors
+from gateway.cli_support import ConfigOption, console, database_writer, fail, one_line_errors, settings, state
 from gateway.clock import SystemClock
-from trust import TrustError
+from gateway.services import cli_modules
 
 if TYPE_CHECKING:
-    from rich.console import Console
-    from sqlalchemy import Connection
-
     from gateway.audit import TransparencyLog
     from gateway.settings import Settings
 
@@ -46,67 +41,11 @@ app.add_typer(audit_app, name="audit")
 sandbox_app = typer.Typer(help="The sandbox partner systems of each city, with seeded fictional data.")
 app.add_typer(sandbox_app, name="sandbox")
 
-F = TypeVar("F", bound=Callable[..., Any])
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", help="TOML settings file (default: $TONGBAN_CONFIG)", show_default=False),
-]
-_state: dict[str, Any] = {"config": None}
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"tongban: {message}", err=True)
-    return typer.Exit(code)
-
-
-def one_line_errors(function: F) -> F:
-    """Every command exits non-zero with a one-line reason on stderr, never a traceback."""
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except errors.TongbanError as exc:
-            raise fail(exc.detail, 2 if isinstance(exc, errors.ConfigurationError) else 1) from None
-        except TrustError as exc:
-            raise fail(str(exc)) from None
-        except OSError as exc:
-            raise fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
-        except ValueError as exc:  # bad key files, unknown algorithms: the message says which
-            raise fail(str(exc)) from None
-
-    return wrapper  # type: ignore[return-value]
-
 
 @app.callback()
 def root(config: ConfigOption = None) -> None:
     """Every command reads the settings the server reads: --config or $TONGBAN_CONFIG, and TONGBAN_*."""
-    _state["config"] = config
-
-
-def console(*, stderr: bool = False) -> Console:
-    from rich.console import Console
-
-    return Console(stderr=stderr)
-
-
-def settings(config: Path | None = None, **overrides: Any) -> Settings:
-    from gateway.settings import load_settings
-
-    return load_settings(config or _state["config"], **overrides)
-
-
-@contextmanager
-def database_writer(current: Settings) -> Iterator[Connection]:
-    from gateway.storage import Database
-
-    database = Database(current.database_url)
-    try:
-        database.migrate()
-        with database.write() as connection:
-            yield connection
-    finally:
-        database.dispose()
+    state["config"] = config
 
 
 # ---- serve --------------------------------------------------------------------------------
@@ -134,8 +73,8 @@ def serve(
     # Workers are new processes that read settings from the environment: hand them the same ones.
     for key, value in overrides.items():
         os.environ[f"TONGBAN_{key.upper()}"] = str(value)
-    if config or _state["config"]:
-        os.environ["TONGBAN_CONFIG"] = str(Path(config or _state["config"]).resolve())
+    if config or state["config"]:
+        os.environ["TONGBAN_CONFIG"] = str(Path(config or state["config"]).resolve())
     database = Database(current.database_url)
     database.migrate()  # once, before the workers start; keys too, so that workers only read them
     Keyring.open(current.keys_dir, algorithm=current.signing_algorithm, now=SystemClock().now())
@@ -801,3 +740,9 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# The domain services' own commands (gateway/services/<name>/cli.py), each imported only when the
+# command line starts, not the service itself.
+for _name, _module in cli_modules():
+    app.add_typer(importlib.import_module(_module).app, name=_name)

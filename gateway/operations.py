@@ -13,10 +13,10 @@ import httpx
 from gateway import errors
 from gateway.exchange import Exchange, Message
 from gateway.registry import (
-    GATEWAY_OPERATIONS,
     Member,
     Service,
     allowed_service_ids,
+    gateway_rights,
     list_members,
     list_services,
 )
@@ -151,7 +151,7 @@ def _services_in(connection: Connection, exchange: Exchange) -> dict[str, Any]:
     items = [service_view(service) for service in list_services(connection)]
     items += [
         {"id": name, "kind": "operation", "title": description}
-        for name, description in sorted(GATEWAY_OPERATIONS.items())
+        for name, description in sorted(gateway_rights().items())
     ]
     allowed = parse_qs(exchange.request.query).get("allowed", ["false"])[0].lower()
     if allowed not in ("true", "false", "1", "0"):

@@ -18,6 +18,7 @@ from trust import InvalidCertificate, MemberCertificate, UnsupportedKey, load_me
 
 __all__ = [
     "GATEWAY_OPERATIONS",
+    "gateway_rights",
     "Member",
     "Service",
     "add_member",
@@ -40,15 +41,19 @@ __all__ = [
 MEMBER_ID = re.compile(r"^(?P<city>[1-8]\d{5})\.(?P<org>[a-z0-9][a-z0-9-]{0,62})\.(?P<system>[a-z0-9][a-z0-9-]{0,62})$")
 SERVICE_CODE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 
-# Rights that name a gateway operation rather than a relayed service.
+# Rights that name one of the gateway's own operations rather than a relayed service; the domain
+# services add theirs (gateway_rights()).
 GATEWAY_OPERATIONS: dict[str, str] = {
     "audit.read": "read the audit entries and evidence of any exchange (supervisors)",
     "audit.witness": "countersign this gateway's audit checkpoints (another city's gateway)",
-    "licences.lookup": "look a licence up at its issuing city's registry, through that city's adapter",
-    "licences.verify": "verify a licence document issued in another city (mutual recognition)",
-    "licences.fetch": "fetch a holder's licences from the issuing registry, with purpose and the holder's consent",
-    "seals.verify": "verify an enterprise e-seal on a sealed document",
 }
+
+
+def gateway_rights() -> dict[str, str]:
+    """Every right that names an operation of the gateway: its own and its domain services'."""
+    from gateway.services import service_rights  # the services import this module
+
+    return GATEWAY_OPERATIONS | service_rights()
 
 
 @dataclass(frozen=True)
@@ -263,10 +268,11 @@ def list_services(connection: Connection) -> list[Service]:
 
 
 def _check_right_target(connection: Connection, service_id: str) -> None:
-    if service_id in GATEWAY_OPERATIONS:
+    rights = gateway_rights()
+    if service_id in rights:
         return
     if "/" not in service_id:
-        known = ", ".join(sorted(GATEWAY_OPERATIONS))
+        known = ", ".join(sorted(rights))
         raise UnknownService(f"{service_id!r} is neither PROVIDER_ID/SERVICE_CODE nor a gateway operation ({known})")
     get_service(connection, service_id)
 

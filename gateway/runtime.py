@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import httpx
@@ -27,9 +27,6 @@ from gateway.registry_cache import RegistryCache
 from gateway.settings import Settings
 from gateway.storage import Database
 from trust import Keyring, KeyringError, self_signed_certificate
-
-if TYPE_CHECKING:
-    from gateway.recognition import Recognition
 
 __all__ = ["Runtime", "open_transparency_log"]
 
@@ -76,7 +73,8 @@ class Runtime:
     audit_log: AuditLog
     transparency_log: TransparencyLog | None = None
     partners: PartnerDirectory | None = None
-    recognition: Recognition | None = None  # trust lists and licence formats, wired by the app factory
+    # Each domain service's state (gateway/services), by service name, built by the app factory.
+    services: dict[str, Any] = field(default_factory=dict)
     clock: Clock = field(default_factory=SystemClock)
     entropy: Entropy = field(default_factory=SystemEntropy)
     upstream_transport: httpx.AsyncBaseTransport | None = None

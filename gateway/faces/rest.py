@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-from pathlib import Path as FilePath
 from typing import Any
 
 import httpx
@@ -26,11 +24,10 @@ from gateway.exchange import Exchange, InboundRequest, Message, Operation
 from gateway.logs import log
 from gateway.metrics import CONTENT_TYPE_LATEST, render
 from gateway.operations import MAX_PAGE, MAX_PAGE_SIZE, list_members_operation, list_services_operation
-from gateway.partner_operations import LicenceLookup
 from gateway.pipeline import Pipeline
-from gateway.recognition import DOCUMENT_FORMATS, FetchLicences, VerifyLicence, VerifySeal, recognition_of
 from gateway.relay import RelayOperation
 from gateway.runtime import Runtime
+from gateway.services import ServiceFace, domain_services
 
 __all__ = ["install_error_handlers", "problem_response", "rest_router"]
 
@@ -120,28 +117,6 @@ def raw_relay_path(request: Request) -> str:
 
 def _reply_response(reply: Message) -> Response:
     return Response(content=reply.body, status_code=reply.status, headers=dict(reply.headers.multi_items()))
-
-
-def _sample_examples(samples: FilePath) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Working examples for the verify endpoints: the sandbox's own samples when they exist (their
-    keys are made on first run, so no fixed example could verify), otherwise placeholders."""
-
-    def encoded(name: str) -> str | None:
-        path = samples / name
-        return base64.b64encode(path.read_bytes()).decode("ascii") if path.is_file() else None
-
-    licence = encoded("440300/licence-valid.jws")
-    seal, data = encoded("440300/seal-valid.ses"), encoded("440300/seal-valid.data")
-    licence_example = {
-        "document": licence or "<base64 of var/sandbox/samples/440300/licence-valid.jws>",
-        "format": "jws",
-    }
-    seal_example = {
-        "document": seal or "<base64 of var/sandbox/samples/440300/seal-valid.ses>",
-        "data": data or "<base64 of var/sandbox/samples/440300/seal-valid.data>",
-        "format": "ses",
-    }
-    return licence_example, seal_example
 
 
 # Every number a caller may send, with its range. The operations check the same bounds; these
@@ -264,14 +239,10 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
                 "audit_proof": "/v1/audit/entries/{index}/proof?tree_size=",
                 "audit_consistency": "/v1/audit/consistency?first=&second=",
                 "audit_evidence": "/v1/audit/exchanges/{exchange_id}/evidence",
-                "licence_lookup": "/v1/registries/{issuing_city}/licences/{licence_number}",
-                "licence_verify": "/v1/licences/verify",
-                "licences": "/v1/licences?holder_id=&issuing_city=&licence_type=",
-                "seal_verify": "/v1/seals/verify",
-                "trust_lists": "/.well-known/trust-lists",
                 "soap": "/soap",
                 "wsdl": "/soap?wsdl",
-            },
+            }
+            | {name: path for service in domain_services() for name, path in service.endpoints.items()},
             "signature_formats": [
                 "JAdES/JWS",
                 "XML-DSig (XAdES-BES)",
@@ -334,79 +305,9 @@ def rest_router(runtime: Runtime, pipeline: Pipeline) -> APIRouter:
     async def audit_evidence(request: Request, exchange_id: str) -> Response:
         return await run(request, evidence_operation(exchange_id))
 
-    @router.get(
-        "/v1/registries/{issuing_city}/licences/{licence_number:path}",
-        tags=["licences"],
-        summary="A licence from its issuing city's registry, in the canonical model (right: licences.lookup)",
-    )
-    async def licence_lookup(request: Request, issuing_city: str, licence_number: str) -> Response:
-        return await run(request, LicenceLookup(issuing_city, licence_number))
-
-    def document_body(example: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["document"],
-                            "properties": {
-                                "document": {"type": "string", "format": "byte", "description": "the document, base64"},
-                                "format": {"type": "string", "enum": list(DOCUMENT_FORMATS)},
-                                "data": {"type": "string", "format": "byte", "description": "signed data (bare SES)"},
-                                "relying_city": {"type": "string", "pattern": "^[1-8][0-9]{5}$"},
-                            },
-                        },
-                        "example": example,
-                    }
-                },
-            }
-        }
-
-    licence_example, seal_example = _sample_examples(settings.sandbox_dir / "samples")
-
-    @router.post(
-        "/v1/licences/verify",
-        tags=["licences"],
-        summary="Verify a licence document (JWS, XML-DSig, PAdES, OFD/SES): DSS-style report, mapped fields",
-        openapi_extra=document_body(licence_example),
-    )
-    async def licence_verify(request: Request) -> Response:
-        return await run(request, VerifyLicence(), limit=VerifyLicence().max_body_bytes)
-
-    @router.get(
-        "/v1/licences",
-        tags=["licences"],
-        summary="A holder's licences from the issuing registry (X-Tongban-Purpose and X-Tongban-Consent needed)",
-    )
-    async def licences_fetch(
-        request: Request,
-        holder_id: str | None = None,
-        issuing_city: str | None = None,
-        licence_type: str | None = None,
-        page: str = "1",  # read (as for every collection) from the query by page_of
-        page_size: str = "50",
-    ) -> Response:
-        # Checked by the operation, after authentication: an anonymous caller learns nothing here.
-        operation = FetchLicences(holder_id=holder_id or "", issuing_city=issuing_city or "", licence_type=licence_type)
-        return await run(request, operation)
-
-    @router.post(
-        "/v1/seals/verify",
-        tags=["seals"],
-        summary="Verify an enterprise e-seal on a sealed document or a bare SES signature",
-        openapi_extra=document_body(seal_example),
-    )
-    async def seal_verify(request: Request) -> Response:
-        return await run(request, VerifySeal(), limit=VerifySeal().max_body_bytes)
-
-    @router.get(
-        "/.well-known/trust-lists",
-        tags=["metadata"],
-        summary="The cities' trust lists this gateway accepts: sequence, issue and next-update times, last refresh",
-    )
-    async def trust_lists() -> dict[str, Any]:
-        return recognition_of(runtime).snapshot()
+    face = ServiceFace(runtime=runtime, run=run)
+    for service in domain_services():
+        if service.routes is not None:
+            router.include_router(service.routes(face))
 
     return router

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -19,10 +20,18 @@ from gateway.audit_operations import MAX_ENTRY_INDEX, entry_operation
 from gateway.exchange import Exchange, InboundRequest, Message, Operation, SoapEnvelope
 from gateway.logs import log
 from gateway.operations import LocalOperation, list_members_operation, list_services_operation, whole_number
-from gateway.partner_operations import LicenceLookup
 from gateway.pipeline import Pipeline
-from gateway.recognition import DocumentRequest, VerifyLicence, VerifySeal
 from gateway.runtime import Runtime
+from gateway.services import domain_services
+from gateway.soap_codec import (
+    TONGBAN_NS,
+    SoapOperationSpec,
+    append_value,
+    page_renderer,
+    query,
+    tb,
+    text_of,
+)
 from gateway.stages.sign import sign_soap_envelope
 from trust import XmlRejected, parse_xml
 
@@ -30,125 +39,19 @@ __all__ = ["SOAP11", "SOAP12", "TONGBAN_NS", "soap_router"]
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
-TONGBAN_NS = "urn:tongban:gateway:v1"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 _VERSIONS = {SOAP11: "1.1", SOAP12: "1.2"}
 _CONTENT_TYPES = {"1.1": "text/xml; charset=utf-8", "1.2": "application/soap+xml; charset=utf-8"}
 
 
-def _tb(name: str) -> str:
-    return f"{{{TONGBAN_NS}}}{name}"
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def _text_of(payload: Any, name: str) -> str | None:
-    element = payload.find(_tb(name))
-    return None if element is None or element.text is None else element.text.strip()
-
-
-def _query(payload: Any, fields: dict[str, str]) -> str:
-    """SOAP parameters as the query string the REST operations read (one decoding for both faces)."""
-    parts = []
-    for element_name, query_name in fields.items():
-        value = _text_of(payload, element_name)
-        if value is not None:
-            parts.append(f"{query_name}={httpx.QueryParams({query_name: value})[query_name]}")
-    return "&".join(parts)
-
-
-def _append_value(parent: Any, name: str, value: Any) -> None:
-    child = etree.SubElement(parent, _tb(name))
-    child.text = ("true" if value else "false") if isinstance(value, bool) else ("" if value is None else str(value))
-
-
-def _page_renderer(item_name: str, fields: tuple[str, ...]) -> Callable[[Any, Any], None]:
-    def render(result: dict[str, Any], response: Any) -> None:
-        for key in ("total", "page", "page_size"):
-            _append_value(response, _camel(key), result[key])
-        for item in result["items"]:
-            element = etree.SubElement(response, _tb(item_name))
-            for field in fields:
-                if field in item:
-                    _append_value(element, _camel(field), item[field])
-
-    return render
-
-
 def _render_entry(result: dict[str, Any], response: Any) -> None:
-    _append_value(response, "index", result["index"])
-    _append_value(response, "entryJson", json.dumps(result["entry"], ensure_ascii=False, sort_keys=True))
-    _append_value(response, "leafHash", result["leaf_hash"])
+    append_value(response, "index", result["index"])
+    append_value(response, "entryJson", json.dumps(result["entry"], ensure_ascii=False, sort_keys=True))
+    append_value(response, "leafHash", result["leaf_hash"])
 
 
 def _render_checkpoint(result: dict[str, Any], response: Any) -> None:
-    _append_value(response, "note", result["note"])
-
-
-LICENCE_FIELDS = (
-    "licence_number",
-    "licence_type",
-    "title",
-    "issuer_name",
-    "issuer_code",
-    "issuing_city",
-    "issued_on",
-    "valid_from",
-    "valid_until",
-    "status",
-    "scope",
-    "address",
-    "legal_representative",
-)
-
-
-def _render_licence(result: dict[str, Any], response: Any) -> None:
-    licence = etree.SubElement(response, _tb("licence"))
-    for name in LICENCE_FIELDS[:3]:
-        _append_value(licence, _camel(name), result.get(name))
-    holder = etree.SubElement(licence, _tb("holder"))
-    for name in ("name", "id_type", "id_number"):
-        _append_value(holder, _camel(name), result["holder"][name])
-    for name in LICENCE_FIELDS[3:]:
-        if result.get(name) is not None:
-            _append_value(licence, _camel(name), result[name])
-
-
-def _licence_lookup(payload: Any) -> tuple[Operation, str]:
-    city, number = _text_of(payload, "issuingCity"), _text_of(payload, "licenceNumber")
-    if not city or not number:
-        raise errors.InvalidContent("GetLicence needs issuingCity and licenceNumber")
-    return LicenceLookup(city, number), ""
-
-
-def _document_request(payload: Any, operation: str) -> DocumentRequest:
-    """The SOAP parameters (document, format, data, relyingCity) read exactly as the REST body is."""
-    fields = {"document": "document", "format": "format", "data": "data", "relyingCity": "relying_city"}
-    values = {key: _text_of(payload, element) for element, key in fields.items()}
-    if not values["document"]:
-        raise errors.InvalidContent(f"{operation} needs the document (base64)")
-    body = json.dumps({key: value for key, value in values.items() if value}).encode("utf-8")
-    return DocumentRequest.from_json(body)
-
-
-def _render_recognition(result: dict[str, Any], response: Any) -> None:
-    report = result["report"]
-    _append_value(response, "recognised", result["recognised"])
-    _append_value(response, "indication", report["indication"])
-    if report.get("sub_indication"):
-        _append_value(response, "subIndication", report["sub_indication"])
-    if result.get("issuing_city"):
-        _append_value(response, "issuingCity", result["issuing_city"])
-    if report.get("registry_status"):
-        _append_value(response, "registryStatus", report["registry_status"])
-    for message in report.get("messages", []):
-        _append_value(response, "message", message)
-    if result.get("licence"):
-        _render_licence(result["licence"], response)
-    _append_value(response, "reportJson", json.dumps(result, ensure_ascii=False, sort_keys=True))
+    append_value(response, "note", result["note"])
 
 
 def _checkpoint_operation() -> LocalOperation:
@@ -161,24 +64,17 @@ def _checkpoint_operation() -> LocalOperation:
 
 
 def _entry_index(payload: Any) -> int:
-    value = _text_of(payload, "index")
+    value = text_of(payload, "index")
     if value is None:
         raise errors.InvalidContent("GetAuditEntry needs a whole-number index")
     return whole_number(value, "index", low=0, high=MAX_ENTRY_INDEX)
 
 
-@dataclass(frozen=True)
-class SoapOperationSpec:
-    """One SOAP operation: how its request becomes a pipeline operation, how its result is written."""
-
-    build: Callable[[Any], tuple[Operation, str]]  # payload -> (operation, query string)
-    render: Callable[[Any, Any], None]  # (result, response element) -> None
-
-
-SOAP_OPERATIONS: dict[str, SoapOperationSpec] = {
+# The gateway's own SOAP operations; the domain services add theirs (soap_operations()).
+CORE_SOAP_OPERATIONS: dict[str, SoapOperationSpec] = {
     "ListMembers": SoapOperationSpec(
-        build=lambda p: (list_members_operation(), _query(p, {"page": "page", "pageSize": "page_size"})),
-        render=_page_renderer(
+        build=lambda p: (list_members_operation(), query(p, {"page": "page", "pageSize": "page_size"})),
+        render=page_renderer(
             "member",
             (
                 "id",
@@ -195,24 +91,63 @@ SOAP_OPERATIONS: dict[str, SoapOperationSpec] = {
     "ListServices": SoapOperationSpec(
         build=lambda p: (
             list_services_operation(),
-            _query(p, {"allowed": "allowed", "page": "page", "pageSize": "page_size"}),
+            query(p, {"allowed": "allowed", "page": "page", "pageSize": "page_size"}),
         ),
-        render=_page_renderer(
+        render=page_renderer(
             "service", ("id", "kind", "provider", "code", "protocol", "title", "purpose_required", "exchange_path")
         ),
     ),
     "GetAuditCheckpoint": SoapOperationSpec(build=lambda p: (_checkpoint_operation(), ""), render=_render_checkpoint),
     "GetAuditEntry": SoapOperationSpec(build=lambda p: (entry_operation(_entry_index(p)), ""), render=_render_entry),
-    "GetLicence": SoapOperationSpec(build=_licence_lookup, render=_render_licence),
-    "VerifyLicence": SoapOperationSpec(
-        build=lambda p: (VerifyLicence(request=_document_request(p, "VerifyLicence")), ""),
-        render=_render_recognition,
-    ),
-    "VerifySeal": SoapOperationSpec(
-        build=lambda p: (VerifySeal(request=_document_request(p, "VerifySeal")), ""),
-        render=_render_recognition,
-    ),
 }
+
+
+@cache
+def soap_operations() -> dict[str, SoapOperationSpec]:
+    """Every SOAP operation: the gateway's own, then each domain service's."""
+    found = dict(CORE_SOAP_OPERATIONS)
+    for service in domain_services():
+        clash = sorted(set(found) & set(service.soap_operations))
+        if clash:
+            raise TypeError(f"{service.name} redefines the SOAP operation(s) {', '.join(clash)}")
+        found.update(service.soap_operations)
+    return found
+
+
+_PORT_OPERATION = """\
+    <wsdl:operation name="{name}">
+      <wsdl:input message="tb:{name}In"/><wsdl:output message="tb:{name}Out"/>
+      <wsdl:fault name="TongbanFault" message="tb:TongbanFault"/>
+    </wsdl:operation>"""
+_BINDING_OPERATION = """\
+    <wsdl:operation name="{name}"><{soap}:operation soapAction="urn:tongban:gateway:v1#{name}"/>
+      <wsdl:input><{soap}:body use="literal"/></wsdl:input><wsdl:output><{soap}:body use="literal"/></wsdl:output>
+      <wsdl:fault name="TongbanFault"><{soap}:fault name="TongbanFault" use="literal"/></wsdl:fault></wsdl:operation>"""
+
+
+@cache
+def wsdl_document() -> str:
+    """The WSDL with every operation: the schema of the gateway's own and each service's elements,
+    and the messages, port type and both bindings written out per operation. `{address}` is left
+    for the endpoint the caller reached."""
+    template = resources.files("gateway.faces").joinpath("tongban.wsdl").read_text("utf-8")
+    names = list(soap_operations())
+    messages = "\n".join(
+        f'  <wsdl:message name="{name}{direction}"><wsdl:part name="parameters" element="tb:{name}{suffix}"/>'
+        "</wsdl:message>"
+        for name in names
+        for direction, suffix in (("In", ""), ("Out", "Response"))
+    )
+    parts = {
+        "{service_schemas}": "\n".join(service.wsdl_schema.strip() for service in domain_services()),
+        "{messages}": messages,
+        "{port_operations}": "\n".join(_PORT_OPERATION.format(name=name) for name in names),
+        "{soap11_operations}": "\n".join(_BINDING_OPERATION.format(name=name, soap="soap") for name in names),
+        "{soap12_operations}": "\n".join(_BINDING_OPERATION.format(name=name, soap="soap12") for name in names),
+    }
+    for placeholder, text in parts.items():
+        template = template.replace(placeholder, text)
+    return template
 
 
 def new_envelope(version: str) -> tuple[Any, Any]:
@@ -251,7 +186,7 @@ class SoapOperation:
 
     async def translate_response(self, exchange: Exchange, runtime: Runtime) -> None:
         envelope, body = new_envelope(self.version)
-        response = etree.SubElement(body, _tb(f"{self.operation_name}Response"))
+        response = etree.SubElement(body, tb(f"{self.operation_name}Response"))
         self.spec.render(exchange.result, response)
         assert exchange.soap is not None
         exchange.soap.reply = envelope
@@ -279,11 +214,11 @@ def fault_envelope(version: str, error: errors.TongbanError, exchange_id: str | 
         text.text = reason
         text.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
         detail = etree.SubElement(fault, f"{{{namespace}}}Detail")
-    info = etree.SubElement(detail, _tb("Fault"))
-    _append_value(info, "code", error.code)
-    _append_value(info, "exchangeId", exchange_id or "")
-    _append_value(info, "retryable", error.retryable)
-    _append_value(info, "detail", error.detail)
+    info = etree.SubElement(detail, tb("Fault"))
+    append_value(info, "code", error.code)
+    append_value(info, "exchangeId", exchange_id or "")
+    append_value(info, "retryable", error.retryable)
+    append_value(info, "detail", error.detail)
     return envelope
 
 
@@ -311,8 +246,9 @@ def operation_of(envelope: Any) -> tuple[str, Any]:
         raise errors.MalformedRequest("the Body must hold exactly one operation element")
     payload = payloads[0]
     name = etree.QName(payload)
-    if name.namespace != TONGBAN_NS or name.localname not in SOAP_OPERATIONS:
-        known = ", ".join(sorted(SOAP_OPERATIONS))
+    operations = soap_operations()
+    if name.namespace != TONGBAN_NS or name.localname not in operations:
+        known = ", ".join(sorted(operations))
         raise errors.NotFound(f"unknown operation {name.localname!r}; the WSDL lists {known}")
     return name.localname, payload
 
@@ -337,7 +273,7 @@ def soap_router(
 ) -> APIRouter:
     router = APIRouter()
     settings = runtime.settings
-    wsdl_template = resources.files("gateway.faces").joinpath("tongban.wsdl").read_text("utf-8")
+    wsdl_template = wsdl_document()
 
     @router.get("/soap", tags=["soap"], summary="The WSDL (GET /soap?wsdl)", response_class=Response)
     async def wsdl(request: Request) -> Response:
@@ -357,7 +293,7 @@ def soap_router(
             version, envelope = read_envelope(body, settings.max_body_bytes)
             soap_message = True
             operation_name, payload = operation_of(envelope)
-            spec = SOAP_OPERATIONS[operation_name]
+            spec = soap_operations()[operation_name]
             inner, query = spec.build(payload)
             operation = SoapOperation(operation_name, inner, spec, version)
             inbound = InboundRequest(

@@ -578,9 +578,10 @@ class _RecognitionOperation:
 
 def recognition_of(runtime: Runtime) -> Recognition:
     """The runtime's recognition, or 503 gateway.unavailable when it is not configured."""
-    if runtime.recognition is None:
+    recognition = runtime.services.get("recognition")
+    if recognition is None:
         raise errors.ServiceUnavailable("licence and seal recognition is not configured")
-    return runtime.recognition
+    return recognition
 
 
 @dataclass

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs
 
@@ -24,7 +23,6 @@ from gateway import errors
 from gateway.canonical import ApplicationSubmission, Party, SubmittedMaterial
 from gateway.clock import new_exchange_id
 from gateway.operations import json_reply, page_of
-from gateway.recognition import CONSENT_HEADER, recognition_of, verify_consent
 from gateway.services.applications import _store
 from gateway.services.applications._calendar import CalendarNotCovered, add_working_days
 from gateway.services.applications._rules import (
@@ -44,6 +42,7 @@ from gateway.services.applications._states import (
     check_transition,
 )
 from gateway.services.applications._store import Event, Rating, StoredApplication, local_day
+from gateway.services.recognition import CONSENT_HEADER, recognition_of, verify_consent
 from trust import JsonRejected, content_digest, parse_json
 
 if TYPE_CHECKING:
@@ -342,9 +341,7 @@ async def forward_application(runtime: Runtime, application_id: str) -> bool:
 
     def record() -> None:
         with runtime.database.write() as connection:
-            _store.mark_forwarded(
-                connection, application_id, at=None if error else runtime.clock.now(), error=error
-            )
+            _store.mark_forwarded(connection, application_id, at=None if error else runtime.clock.now(), error=error)
 
     await runtime.in_thread(record)
     return error is None
@@ -588,5 +585,3 @@ class ApplicationStats(_ApplicationOperation):
             f"by_{group}": [tally.row(key) for key, tally in sorted(tallies.items())]
             for group, tallies in groups.items()
         } | {"as_of": today.isoformat()}
-
-

@@ -29,7 +29,11 @@ _SUBMIT_EXAMPLE: dict[str, Any] = {
     "materials": [
         {"code": "application_form", "content_b64": "5paw5bu65paH5qGj"},
         {"code": "business_licence", "licence": {"issuing_city": "442000", "licence_type": "business_licence"}},
-        {"code": "layout", "digest": "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:", "reference": "zs-window://2025/0001/layout.pdf"},
+        {
+            "code": "layout",
+            "digest": "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:",
+            "reference": "zs-window://2025/0001/layout.pdf",
+        },
         {"code": "safety_rules", "content_b64": "6aOf5ZOB5a6J5YWo6KeE56ug"},
     ],
 }

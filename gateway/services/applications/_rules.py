@@ -164,7 +164,7 @@ def parse_submission(body: Any, caller_city: str, item_of: Callable[[str], Servi
     wanted = {material.code: material for material in item.materials}
     materials: list[MaterialRequest] = []
     for index, raw in enumerate(raw_materials):
-        material = wanted.get(raw.get("code"))  # type: ignore[arg-type]
+        material = wanted.get(raw.get("code"))
         if material is None:
             raise errors.InvalidContent(
                 f"materials[{index}]: item {code} asks for no material {raw.get('code')!r}; "
@@ -261,9 +261,7 @@ def view(application: StoredApplication, calendar: WorkingDays, today: date) -> 
     try:
         limit = limit_of(application, calendar, today)
     except CalendarNotCovered as exc:
-        answer.update(
-            deadline=None, time_limit=None, warnings=[{"kind": "calendar_not_covered", "detail": str(exc)}]
-        )
+        answer.update(deadline=None, time_limit=None, warnings=[{"kind": "calendar_not_covered", "detail": str(exc)}])
         return answer
     paused = application.state in CLOCK_STOPPED
     answer["deadline"] = limit.deadline.isoformat()

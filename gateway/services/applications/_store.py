@@ -214,9 +214,7 @@ def _events(connection: Connection, ids: list[str]) -> dict[str, list[Event]]:
 
 def _ratings(connection: Connection, ids: list[str]) -> dict[str, Rating]:
     rows = connection.execute(select(application_ratings).where(application_ratings.c.application_id.in_(ids)))
-    return {
-        row.application_id: Rating(row.level, row.reason, row.at, row.by_member, row.audit_index) for row in rows
-    }
+    return {row.application_id: Rating(row.level, row.reason, row.at, row.by_member, row.audit_index) for row in rows}
 
 
 def find_application(connection: Connection, application_id: str) -> StoredApplication | None:
@@ -233,9 +231,7 @@ def list_applications(
     """Newest first; `cities` (None: every one) are those the caller may see, as receiving or handling city."""
     query = select(applications).order_by(applications.c.received_at.desc(), applications.c.id)
     if cities is not None:
-        query = query.where(
-            or_(applications.c.receiving_city.in_(cities), applications.c.handling_city.in_(cities))
-        )
+        query = query.where(or_(applications.c.receiving_city.in_(cities), applications.c.handling_city.in_(cities)))
     if city is not None:
         query = query.where(or_(applications.c.receiving_city == city, applications.c.handling_city == city))
     if status is not None:
@@ -260,5 +256,3 @@ def unforwarded(connection: Connection, limit: int = 50) -> list[str]:
         .limit(limit)
     )
     return [row.id for row in rows]
-
-

@@ -103,6 +103,8 @@ class HandlingDesk:
         if case is None:
             return None
         self._change(case, state, note)
+        if self.step_seconds > 0 and state in _NEXT and (case.stepper is None or case.stepper.done()):
+            case.stepper = asyncio.get_running_loop().create_task(self._step_on(case))  # e.g. on after 补正
         return case.status
 
     def _change(self, case: _Case, state: ApplicationState, note: str | None) -> None:

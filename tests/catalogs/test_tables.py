@@ -37,6 +37,7 @@ from catalogs._loader import _Entry
 from gateway.canonical import (
     ApplicationState,
     ApplicationStatus,
+    ApplicationSubmission,
     CreditRecord,
     CreditSubject,
     HolderIdType,
@@ -47,6 +48,7 @@ from gateway.canonical import (
     SealStatus,
     SealType,
     SubjectType,
+    SubmittedMaterial,
     TradingCategory,
     TradingProject,
     TradingProjectStatus,
@@ -58,7 +60,17 @@ CORE_RECORD_TYPES = ("Licence", "Party", "CreditSubject", "CreditRecord", "Appli
 """What every city's field map carries; the others are carried by the cities that run such systems."""
 RECORD_TYPES: dict[str, type[BaseModel]] = {
     model.__name__: model
-    for model in (Licence, Party, CreditSubject, CreditRecord, ApplicationStatus, Seal, TradingProject)
+    for model in (
+        Licence,
+        Party,
+        CreditSubject,
+        CreditRecord,
+        ApplicationStatus,
+        ApplicationSubmission,
+        SubmittedMaterial,
+        Seal,
+        TradingProject,
+    )
 }
 TABLES = code_table_names()
 CITY_RECORDS = [(c, r) for c in CITY_IDS for r in RECORD_TYPES if r in field_map(c).records]

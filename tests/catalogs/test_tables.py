@@ -58,20 +58,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CITY_IDS = [c.id for c in cities()]
 CORE_RECORD_TYPES = ("Licence", "Party", "CreditSubject", "CreditRecord", "ApplicationStatus")
 """What every city's field map carries; the others are carried by the cities that run such systems."""
-RECORD_TYPES: dict[str, type[BaseModel]] = {
-    model.__name__: model
-    for model in (
-        Licence,
-        Party,
-        CreditSubject,
-        CreditRecord,
-        ApplicationStatus,
-        ApplicationSubmission,
-        SubmittedMaterial,
-        Seal,
-        TradingProject,
-    )
-}
+_MAPPED: tuple[type[BaseModel], ...] = (Licence, Party, CreditSubject, CreditRecord, ApplicationStatus, Seal)
+_MAPPED += (TradingProject, ApplicationSubmission, SubmittedMaterial)  # submissions: the handling cities
+RECORD_TYPES: dict[str, type[BaseModel]] = {model.__name__: model for model in _MAPPED}
 TABLES = code_table_names()
 CITY_RECORDS = [(c, r) for c in CITY_IDS for r in RECORD_TYPES if r in field_map(c).records]
 

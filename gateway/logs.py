@@ -46,8 +46,13 @@ class TextFormatter(logging.Formatter):
 def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
-    for name in ("tongban", "uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("tongban", "uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
         logger.setLevel(level)
         logger.propagate = False
+    # No access log: the audit log and /metrics record every exchange, and uvicorn writes an access
+    # line for each request whenever this logger has a handler (a cost on every request).
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False

@@ -296,3 +296,32 @@ def test_a_worker_killed_under_load_loses_no_acknowledged_exchange(served: Any) 
         assert sorted(kinds.get(exchange_id, [])) == ["exchange.request", "exchange.response"], exchange_id
     verified = tongban("audit", "verify", env=env)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_no_access_line_is_written_per_request(tmp_path: Path, database_url: str) -> None:
+    """`serve` turns uvicorn's access log off (the audit log and /metrics record every exchange);
+    the workers' logging set-up must not turn it back on, even at INFO."""
+    port = free_port()
+    env = {**os.environ, "TONGBAN_VAR_DIR": str(tmp_path / "var"), "TONGBAN_DATABASE_URL": database_url}
+    env |= {"TONGBAN_LOG_LEVEL": "INFO", "TONGBAN_LOG_JSON": "false"}
+    process = subprocess.Popen(
+        [str(BIN / "tongban"), "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        answered = 0
+        while answered < 5 and time.monotonic() < deadline and process.poll() is None:
+            try:
+                answered += httpx.get(f"http://127.0.0.1:{port}/healthz", trust_env=False).status_code == 200
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert answered == 5
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=20)
+    assert "Application startup complete" in output  # INFO lines are written...
+    assert "/healthz" not in output  # ...but no line per request

@@ -7,6 +7,7 @@ that is not audited still spends the token at this point."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -176,10 +177,13 @@ async def audit_failure(exchange: Exchange, runtime: Runtime, error: errors.Tong
             "stage": stage,
             "code": error.code,
             "status": error.status,
-            "internal": error.internal,
             "timings_us": _timings_us(exchange),
         }
     )
+    if error.internal:
+        # The client and the provider may read this entry; the detail (a partner's address, a
+        # library's message) stays in the log, and its digest here ties that log line to the entry.
+        entry["internal_sha256"] = hashlib.sha256(error.internal.encode("utf-8")).hexdigest()
     try:
         await _append(exchange, runtime, entry)
     except errors.AuditUnavailable:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -124,6 +125,28 @@ def test_upstream_500_is_502_not_relayed_as_is(relay: Any) -> None:
     body = problem(gateway.call(caller, "GET", f"/v1/exchange/{service}/fail"), 502, "upstream.failed")
     assert body["retryable"] is True
     assert "boom" not in json.dumps(body)
+
+
+def test_a_failure_entry_keeps_the_internal_detail_as_a_digest_only(relay: Any, caplog: Any) -> None:
+    """The client and the provider may read the entry; the partner's address and the library's
+    message stay in the log line, which the entry's digest ties to it."""
+    from conftest import free_port
+
+    gateway, caller, _upstream, _service = relay(upstream_retries=0)
+    dead = gateway.add_service(PROVIDER, "dead", f"http://127.0.0.1:{free_port()}")
+    gateway.grant(CLIENT, dead)
+    with caplog.at_level("INFO", logger="tongban"):
+        response = gateway.call(caller, "GET", f"/v1/exchange/{dead}/x")
+    problem(response, 502, "upstream.unreachable")
+    exchange_id = response.headers["x-tongban-exchange-id"]
+    entries = [entry for _index, entry in gateway.runtime.audit_log.entries_for(exchange_id)]
+    assert [entry["kind"] for entry in entries] == ["exchange.request", "exchange.failed"]
+    entry = entries[1]
+    assert "internal" not in entry
+    [logged] = [record for record in caplog.records if record.getMessage() == "exchange failed"]
+    assert "Connect" in logged.internal  # the library's message...
+    assert "Connect" not in json.dumps(entry)  # ...is not in the entry
+    assert entry["internal_sha256"] == hashlib.sha256(logged.internal.encode("utf-8")).hexdigest()
 
 
 def test_upstream_503_keeps_its_retry_after(relay: Any) -> None:

@@ -180,7 +180,9 @@ class SubmitApplication(_ApplicationOperation):
         assert exchange.caller is not None
         state = applications_of(runtime)
         body = self.payload if self.payload is not None else _body(exchange)
-        self.request = parse_submission(body, exchange.caller.city, state.item)
+        code = body.get("item_code") if isinstance(body, dict) else None
+        item = await state.item(runtime, code) if isinstance(code, str) and len(code) <= 40 else None
+        self.request = parse_submission(body, exchange.caller.city, lambda wanted: item if wanted == code else None)
         if any(material.licence_city for material in self.request.materials):
             recognition_of(runtime)
         if runtime.partners is None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Final
 from prometheus_client import Gauge
 
 import catalogs
-from catalogs.service_items import ServiceItem, load_service_items
+from catalogs.service_items import ServiceItem
 from gateway import errors
 from gateway.services.applications import _store
 from gateway.services.applications._calendar import (
@@ -29,6 +29,7 @@ from gateway.services.applications._calendar import (
 )
 from gateway.services.applications._rules import limit_of
 from gateway.services.applications._states import CLOCK_STOPPED, TERMINAL
+from gateway.services.catalog import item_by_code
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -54,8 +55,14 @@ class Applications:
 
     calendar: WorkingDays
 
-    def item(self, code: str) -> ServiceItem | None:
-        return load_service_items().get(code)
+    async def item(self, runtime: Runtime, code: str) -> ServiceItem | None:
+        """The item as the loaded catalogue holds it (the catalogue service's lookup)."""
+
+        def read() -> ServiceItem | None:
+            with runtime.database.read() as connection:
+                return item_by_code(connection, code)
+
+        return await runtime.in_thread(read)
 
 
 def setup(runtime: Runtime) -> Applications:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 __all__ = [
     "ApplicationState",
     "ApplicationStatus",
+    "ApplicationSubmission",
     "CreditRecord",
     "CreditSubject",
     "HolderIdType",
@@ -22,6 +23,7 @@ __all__ = [
     "SealStatus",
     "SealType",
     "SubjectType",
+    "SubmittedMaterial",
     "TradingCategory",
     "TradingProject",
     "TradingProjectStatus",
@@ -31,7 +33,15 @@ HolderIdType = Literal["uscc", "resident_id"]  # GB 32100 unified social credit 
 LicenceStatus = Literal["valid", "suspended", "revoked", "cancelled", "expired"]
 SubjectType = Literal["enterprise", "individual_business", "person", "public_institution"]
 ApplicationState = Literal[
-    "received", "accepted", "correction", "processing", "concluded", "delivered", "returned", "withdrawn"
+    "received",
+    "accepted",
+    "correction",
+    "processing",
+    "concluded",
+    "delivered",
+    "not_accepted",
+    "returned",
+    "withdrawn",
 ]
 # 法定名称章 (the unit's official seal), 财务专用章, 发票专用章, 合同专用章, 法定代表人名章, 其他业务专用章
 SealType = Literal["official", "finance", "invoice", "contract", "legal_representative", "business"]
@@ -111,6 +121,33 @@ class ApplicationStatus(_Canonical):
     state: ApplicationState
     updated_at: datetime
     note: str | None = None
+
+
+class SubmittedMaterial(_Canonical):
+    """One material of an application as the handling city receives it: by digest, never the bytes
+    of another city's licence (免提交: the licence number the handling city can look up itself)."""
+
+    code: str
+    name: str
+    digest: str = Field(description="RFC 9530 sha-256 of the material (the uploaded bytes, or the licence record)")
+    reference: str | None = None  # where the receiving city keeps the uploaded file
+    licence_number: str | None = None  # when an e-licence stands in for the material
+    issuing_city: str | None = None
+
+
+class ApplicationSubmission(_Canonical):
+    """An application received in one city and sent to the handling city's service-handling system."""
+
+    application_id: str
+    item_code: str
+    item_name: str
+    department: str = Field(description="the responsible department in the handling city")
+    applicant: Party
+    agent: Party | None = Field(None, description="the authorised agent (代办员) who applied on the applicant's behalf")
+    receiving_city: str = Field(pattern=r"^[1-8]\d{5}$")
+    submitted_at: datetime
+    materials: tuple[SubmittedMaterial, ...]
+    report_to: str | None = Field(None, description="where the handling system reports state changes (the gateway)")
 
 
 class Seal(_Canonical):

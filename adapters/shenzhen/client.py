@@ -19,7 +19,15 @@ import httpx
 
 from adapters._base import DEFAULT_TIMEOUT, JsonHttpClient
 from adapters.shenzhen.mapping import NOT_FOUND_CODE, OK_CODE, MalformedPartnerData, ShenzhenMapping
-from gateway.canonical import ApplicationState, ApplicationStatus, CreditSubject, Licence, Seal, TradingProject
+from gateway.canonical import (
+    ApplicationState,
+    ApplicationStatus,
+    ApplicationSubmission,
+    CreditSubject,
+    Licence,
+    Seal,
+    TradingProject,
+)
 from trust import JsonRejected, parse_json
 
 __all__ = ["DEFAULT_TIMEOUT", "PartnerRejected", "PartnerUnavailable", "ShenzhenClient"]
@@ -90,6 +98,14 @@ class ShenzhenClient(JsonHttpClient):
             params[self._name(TradingProject, "status")] = self._code(TradingProject, "status", status)
         data = await self._get("/api/trade/v1/projects", params=params)
         return self._rows(data, TradingProject, "the project search")
+
+    async def submit_application(self, submission: ApplicationSubmission) -> ApplicationStatus:
+        """Hand an application received in another city to Shenzhen's 一网通办受理系统 (收件); sending the
+        same application again answers where it stands (the system keys it by applyNo)."""
+        data = await self._send("POST", "/api/handle/v1/applications", json=self._mapping.to_partner(submission))
+        if data is None:
+            raise MalformedPartnerData("data", "the handling system answered no status for the application")
+        return self._mapping.from_partner(data, ApplicationStatus)
 
     # ---- beyond the protocol -----------------------------------------------------------------------
 

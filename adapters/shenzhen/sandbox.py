@@ -13,7 +13,11 @@ envelope: success {"code": "00000", "message": "成功", "data": ...}; failure {
     GET  /api/credit/v1/subjects/{creditCode}                one credit subject with its creditRecords
     service handling (一网通办受理系统)
     GET  /api/handle/v1/applications/{applyNo}/status        where an application stands
-    POST /api/handle/v1/applications/{applyNo}/status        body {"handleStatus": "30", "remark": "..."}
+    POST /api/handle/v1/applications                         an application received in another city (收件);
+                                                             the same applyNo again answers where it stands
+    POST /api/handle/v1/applications/{applyNo}/status        body {"handleStatus": "30", "remark": "..."}; for a
+                                                             received application the change is reported to the
+                                                             gateway (adapters/sandbox_handling.py)
     seal platform (电子印章平台)
     GET  /api/seal/v1/enterprises/{creditCode}/seals         {"total": n, "list": [...]}: the organisation's seals
                                                              (404 40401 if the platform knows no such organisation)
@@ -32,7 +36,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -40,10 +44,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.sandbox_handling import HandlingDesk
 from adapters.shenzhen.mapping import NOT_FOUND_CODE, OK_CODE, ShenzhenMapping
 from catalogs import code_table
 from catalogs.seed import CitySeed, SeedData, generate
-from gateway.canonical import ApplicationState, ApplicationStatus, CreditSubject, Licence, Seal, TradingProject
+from gateway.canonical import (
+    ApplicationState,
+    ApplicationStatus,
+    ApplicationSubmission,
+    CreditSubject,
+    Licence,
+    Seal,
+    TradingProject,
+)
 
 __all__ = ["create_app", "seed_application_statuses"]
 
@@ -104,10 +117,18 @@ class _Store:
     organisations: frozenset[str]  # the credit codes the seal platform knows, with or without seals
 
 
-def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime] | None = None) -> Starlette:
-    """The Shenzhen sandbox as an ASGI app, holding `seed_data` (default: catalogs.seed.generate())."""
+def create_app(
+    seed_data: SeedData | None = None,
+    *,
+    now: Callable[[], datetime] | None = None,
+    handling: HandlingDesk | None = None,
+) -> Starlette:
+    """The Shenzhen sandbox as an ASGI app, holding `seed_data` (default: catalogs.seed.generate()).
+    `handling` receives applications from other cities (default: a desk that moves only when told
+    and reports to nobody)."""
     city = (seed_data or generate()).city("shenzhen")
     clock = now or (lambda: datetime.now(UTC))
+    desk = handling or HandlingDesk("440300", now=clock)
     mapping = ShenzhenMapping()
     states = code_table("application_state")
     store = _Store(
@@ -155,11 +176,19 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
 
     async def application(request: Request) -> Response:
         number = request.path_params["apply_no"]
-        return _ok(mapping.to_partner(found(store.applications.get(number), f"办件 {number} ")))
+        held = desk.status(number) or store.applications.get(number)
+        return _ok(mapping.to_partner(found(held, f"办件 {number} ")))
+
+    async def receive(request: Request) -> Response:
+        try:
+            submission = mapping.from_partner(json.loads(await request.body()), ApplicationSubmission)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _Fault(400, "40001", f"办件信息无效：{exc}") from exc
+        return _ok(mapping.to_partner(desk.receive(submission)))
 
     async def change_status(request: Request) -> Response:
         number = request.path_params["apply_no"]
-        current = found(store.applications.get(number), f"办件 {number} ")
+        current = found(desk.status(number) or store.applications.get(number), f"办件 {number} ")
         try:
             body = json.loads(await request.body())
         except (ValueError, UnicodeDecodeError) as exc:
@@ -173,6 +202,9 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         remark = body.get("remark")
         if remark is not None and not isinstance(remark, str):
             raise _Fault(400, "40001", "remark 必须是字符串")
+        moved = desk.move(number, cast(ApplicationState, state), remark)
+        if moved is not None:
+            return _ok(mapping.to_partner(moved))
         updated = current.model_copy(update={"state": state, "updated_at": clock(), "note": remark})
         store.applications[number] = updated
         return _ok(mapping.to_partner(updated))
@@ -224,6 +256,7 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         Route("/api/licence/v1/licences/{licence_no:path}", licence),
         Route("/api/licence/v1/licences", licences),
         Route("/api/credit/v1/subjects/{credit_code}", subject),
+        Route("/api/handle/v1/applications", receive, methods=["POST"]),
         Route("/api/handle/v1/applications/{apply_no:path}/status", application, methods=["GET"]),
         Route("/api/handle/v1/applications/{apply_no:path}/status", change_status, methods=["POST"]),
         Route("/api/seal/v1/enterprises/{credit_code}/seals", seals),
@@ -231,4 +264,8 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         Route("/api/trade/v1/projects", projects),
         Route("/api/trade/v1/projects/{project_code:path}", project),
     ]
-    return Starlette(routes=routes, exception_handlers={_Fault: fault, HTTPException: http_error, Exception: crash})
+    return Starlette(
+        routes=routes,
+        exception_handlers={_Fault: fault, HTTPException: http_error, Exception: crash},
+        lifespan=desk.lifespan,
+    )

@@ -67,12 +67,16 @@ def upgrade() -> None:
         # In public, whatever the search_path: the extension is one per database. If it is already
         # installed elsewhere, the index names the operator class in that schema.
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
-        schema = op.get_bind().execute(
-            sa.text(
-                "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
-                "WHERE e.extname = 'pg_trgm'"
+        schema = (
+            op.get_bind()
+            .execute(
+                sa.text(
+                    "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+                    "WHERE e.extname = 'pg_trgm'"
+                )
             )
-        ).scalar_one()
+            .scalar_one()
+        )
         op.execute(f'CREATE INDEX ix_catalog_items_name_trgm ON catalog_items USING gin (name "{schema}".gin_trgm_ops)')
 
 

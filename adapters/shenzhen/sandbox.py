@@ -21,6 +21,7 @@ envelope: success {"code": "00000", "message": "成功", "data": ...}; failure {
     trading centre (公共资源交易中心)
     GET  /api/trade/v1/projects?projectStatus=               {"total": n, "list": [...]}; status optional
     GET  /api/trade/v1/projects/{projectCode}                one project
+    GET  /api/trade/v1/experts?specialtyCode=                {"total": n, "list": [...]}: the expert pool (评标专家库)
 
 Error codes: 40001 bad request, 40401 no such record, 40400 no such endpoint, 40501 method not allowed,
 50001 internal error. The clock is a parameter (`now`), so tests pin the time a status change is stamped.
@@ -42,8 +43,16 @@ from starlette.routing import Route
 
 from adapters.shenzhen.mapping import NOT_FOUND_CODE, OK_CODE, ShenzhenMapping
 from catalogs import code_table
-from catalogs.seed import CitySeed, SeedData, generate
-from gateway.canonical import ApplicationState, ApplicationStatus, CreditSubject, Licence, Seal, TradingProject
+from catalogs.seed import CitySeed, Expert, SeedData, generate
+from gateway.canonical import (
+    ApplicationState,
+    ApplicationStatus,
+    CreditSubject,
+    EvaluationExpert,
+    Licence,
+    Seal,
+    TradingProject,
+)
 
 __all__ = ["create_app", "seed_application_statuses"]
 
@@ -101,6 +110,7 @@ class _Store:
     applications: dict[str, ApplicationStatus]
     seals: dict[str, Seal]
     projects: dict[str, TradingProject]
+    experts: dict[str, Expert]
     organisations: frozenset[str]  # the credit codes the seal platform knows, with or without seals
 
 
@@ -116,6 +126,7 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         applications={status.application_id: status for status in seed_application_statuses(city)},
         seals={seal.seal_code: seal for seal in city.seals},
         projects={project.project_code: project for project in city.trading_projects},
+        experts={expert.expert_id: expert for expert in city.experts},
         organisations=frozenset(party.id_number for party in (*city.enterprises, *city.authorities)),
     )
 
@@ -200,6 +211,21 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         rows = [mapping.to_partner(p) for p in store.projects.values() if status in (None, p.status)]
         return _ok({"total": len(rows), "list": rows})
 
+    async def experts(request: Request) -> Response:
+        wanted = request.query_params.get("specialtyCode") or None
+        specialty = None
+        if wanted is not None:
+            try:
+                specialty = code_table("evaluation_specialty").from_city("shenzhen", wanted)
+            except ValueError as exc:
+                raise _Fault(400, "40001", f"专业代码 {wanted} 无效") from exc
+        rows = [
+            mapping.expert_to_partner(EvaluationExpert.model_validate(expert.model_dump()))
+            for expert in store.experts.values()
+            if specialty in (None, *expert.specialties)
+        ]
+        return _ok({"total": len(rows), "list": rows})
+
     async def project(request: Request) -> Response:
         code = request.path_params["project_code"]
         return _ok(mapping.to_partner(found(store.projects.get(code), f"交易项目 {code} ")))
@@ -229,6 +255,7 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         Route("/api/seal/v1/enterprises/{credit_code}/seals", seals),
         Route("/api/seal/v1/seals/{seal_code:path}", seal),
         Route("/api/trade/v1/projects", projects),
+        Route("/api/trade/v1/experts", experts),
         Route("/api/trade/v1/projects/{project_code:path}", project),
     ]
     return Starlette(routes=routes, exception_handlers={_Fault: fault, HTTPException: http_error, Exception: crash})

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from adapters._base import DEFAULT_TIMEOUT, JsonHttpClient
 from adapters.hohhot import _wire
 from adapters.hohhot._exceptions import PartnerRejected, PartnerUnavailable
-from adapters.hohhot.mapping import HohhotMapping, MalformedPartnerData
+from adapters.hohhot.mapping import HohhotMapping, MalformedPartnerData, expert_from_partner
 from catalogs import code_table
 from gateway.canonical import (
     ApplicationState,
@@ -90,7 +90,7 @@ class HohhotClient(JsonHttpClient):
         params = {}
         if specialty is not None:
             params["specialty_code"] = code_table("evaluation_specialty").to_city("hohhot", specialty)
-        return await self._all(_wire.EXPERT_LIST, params, self._mapping.expert_from_partner)
+        return await self._all(_wire.EXPERT_LIST, params, expert_from_partner)
 
     async def update_application_status(
         self, application_id: str, state: ApplicationState, note: str | None = None
@@ -120,11 +120,10 @@ class HohhotClient(JsonHttpClient):
     ) -> list[_R]:
         """Every row of a paged list, page after page until `total` rows are in; each row read as a
         canonical record through the field map, or by the given reader."""
+        read: Callable[[Any, str], _R]
         if isinstance(record_type, type):
             model = record_type
-
-            def read(row: Any, where: str) -> _R:
-                return self._mapping.from_partner(row, model, where)
+            read = lambda row, where: self._mapping.from_partner(row, model, where)  # noqa: E731
         else:
             read = record_type
         found: list[_R] = []

@@ -18,7 +18,13 @@ from urllib.parse import quote
 import httpx
 
 from adapters._base import DEFAULT_TIMEOUT, JsonHttpClient
-from adapters.shenzhen.mapping import NOT_FOUND_CODE, OK_CODE, MalformedPartnerData, ShenzhenMapping
+from adapters.shenzhen.mapping import (
+    NOT_FOUND_CODE,
+    OK_CODE,
+    MalformedPartnerData,
+    ShenzhenMapping,
+    expert_from_partner,
+)
 from catalogs import code_table
 from gateway.canonical import (
     ApplicationState,
@@ -117,7 +123,7 @@ class ShenzhenClient(JsonHttpClient):
         rows = data.get("list") if isinstance(data, dict) else None
         if not isinstance(rows, list):
             raise MalformedPartnerData("data.list", "expected the expert pool's JSON array")
-        return [self._mapping.expert_from_partner(row, f"data.list[{index}]") for index, row in enumerate(rows)]
+        return [expert_from_partner(row, f"data.list[{index}]") for index, row in enumerate(rows)]
 
     async def update_application_status(
         self, application_id: str, state: ApplicationState, note: str | None = None

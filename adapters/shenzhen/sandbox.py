@@ -41,7 +41,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.shenzhen.mapping import NOT_FOUND_CODE, OK_CODE, ShenzhenMapping
+from adapters.shenzhen.mapping import NOT_FOUND_CODE, OK_CODE, ShenzhenMapping, expert_to_partner
 from catalogs import code_table
 from catalogs.seed import CitySeed, Expert, SeedData, generate
 from gateway.canonical import (
@@ -220,7 +220,7 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
             except ValueError as exc:
                 raise _Fault(400, "40001", f"专业代码 {wanted} 无效") from exc
         rows = [
-            mapping.expert_to_partner(EvaluationExpert.model_validate(expert.model_dump()))
+            expert_to_partner(EvaluationExpert.model_validate(expert.model_dump()))
             for expert in store.experts.values()
             if specialty in (None, *expert.specialties)
         ]

@@ -15,18 +15,21 @@ one of its venues.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import parse_qs
 
+import httpx
 from sqlalchemy import Connection, func, insert, select, update
 
 import catalogs
 import trust
 from gateway import errors
-from gateway.exchange import Exchange
+from gateway.exchange import Exchange, Message
 from gateway.operations import json_reply, whole_number
 from gateway.services.evaluation._draw import ALGORITHM, draw, seed_commitment, snapshot_digest
 from gateway.services.evaluation._states import FLOW, SessionNotReady, StatePosition, move
@@ -45,7 +48,7 @@ __all__ = [
     "create_session",
     "declare",
     "draw_committee",
-    "open_events",
+    "follow_events",
     "read_events",
     "read_session",
     "replace_seat",
@@ -61,6 +64,10 @@ MAX_BODY_BYTES: Final = 64 * 1024
 MAX_COMMITTEE: Final = 25
 DEFAULT_RECENT_DAYS: Final = 90
 # States in which a seat's expert may still be replaced from the reserve (before bid documents unlock).
+POLL_SECONDS: Final = 0.2  # how soon an event written by any gateway process reaches a waiting venue
+DEFAULT_WAIT_SECONDS: Final = 20
+MAX_WAIT_SECONDS: Final = 25
+RECONNECT_MILLISECONDS: Final = 500  # the SSE `retry`: how soon EventSource asks again
 REPLACEABLE_IN: Final = frozenset({"committee_drawn", "checking_in", "committee_complete", "declarations"})
 
 
@@ -848,20 +855,44 @@ def session_state(database: Database, session_id: str) -> str | None:
         ).scalar_one_or_none()
 
 
-def open_events(session_id: str) -> Handler:
-    """Opening a session's event stream: who may follow it, and from which event on (Last-Event-ID:
-    the last one the caller saw; the stream then starts right after it)."""
+def _sse(events: list[dict[str, Any]]) -> bytes:
+    """Server-sent events (text/event-stream): each with its id, so that the client's Last-Event-ID
+    on reconnecting says exactly where it stopped."""
+    parts = [f"retry: {RECONNECT_MILLISECONDS}\n\n"]
+    for event in events:
+        data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+        parts.append(f"id: {event['id']}\nevent: {event['kind']}\ndata: {data}\n\n")
+    return "".join(parts).encode("utf-8")
+
+
+def follow_events(session_id: str) -> Handler:
+    """The session's events after Last-Event-ID (0: from the start), as server-sent events. If there
+    are none yet, waits up to `wait` seconds (query, default 20) for the first, reading the shared
+    database, so that an event written by any gateway process arrives. Each answer is complete and
+    signed; the client reconnects with the last id it saw (as EventSource does by itself). An ended
+    session (archived) with nothing more to send answers 204, which tells EventSource to stop."""
 
     async def handle(runtime: Runtime, exchange: Exchange) -> tuple[int, Any]:
-        raw = exchange.request.headers.get("last-event-id", "0") or "0"
-        after = whole_number(raw.strip(), "Last-Event-ID", low=0, high=2**62)
+        raw = exchange.request.headers.get("last-event-id", "0").strip() or "0"
+        after = whole_number(raw, "Last-Event-ID", low=0, high=2**62)
+        wait_raw = parse_qs(exchange.request.query).get("wait", [str(DEFAULT_WAIT_SECONDS)])[0]
+        wait = whole_number(wait_raw, "wait", low=0, high=MAX_WAIT_SECONDS)
 
         def read() -> Session:
             with runtime.database.read() as connection:
                 return _load(connection, session_id)
 
         await _may_read(runtime, exchange, await runtime.in_thread(read))
-        return 200, {"session_id": session_id, "after": after}
+        deadline = runtime.clock.monotonic() + wait
+        while True:
+            found = await runtime.in_thread(read_events, runtime.database, session_id, after)
+            if found:
+                return 200, _sse(found)
+            if await runtime.in_thread(session_state, runtime.database, session_id) == "archived":
+                return 204, b""
+            if runtime.clock.monotonic() >= deadline:
+                return 200, _sse([])
+            await asyncio.sleep(POLL_SECONDS)
 
     return handle
 
@@ -905,4 +936,8 @@ class EvaluationOperation:
 
     async def translate_response(self, exchange: Exchange, runtime: Runtime) -> None:
         status, data = exchange.result
-        exchange.reply = json_reply(status, data)
+        if isinstance(data, bytes):  # server-sent events
+            headers = httpx.Headers({"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store"})
+            exchange.reply = Message(status=status, headers=headers, body=data)
+        else:
+            exchange.reply = json_reply(status, data)

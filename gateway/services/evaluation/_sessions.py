@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs
 
 import httpx
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 import catalogs
 import trust
@@ -503,9 +503,16 @@ def transition(session_id: str) -> Handler:
             return [("state_changed", {"from": before.state, "to": after.state, "reason": reason})]
 
         session = await _change(runtime, exchange, session_id, change)
+        if to == "scheduled":  # re-formed: the dissolved committee never sat
+            await runtime.in_thread(_forget_sittings, runtime, session_id)
         return 200, session_view(session, await _holds(runtime, exchange, SUPERVISE_RIGHT))
 
     return handle
+
+
+def _forget_sittings(runtime: Runtime, session_id: str) -> None:
+    with runtime.database.write() as connection:
+        connection.execute(delete(evaluation_sittings).where(evaluation_sittings.c.session_id == session_id))
 
 
 def _dissolve_committee(session: Session) -> None:

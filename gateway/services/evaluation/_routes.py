@@ -3,6 +3,10 @@ session's stored log, each answer complete and signed (the gateway signs every b
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -11,6 +15,7 @@ from gateway.services.evaluation._sessions import (
     ORGANISE_RIGHT,
     VENUE_RIGHT,
     EvaluationOperation,
+    Handler,
     check_in,
     create_session,
     declare,
@@ -22,6 +27,48 @@ from gateway.services.evaluation._sessions import (
 )
 
 __all__ = ["evaluation_routes"]
+
+
+@dataclass(frozen=True)
+class _Step:
+    """A POST /v1/evaluations/{session_id}/<path> that changes the session."""
+
+    path: str
+    operation: str
+    handler: Callable[[str], Handler]
+    right: str
+    summary: str
+
+
+STEPS: Final = (
+    _Step(
+        "transitions",
+        "evaluation.transition",
+        transition,
+        ORGANISE_RIGHT,
+        'Move the session: {"to": state}; 409 if illegal',
+    ),
+    _Step("draw", "evaluation.draw", draw_committee, ORGANISE_RIGHT, "Draw the committee and reserves (reproducible)"),
+    _Step("checkins", "evaluation.checkin", check_in, VENUE_RIGHT, "Check a seat in at its venue (the venue's member)"),
+    _Step("declarations", "evaluation.declare", declare, VENUE_RIGHT, "A member's conflict-of-interest declaration"),
+    _Step(
+        "replacements", "evaluation.replace", replace_seat, ORGANISE_RIGHT, "Replace a seat's expert from the reserve"
+    ),
+)
+
+
+def _add_step(router: APIRouter, face: ServiceFace, step: _Step) -> None:
+    async def endpoint(request: Request, session_id: str) -> Response:
+        operation = EvaluationOperation(step.operation, step.handler(session_id), session_id, required_right=step.right)
+        return await face.run(request, operation, None)
+
+    router.add_api_route(
+        f"/v1/evaluations/{{session_id}}/{step.path}",
+        endpoint,
+        methods=["POST"],
+        summary=f"{step.summary} (right: {step.right})",
+        name=f"evaluation_{step.path}",
+    )
 
 
 def evaluation_routes(face: ServiceFace) -> APIRouter:
@@ -40,40 +87,8 @@ def evaluation_routes(face: ServiceFace) -> APIRouter:
             request, EvaluationOperation("evaluation.read", read_session(session_id), session_id), None
         )
 
-    @router.post("/v1/evaluations/{session_id}/transitions", summary='Move the session: {"to": state} (409 if illegal)')
-    async def move(request: Request, session_id: str) -> Response:
-        operation = EvaluationOperation(
-            "evaluation.transition", transition(session_id), session_id, required_right=ORGANISE_RIGHT
-        )
-        return await face.run(request, operation, None)
-
-    @router.post("/v1/evaluations/{session_id}/draw", summary="Draw the committee and reserves (reproducible)")
-    async def draw(request: Request, session_id: str) -> Response:
-        operation = EvaluationOperation(
-            "evaluation.draw", draw_committee(session_id), session_id, required_right=ORGANISE_RIGHT
-        )
-        return await face.run(request, operation, None)
-
-    @router.post("/v1/evaluations/{session_id}/checkins", summary="Check a seat in at its venue (the venue's member)")
-    async def checkin(request: Request, session_id: str) -> Response:
-        operation = EvaluationOperation(
-            "evaluation.checkin", check_in(session_id), session_id, required_right=VENUE_RIGHT
-        )
-        return await face.run(request, operation, None)
-
-    @router.post("/v1/evaluations/{session_id}/declarations", summary="A member's conflict-of-interest declaration")
-    async def declaration(request: Request, session_id: str) -> Response:
-        operation = EvaluationOperation(
-            "evaluation.declare", declare(session_id), session_id, required_right=VENUE_RIGHT
-        )
-        return await face.run(request, operation, None)
-
-    @router.post("/v1/evaluations/{session_id}/replacements", summary="Replace a seat's expert from the reserve")
-    async def replacement(request: Request, session_id: str) -> Response:
-        operation = EvaluationOperation(
-            "evaluation.replace", replace_seat(session_id), session_id, required_right=ORGANISE_RIGHT
-        )
-        return await face.run(request, operation, None)
+    for step in STEPS:
+        _add_step(router, face, step)
 
     @router.get(
         "/v1/evaluations/{session_id}/events",

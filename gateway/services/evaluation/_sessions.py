@@ -44,6 +44,7 @@ __all__ = [
     "SUPERVISE_RIGHT",
     "VENUE_RIGHT",
     "EvaluationOperation",
+    "Handler",
     "check_in",
     "create_session",
     "declare",
@@ -297,6 +298,20 @@ async def _change(runtime: Runtime, exchange: Exchange, session_id: str, change:
     for event_id, kind, data in written:
         await _audit(runtime, exchange, session_id, event_id, kind, data)
     return session
+
+
+async def _changed_view(runtime: Runtime, exchange: Exchange, session_id: str, change: Change) -> dict[str, Any]:
+    """Apply the change; the session as the caller may see it afterwards."""
+    session = await _change(runtime, exchange, session_id, change)
+    return session_view(session, await _holds(runtime, exchange, SUPERVISE_RIGHT))
+
+
+def _advance(session: Session, when: str, to: str, reason: str) -> list[tuple[str, dict[str, Any]]]:
+    """A step the session takes by itself (the first check-in opens checking_in, ...): only from `when`."""
+    if session.position.state != when:
+        return []
+    session.position = move(session.position, to)
+    return [("state_changed", {"from": when, "to": to, "reason": reason})]
 
 
 async def _audit(
@@ -658,20 +673,7 @@ def draw_committee(session_id: str) -> Handler:
             ]
             current.document["draw"] = record
             return [
-                (
-                    "committee_drawn",
-                    {
-                        "seed_commitment": record["seed_commitment"],
-                        "seed": record["seed"],
-                        "snapshot_digest": record["snapshot_digest"],
-                        "seats": [
-                            {"seat": i["seat"], "venue": i["venue"], "specialty": i["specialty"]}
-                            for i in result["committee"]
-                        ],
-                        "reserves": len(result["reserves"]),
-                        "exclusions": len(result["exclusions"]),
-                    },
-                ),
+                ("committee_drawn", {**_public_draw(record), "seed": record["seed"]}),  # revealed now
                 ("state_changed", {"from": before.state, "to": "committee_drawn", "reason": "drawn"}),
             ]
 
@@ -724,13 +726,9 @@ def check_in(session_id: str) -> Handler:
                 raise errors.Conflict(f"seat {seat_id} has checked in already")
             seat["checked_in"] = attestation
             events = [("checked_in", {"seat": seat_id, "venue": venue, "attested_by": exchange.caller.id})]  # type: ignore[union-attr]
-            if state == "committee_drawn":
-                session.position = move(session.position, "checking_in")
-                events.append(("state_changed", {"from": state, "to": "checking_in", "reason": "first check-in"}))
-            return events
+            return events + _advance(session, "committee_drawn", "checking_in", "first check-in")
 
-        session = await _change(runtime, exchange, session_id, change)
-        return 200, session_view(session, await _holds(runtime, exchange, SUPERVISE_RIGHT))
+        return 200, await _changed_view(runtime, exchange, session_id, change)
 
     return handle
 
@@ -767,13 +765,9 @@ def declare(session_id: str) -> Handler:
                 "at": runtime.clock.now().isoformat(),
             }
             events = [("declared", {"seat": seat_id, "conflict": conflict})]
-            if state == "committee_complete":
-                session.position = move(session.position, "declarations")
-                events.append(("state_changed", {"from": state, "to": "declarations", "reason": "first declaration"}))
-            return events
+            return events + _advance(session, "committee_complete", "declarations", "first declaration")
 
-        session = await _change(runtime, exchange, session_id, change)
-        return 200, session_view(session, await _holds(runtime, exchange, SUPERVISE_RIGHT))
+        return 200, await _changed_view(runtime, exchange, session_id, change)
 
     return handle
 
@@ -834,8 +828,7 @@ def replace_seat(session_id: str) -> Handler:
                 )
             return events
 
-        session = await _change(runtime, exchange, session_id, change)
-        return 200, session_view(session, await _holds(runtime, exchange, SUPERVISE_RIGHT))
+        return 200, await _changed_view(runtime, exchange, session_id, change)
 
     return handle
 

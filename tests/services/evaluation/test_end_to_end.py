@@ -8,7 +8,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conftest import HOHHOT, SHENZHEN, ZHONGSHAN, Evaluation, hohhot_project, session_request
+from evaluation_world import (
+    HOHHOT,
+    SHENZHEN,
+    ZHONGSHAN,
+    Evaluation,
+    evaluation_fixture,  # noqa: F401 (the `evaluation` fixture)
+    hohhot_project,
+    session_request,
+)
 from typer.testing import CliRunner
 
 from gateway.cli import app as cli

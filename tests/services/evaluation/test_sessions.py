@@ -7,7 +7,15 @@ import threading
 from typing import Any
 
 import pytest
-from conftest import HOHHOT, ZHONGSHAN, Evaluation, hohhot_project, parse_sse, session_request
+from evaluation_world import (
+    HOHHOT,
+    ZHONGSHAN,
+    Evaluation,
+    evaluation_fixture,  # noqa: F401 (the `evaluation` fixture)
+    hohhot_project,
+    parse_sse,
+    session_request,
+)
 
 from catalogs import make_uscc
 

@@ -81,8 +81,9 @@ def parse_sse(text: str) -> list[dict[str, Any]]:
     return events
 
 
-@pytest.fixture
-def evaluation(start_gateway: Any, serve: Any) -> Evaluation:
+@pytest.fixture(name="evaluation")
+def evaluation_fixture(start_gateway: Any, serve: Any) -> Evaluation:
+    """(Test modules import this function: pytest finds the fixture by its name there.)"""
     data = seed.generate()
     urls = {
         HOHHOT: serve(hohhot_sandbox(seed_data=data)).url,

@@ -4,7 +4,7 @@ snapshot and the revealed seed re-runs it and gets the same committee, reserves 
     order   every eligible expert ranked by HMAC-SHA256(seed, "<city>:<expert_id>"), lowest first
     seats   seat i needs specialty i mod len(specialties), at venue i mod len(venues with a pool)
             when that venue's pool has one, else at any venue: the first in order who fits
-    reserve the next experts in order (any of the session's specialties)
+    reserve reserve j needs specialty j mod len(specialties): the first in order not yet chosen
 
 The seed is committed to (its SHA-256) when the session is created, before any pool is read, and
 revealed with the draw; the snapshot's SHA-256 over its canonical JSON is in the record too.
@@ -131,14 +131,24 @@ def draw(snapshot: dict[str, Any], seed_hex: str) -> dict[str, Any]:
             }
         )
     reserves: list[dict[str, Any]] = []
-    for rank, venue, expert in eligible:
-        if len(reserves) == session["reserves"]:
-            break
-        if (expert["city"], expert["expert_id"]) in chosen:
-            continue
+    for index in range(session["reserves"]):
+        specialty = wanted[index % len(wanted)]
+        found = next(
+            (
+                item
+                for item in eligible
+                if specialty in item[2]["specialties"] and (item[2]["city"], item[2]["expert_id"]) not in chosen
+            ),
+            None,
+        )
+        if found is None:
+            continue  # a short reserve is no reason to refuse the committee
+        rank, venue, expert = found
+        chosen.add((expert["city"], expert["expert_id"]))
         reserves.append(
             {
                 "reserve": f"R{len(reserves) + 1}",
+                "specialty": specialty,
                 "specialties": [s for s in expert["specialties"] if s in wanted],
                 "venue": venue,
                 "city": expert["city"],

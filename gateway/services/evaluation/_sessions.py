@@ -625,7 +625,7 @@ def draw_committee(session_id: str) -> Handler:
                 "specialties": document["specialties"],
                 "venues": session.venues,
                 "seats": experts_to_draw,
-                "reserves": max(2, experts_to_draw // 2),
+                "reserves": max(len(document["specialties"]), experts_to_draw // 2),
                 "bidders": [bidder["credit_code"] for bidder in document["bidders"]],
                 "tenderer": document["tenderer"]["credit_code"],
                 "drawn_on": drawn_on.isoformat(),

@@ -89,7 +89,8 @@ def test_seats_cover_the_specialties_and_alternate_venues_with_a_pool() -> None:
     assert [seat["venue"] for seat in committee] == ["150100", "440300"] * 3  # Zhongshan offers no pool
     assert all(seat["city"] == seat["venue"] for seat in committee)
     chosen = {(seat["city"], seat["expert_id"]) for seat in committee}
-    assert len(chosen) == 6 and len(result["reserves"]) == 3
+    assert len(chosen) == 6 and [item["specialty"] for item in result["reserves"]] == list(SPECIALTIES)
+    assert all(item["specialty"] in item["specialties"] for item in result["reserves"])
     assert not chosen & {(item["city"], item["expert_id"]) for item in result["reserves"]}
 
 

@@ -291,6 +291,7 @@ async def _change(runtime: Runtime, exchange: Exchange, session_id: str, change:
             session = _load(connection, session_id)
             events = change(session)
             _save(connection, session, now)
+            _keep_sittings(connection, session)
             ids = _append_events(connection, session_id, events, now)
         return session, [(event_id, kind, data) for event_id, (kind, data) in zip(ids, events, strict=True)]
 
@@ -298,6 +299,28 @@ async def _change(runtime: Runtime, exchange: Exchange, session_id: str, change:
     for event_id, kind, data in written:
         await _audit(runtime, exchange, session_id, event_id, kind, data)
     return session
+
+
+def _keep_sittings(connection: Connection, session: Session) -> None:
+    """Who sits on this session's committee now, for the "evaluated for the same tenderer lately"
+    rule of later draws: written with every change, so a replaced member or a dissolved committee
+    (which never sat) leaves nothing behind."""
+    connection.execute(delete(evaluation_sittings).where(evaluation_sittings.c.session_id == session.id))
+    draw_record = session.document.get("draw")
+    if draw_record is None:
+        return
+    sat_on = date.fromisoformat(draw_record["snapshot"]["session"]["drawn_on"])
+    for seat in session.document["seats"]:
+        if seat["kind"] == "expert":
+            connection.execute(
+                insert(evaluation_sittings).values(
+                    session_id=session.id,
+                    expert_city=seat["identity"]["city"],
+                    expert_id=seat["identity"]["expert_id"],
+                    tenderer=session.document["tenderer"]["credit_code"],
+                    sat_on=sat_on,
+                )
+            )
 
 
 async def _changed_view(runtime: Runtime, exchange: Exchange, session_id: str, change: Change) -> dict[str, Any]:
@@ -517,17 +540,9 @@ def transition(session_id: str) -> Handler:
             session.position = after
             return [("state_changed", {"from": before.state, "to": after.state, "reason": reason})]
 
-        session = await _change(runtime, exchange, session_id, change)
-        if to == "scheduled":  # re-formed: the dissolved committee never sat
-            await runtime.in_thread(_forget_sittings, runtime, session_id)
-        return 200, session_view(session, await _holds(runtime, exchange, SUPERVISE_RIGHT))
+        return 200, await _changed_view(runtime, exchange, session_id, change)
 
     return handle
-
-
-def _forget_sittings(runtime: Runtime, session_id: str) -> None:
-    with runtime.database.write() as connection:
-        connection.execute(delete(evaluation_sittings).where(evaluation_sittings.c.session_id == session_id))
 
 
 def _dissolve_committee(session: Session) -> None:
@@ -677,25 +692,9 @@ def draw_committee(session_id: str) -> Handler:
                 ("state_changed", {"from": before.state, "to": "committee_drawn", "reason": "drawn"}),
             ]
 
-        session = await _change(runtime, exchange, session_id, change)
-        await runtime.in_thread(_record_sittings, runtime, session, result["committee"], drawn_on)
-        return 200, session_view(session, await _holds(runtime, exchange, SUPERVISE_RIGHT))
+        return 200, await _changed_view(runtime, exchange, session_id, change)
 
     return handle
-
-
-def _record_sittings(runtime: Runtime, session: Session, committee: list[dict[str, Any]], on: date) -> None:
-    with runtime.database.write() as connection:
-        for item in committee:
-            connection.execute(
-                insert(evaluation_sittings).values(
-                    session_id=session.id,
-                    expert_city=item["city"],
-                    expert_id=item["expert_id"],
-                    tenderer=session.document["tenderer"]["credit_code"],
-                    sat_on=on,
-                )
-            )
 
 
 def check_in(session_id: str) -> Handler:

@@ -59,6 +59,7 @@ SERVICE = DomainService(
         "evaluation_checkins": "/v1/evaluations/{session_id}/checkins",
         "evaluation_declarations": "/v1/evaluations/{session_id}/declarations",
         "evaluation_replacements": "/v1/evaluations/{session_id}/replacements",
+        "evaluation_scores": "/v1/evaluations/{session_id}/scores",
         "evaluation_events": "/v1/evaluations/{session_id}/events",
     },
 )

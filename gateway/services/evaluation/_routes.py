@@ -23,6 +23,7 @@ from gateway.services.evaluation._sessions import (
     follow_events,
     read_session,
     replace_seat,
+    submit_scores,
     transition,
 )
 
@@ -51,6 +52,9 @@ STEPS: Final = (
     _Step("draw", "evaluation.draw", draw_committee, ORGANISE_RIGHT, "Draw the committee and reserves (reproducible)"),
     _Step("checkins", "evaluation.checkin", check_in, VENUE_RIGHT, "Check a seat in at its venue (the venue's member)"),
     _Step("declarations", "evaluation.declare", declare, VENUE_RIGHT, "A member's conflict-of-interest declaration"),
+    _Step(
+        "scores", "evaluation.score", submit_scores, VENUE_RIGHT, "A member's marks for one bidder, while evaluating"
+    ),
     _Step(
         "replacements", "evaluation.replace", replace_seat, ORGANISE_RIGHT, "Replace a seat's expert from the reserve"
     ),

@@ -48,11 +48,13 @@ __all__ = [
     "check_in",
     "create_session",
     "declare",
+    "deviations",
     "draw_committee",
     "follow_events",
     "read_events",
     "read_session",
     "replace_seat",
+    "submit_scores",
     "session_state",
     "transition",
 ]
@@ -69,6 +71,13 @@ POLL_SECONDS: Final = 0.2  # how soon an event written by any gateway process re
 DEFAULT_WAIT_SECONDS: Final = 20
 MAX_WAIT_SECONDS: Final = 25
 RECONNECT_MILLISECONDS: Final = 500  # the SSE `retry`: how soon EventSource asks again
+# 技术分, 商务分, 价格分: the usual split under the comprehensive evaluation method (综合评估法).
+DEFAULT_CRITERIA: Final = (
+    {"code": "technical", "max": 60},
+    {"code": "commercial", "max": 30},
+    {"code": "price", "max": 10},
+)
+DEVIATION_SHARE: Final = 0.2  # a score further than 20 % of the criterion's full marks from the others' mean
 REPLACEABLE_IN: Final = frozenset({"committee_drawn", "checking_in", "committee_complete", "declarations"})
 
 
@@ -147,7 +156,7 @@ def _session_document(payload: dict[str, Any]) -> dict[str, Any]:
         payload,
         {
             "project_code", "title", "tenderer", "bidders", "main_venue", "secondary_venues", "committee_size",
-            "tenderer_representatives", "specialties", "evaluation_at", "avoid_recent_days",
+            "tenderer_representatives", "specialties", "evaluation_at", "avoid_recent_days", "criteria",
         },
     )  # fmt: skip
     size = _whole(payload, "committee_size", None, 5, MAX_COMMITTEE)
@@ -203,7 +212,22 @@ def _session_document(payload: dict[str, Any]) -> dict[str, Any]:
         "specialties": list(specialties_in),
         "evaluation_at": when.isoformat(),
         "avoid_recent_days": _whole(payload, "avoid_recent_days", DEFAULT_RECENT_DAYS, 0, 3650),
+        "criteria": _criteria(payload.get("criteria", list(DEFAULT_CRITERIA))),
     }
+
+
+def _criteria(value: Any) -> list[dict[str, Any]]:
+    """The scoring criteria (评分因素): codes with their full marks, adding up to 100."""
+    if not isinstance(value, list) or not 1 <= len(value) <= 30:
+        raise errors.InvalidContent('`criteria` must be an array of 1 to 30 {"code", "max"}')
+    criteria: list[dict[str, Any]] = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict) or set(item) != {"code", "max"}:
+            raise errors.InvalidContent(f'`criteria[{index}]` must be {{"code", "max"}}')
+        criteria.append({"code": _text(item, "code", high=40), "max": _whole(item, "max", None, 1, 100)})
+    if len({item["code"] for item in criteria}) != len(criteria) or sum(item["max"] for item in criteria) != 100:
+        raise errors.InvalidContent("the criteria's codes must differ and their full marks add up to 100")
+    return criteria
 
 
 # ---- storage ------------------------------------------------------------------------------------
@@ -375,7 +399,7 @@ def session_view(session: Session, identities: bool) -> dict[str, Any]:
         "version": session.version,
         "organiser": session.organiser,
         "created_at": session.created_at.isoformat(),
-        **{key: value for key, value in document.items() if key not in ("seats", "reserves", "draw")},
+        **{key: value for key, value in document.items() if key not in ("seats", "reserves", "draw", "scores")},
         "seats": [_seat_view(seat, identities) for seat in document.get("seats", [])],
         "reserves_left": sum(1 for item in document.get("reserves", []) if item.get("used_for") is None),
         "identities_shown": identities,
@@ -383,7 +407,20 @@ def session_view(session: Session, identities: bool) -> dict[str, Any]:
     draw_record = document.get("draw")
     if draw_record is not None:
         view["draw"] = draw_record if identities else _public_draw(draw_record)
+    scores = document.get("scores")
+    if scores is not None:
+        # Marks stay with the supervisors until they are locked; everyone sees who has scored whom.
+        disclosed = identities or _locked(session.position)
+        view["scoring"] = {"submitted": {seat: sorted(by_bidder) for seat, by_bidder in sorted(scores.items())}}
+        if disclosed:
+            view["scoring"].update(marks=scores, deviations=deviations(document))
     return view
+
+
+def _locked(position: StatePosition) -> bool:
+    """The scores are locked (or further on), paused there or not; an aborted session never locked them."""
+    state = position.paused_from or position.state
+    return state in FLOW and FLOW.index(state) >= FLOW.index("scores_locked")
 
 
 def _public_draw(record: dict[str, Any]) -> dict[str, Any]:
@@ -512,6 +549,15 @@ def _guard(session: Session, to: str) -> None:
         missing = [seat["seat"] for seat in seats if seat["checked_in"] is None]
         if missing:
             raise SessionNotReady(f"not every member has checked in: {', '.join(missing)}")
+    if to == "scores_locked":
+        missing = [
+            f"{seat['seat']}/{bidder['credit_code']}"
+            for seat in seats
+            for bidder in session.document["bidders"]
+            if bidder["credit_code"] not in session.document.get("scores", {}).get(seat["seat"], {})
+        ]
+        if missing:
+            raise SessionNotReady(f"scores are still missing: {', '.join(missing[:10])}")
     if to == "evaluating":
         missing = [seat["seat"] for seat in seats if seat["declaration"] is None]
         if missing:
@@ -765,6 +811,73 @@ def declare(session_id: str) -> Handler:
             }
             events = [("declared", {"seat": seat_id, "conflict": conflict})]
             return events + _advance(session, "committee_complete", "declarations", "first declaration")
+
+        return 200, await _changed_view(runtime, exchange, session_id, change)
+
+    return handle
+
+
+def _score_sheet(payload: dict[str, Any], criteria: list[dict[str, Any]]) -> dict[str, float]:
+    """One member's marks for one bidder, each within its criterion's full marks, to two decimals."""
+    sheet = payload.get("scores")
+    codes = [item["code"] for item in criteria]
+    if not isinstance(sheet, dict) or set(sheet) != set(codes):
+        raise errors.InvalidContent(f"`scores` must give a mark for each criterion: {', '.join(codes)}")
+    marks = {}
+    for item in criteria:
+        mark = sheet[item["code"]]
+        if isinstance(mark, bool) or not isinstance(mark, int | float) or not 0 <= mark <= item["max"]:
+            raise errors.InvalidContent(f"the mark for {item['code']} must be a number from 0 to {item['max']}")
+        if round(mark, 2) != mark:
+            raise errors.InvalidContent(f"the mark for {item['code']} has more than two decimals")
+        marks[item["code"]] = float(mark)
+    return marks
+
+
+def deviations(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Marks further than DEVIATION_SHARE of the criterion's full marks from the mean of the other
+    members' marks for the same bidder and criterion (with at least two others to compare with)."""
+    scores = document.get("scores", {})
+    found = []
+    for bidder in document["bidders"]:
+        code = bidder["credit_code"]
+        sheets = {seat: by_bidder[code] for seat, by_bidder in scores.items() if code in by_bidder}
+        for item in document["criteria"]:
+            for seat, sheet in sorted(sheets.items()):
+                others = [other[item["code"]] for other_seat, other in sheets.items() if other_seat != seat]
+                if len(others) < 2:
+                    continue
+                mean = sum(others) / len(others)
+                if abs(sheet[item["code"]] - mean) > DEVIATION_SHARE * item["max"]:
+                    found.append(
+                        {"seat": seat, "bidder": code, "criterion": item["code"], "mark": sheet[item["code"]],
+                         "others_mean": round(mean, 2)}
+                    )  # fmt: skip
+    return found
+
+
+def submit_scores(session_id: str) -> Handler:
+    """A member's marks for one bidder, sent from the member's venue while evaluating; sent again,
+    they replace the earlier ones until the scores are locked. The events say who scored whom, not
+    the marks (other venues follow the same stream)."""
+
+    async def handle(runtime: Runtime, exchange: Exchange) -> tuple[int, Any]:
+        assert exchange.caller is not None
+        payload = _body(exchange)
+        _only(payload, {"seat", "bidder", "scores"})
+        seat_id, bidder = _text(payload, "seat", high=8), _text(payload, "bidder", high=18)
+
+        def change(session: Session) -> list[tuple[str, dict[str, Any]]]:
+            if session.position.state != "evaluating":
+                raise SessionNotReady(f"scores are taken while evaluating, not in {session.position.state}")
+            seat = _seat(session, seat_id)
+            if exchange.caller.city != seat["venue"]:  # type: ignore[union-attr]
+                raise errors.AccessDenied(f"seat {seat_id} scores from its own venue, {seat['venue']}")
+            if bidder not in {item["credit_code"] for item in session.document["bidders"]}:
+                raise errors.InvalidContent(f"{bidder} is not a bidder of this session")
+            marks = _score_sheet(payload, session.document["criteria"])
+            session.document.setdefault("scores", {}).setdefault(seat_id, {})[bidder] = marks
+            return [("score_submitted", {"seat": seat_id, "bidder": bidder})]
 
         return 200, await _changed_view(runtime, exchange, session_id, change)
 

@@ -173,3 +173,36 @@ def test_a_session_runs_from_scheduling_to_evaluating(evaluation: Evaluation, tm
     committed = [entry for _index, entry in draw_entries if entry["kind"] == "evaluation.committee_drawn"]
     assert committed and committed[0]["session_id"] == session_id
     assert committed[0]["data"]["seed_commitment"] == commitment and committed[0]["data"]["seed"] == record["seed"]
+
+    # Scores: every member marks every bidder from its venue; one mark is far from the others'.
+    bidder_codes = [bidder.id_number for bidder in bidders]
+    early = evaluation.post(evaluation.organiser, f"/v1/evaluations/{session_id}/transitions", {"to": "scores_locked"})
+    assert early.status_code == 409 and "scores are still missing" in early.json()["detail"]
+    seats = evaluation.get(evaluation.supervisor, f"/v1/evaluations/{session_id}").json()["seats"]
+    for number, seat in enumerate(seats):
+        for rank, code in enumerate(bidder_codes):
+            technical = 20.0 if (seat["seat"], rank) == ("E3", 0) else 50 - rank + number % 2
+            marks = {"technical": technical, "commercial": 25.5, "price": 8}
+            body = {"seat": seat["seat"], "bidder": code, "scores": marks}
+            scored = evaluation.post(evaluation.venues[seat["venue"]], f"/v1/evaluations/{session_id}/scores", body)
+            assert scored.status_code == 200, scored.text
+    too_high = {"seat": "T1", "bidder": bidder_codes[0], "scores": {"technical": 61, "commercial": 1, "price": 1}}
+    assert (
+        evaluation.post(evaluation.venues[HOHHOT], f"/v1/evaluations/{session_id}/scores", too_high).status_code == 422
+    )
+    before_lock = evaluation.get(evaluation.organiser, f"/v1/evaluations/{session_id}").json()["scoring"]
+    assert set(before_lock) == {"submitted"} and before_lock["submitted"]["E1"] == sorted(bidder_codes)
+    locked = evaluation.post(evaluation.organiser, f"/v1/evaluations/{session_id}/transitions", {"to": "scores_locked"})
+    assert locked.status_code == 200, locked.text
+    flagged = locked.json()["scoring"]["deviations"]
+    assert [(item["seat"], item["bidder"], item["criterion"]) for item in flagged] == [
+        ("E3", bidder_codes[0], "technical")
+    ]
+    assert (
+        evaluation.post(
+            evaluation.venues[HOHHOT],
+            f"/v1/evaluations/{session_id}/scores",
+            {**too_high, "scores": {"technical": 1, "commercial": 1, "price": 1}},
+        ).status_code
+        == 409
+    )

@@ -40,6 +40,7 @@ def _move(evaluation: Evaluation, session_id: str, to: str) -> Any:
         ({"bidders": [{"name": "某公司", "credit_code": "91440300MA5XXXXXX1"}]}, "bidders[0].credit_code"),
         ({"evaluation_at": "2026-12-08T09:00:00"}, "offset"),
         ({"surprise": 1}, "unknown fields: surprise"),
+        ({"criteria": [{"code": "technical", "max": 50}]}, "add up to 100"),
     ],
 )
 def test_creation_checks_the_session(evaluation: Evaluation, changes: dict[str, Any], detail: str) -> None:

@@ -200,25 +200,23 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         code = request.path_params["seal_code"]
         return _ok(mapping.to_partner(found(store.seals.get(code), f"印章 {code} ")))
 
+    def canonical_query(request: Request, parameter: str, table: str, what: str) -> str | None:
+        """The canonical code of a query parameter in Shenzhen's codes; None if absent."""
+        wanted = request.query_params.get(parameter) or None
+        if wanted is None:
+            return None
+        try:
+            return code_table(table).from_city("shenzhen", wanted)
+        except ValueError as exc:
+            raise _Fault(400, "40001", f"{what}代码 {wanted} 无效") from exc
+
     async def projects(request: Request) -> Response:
-        wanted = request.query_params.get("projectStatus") or None
-        status = None
-        if wanted is not None:
-            try:
-                status = code_table("trading_project_status").from_city("shenzhen", wanted)
-            except ValueError as exc:
-                raise _Fault(400, "40001", f"项目状态代码 {wanted} 无效") from exc
+        status = canonical_query(request, "projectStatus", "trading_project_status", "项目状态")
         rows = [mapping.to_partner(p) for p in store.projects.values() if status in (None, p.status)]
         return _ok({"total": len(rows), "list": rows})
 
     async def experts(request: Request) -> Response:
-        wanted = request.query_params.get("specialtyCode") or None
-        specialty = None
-        if wanted is not None:
-            try:
-                specialty = code_table("evaluation_specialty").from_city("shenzhen", wanted)
-            except ValueError as exc:
-                raise _Fault(400, "40001", f"专业代码 {wanted} 无效") from exc
+        specialty = canonical_query(request, "specialtyCode", "evaluation_specialty", "专业")
         rows = [
             expert_to_partner(EvaluationExpert.model_validate(expert.model_dump()))
             for expert in store.experts.values()

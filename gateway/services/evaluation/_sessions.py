@@ -118,29 +118,25 @@ def _city(value: Any, name: str) -> str:
     return value
 
 
-def _organisation(value: Any, name: str) -> dict[str, str]:
+def _identified(value: Any, where: str, id_field: str, validate: Callable[[str], None]) -> dict[str, str]:
+    """{"name", <id_field>} with the code checked by `validate` (catalogs' GB 32100 or GB 11643 check)."""
     if not isinstance(value, dict):
-        raise errors.InvalidContent(f"`{name}` must be an object with `name` and `credit_code`")
-    _only(value, {"name", "credit_code"})
-    code = value.get("credit_code")
+        raise errors.InvalidContent(f"`{where}` must be an object with `name` and `{id_field}`")
+    _only(value, {"name", id_field})
+    code = value.get(id_field)
     try:
-        catalogs.validate_uscc(code)  # type: ignore[arg-type]
+        validate(code)  # type: ignore[arg-type]
     except catalogs.CatalogError as exc:
-        raise errors.InvalidContent(f"`{name}.credit_code`: {exc}") from exc
-    return {"name": _text(value, "name"), "credit_code": str(code)}
+        raise errors.InvalidContent(f"`{where}.{id_field}`: {exc}") from exc
+    return {"name": _text(value, "name", high=200), id_field: str(code)}
+
+
+def _organisation(value: Any, where: str) -> dict[str, str]:
+    return _identified(value, where, "credit_code", catalogs.validate_uscc)
 
 
 def _representative(value: Any, index: int) -> dict[str, str]:
-    where = f"tenderer_representatives[{index}]"
-    if not isinstance(value, dict):
-        raise errors.InvalidContent(f"`{where}` must be an object with `name` and `id_number`")
-    _only(value, {"name", "id_number"})
-    number = value.get("id_number")
-    try:
-        catalogs.validate_resident_id(number)  # type: ignore[arg-type]
-    except catalogs.CatalogError as exc:
-        raise errors.InvalidContent(f"`{where}.id_number`: {exc}") from exc
-    return {"name": _text(value, "name", high=50), "id_number": str(number)}
+    return _identified(value, f"tenderer_representatives[{index}]", "id_number", catalogs.validate_resident_id)
 
 
 def _whole(payload: dict[str, Any], name: str, default: int | None, low: int, high: int) -> int:

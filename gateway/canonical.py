@@ -15,6 +15,7 @@ __all__ = [
     "ApplicationSubmission",
     "CreditRecord",
     "CreditSubject",
+    "EvaluationExpert",
     "HolderIdType",
     "Licence",
     "LicenceStatus",
@@ -198,3 +199,18 @@ class TradingProject(_Canonical):
     )
     venue: str | None = Field(default=None, description="where it is evaluated (评标场所)")
     status: TradingProjectStatus = Field(description="canonical project status, catalogs: trading_project_status")
+
+
+class EvaluationExpert(_Canonical):
+    """A bid-evaluation expert in a city's pool (评标专家库), as the gateway's expert draw reads it."""
+
+    expert_id: str = Field(min_length=1, max_length=32, description="the pool's number for the expert")
+    name: str = Field(min_length=1, max_length=50)
+    id_number: str = Field(min_length=18, max_length=18, description="GB 11643 resident identity number")
+    specialties: tuple[str, ...] = Field(
+        min_length=1, description="canonical codes, catalogs: evaluation_specialty; the first is the main one"
+    )
+    title: str = Field(default="", max_length=100, description="professional title (职称)")
+    employer: Party = Field(description="where the expert works, by its unified social credit code")
+    city: str = Field(pattern=r"^[1-8]\d{5}$", description="GB/T 2260 code of the pool's city")
+    available: bool = Field(description="False: suspended, sanctioned, on leave or otherwise not to be drawn")

@@ -25,6 +25,7 @@ envelope: success {"code": "00000", "message": "成功", "data": ...}; failure {
     trading centre (公共资源交易中心)
     GET  /api/trade/v1/projects?projectStatus=               {"total": n, "list": [...]}; status optional
     GET  /api/trade/v1/projects/{projectCode}                one project
+    GET  /api/trade/v1/experts?specialtyCode=                {"total": n, "list": [...]}: the expert pool (评标专家库)
 
 Error codes: 40001 bad request, 40401 no such record, 40400 no such endpoint, 40501 method not allowed,
 50001 internal error. The clock is a parameter (`now`), so tests pin the time a status change is stamped.
@@ -45,14 +46,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.sandbox_handling import HandlingDesk
-from adapters.shenzhen.mapping import NOT_FOUND_CODE, OK_CODE, ShenzhenMapping
+from adapters.shenzhen.mapping import NOT_FOUND_CODE, OK_CODE, ShenzhenMapping, expert_to_partner
 from catalogs import code_table
-from catalogs.seed import CitySeed, SeedData, generate
+from catalogs.seed import CitySeed, Expert, SeedData, generate
 from gateway.canonical import (
     ApplicationState,
     ApplicationStatus,
     ApplicationSubmission,
     CreditSubject,
+    EvaluationExpert,
     Licence,
     Seal,
     TradingProject,
@@ -114,6 +116,7 @@ class _Store:
     applications: dict[str, ApplicationStatus]
     seals: dict[str, Seal]
     projects: dict[str, TradingProject]
+    experts: dict[str, Expert]
     organisations: frozenset[str]  # the credit codes the seal platform knows, with or without seals
 
 
@@ -137,6 +140,7 @@ def create_app(
         applications={status.application_id: status for status in seed_application_statuses(city)},
         seals={seal.seal_code: seal for seal in city.seals},
         projects={project.project_code: project for project in city.trading_projects},
+        experts={expert.expert_id: expert for expert in city.experts},
         organisations=frozenset(party.id_number for party in (*city.enterprises, *city.authorities)),
     )
 
@@ -221,15 +225,28 @@ def create_app(
         code = request.path_params["seal_code"]
         return _ok(mapping.to_partner(found(store.seals.get(code), f"印章 {code} ")))
 
+    def canonical_query(request: Request, parameter: str, table: str, what: str) -> str | None:
+        """The canonical code of a query parameter in Shenzhen's codes; None if absent."""
+        wanted = request.query_params.get(parameter) or None
+        if wanted is None:
+            return None
+        try:
+            return code_table(table).from_city("shenzhen", wanted)
+        except ValueError as exc:
+            raise _Fault(400, "40001", f"{what}代码 {wanted} 无效") from exc
+
     async def projects(request: Request) -> Response:
-        wanted = request.query_params.get("projectStatus") or None
-        status = None
-        if wanted is not None:
-            try:
-                status = code_table("trading_project_status").from_city("shenzhen", wanted)
-            except ValueError as exc:
-                raise _Fault(400, "40001", f"项目状态代码 {wanted} 无效") from exc
+        status = canonical_query(request, "projectStatus", "trading_project_status", "项目状态")
         rows = [mapping.to_partner(p) for p in store.projects.values() if status in (None, p.status)]
+        return _ok({"total": len(rows), "list": rows})
+
+    async def experts(request: Request) -> Response:
+        specialty = canonical_query(request, "specialtyCode", "evaluation_specialty", "专业")
+        rows = [
+            expert_to_partner(EvaluationExpert.model_validate(expert.model_dump()))
+            for expert in store.experts.values()
+            if specialty in (None, *expert.specialties)
+        ]
         return _ok({"total": len(rows), "list": rows})
 
     async def project(request: Request) -> Response:
@@ -262,6 +279,7 @@ def create_app(
         Route("/api/seal/v1/enterprises/{credit_code}/seals", seals),
         Route("/api/seal/v1/seals/{seal_code:path}", seal),
         Route("/api/trade/v1/projects", projects),
+        Route("/api/trade/v1/experts", experts),
         Route("/api/trade/v1/projects/{project_code:path}", project),
     ]
     return Starlette(

@@ -141,7 +141,7 @@ def test_signatures_must_be_strict_der_under_openssl_too(key: Sm2PrivateKey) -> 
 def test_auto_chooses_openssl_here_and_says_so_once(caplog: pytest.LogCaptureFixture) -> None:
     backend = AutoSm2Backend("auto")
     with caplog.at_level(logging.INFO, logger="tongban.trust"):
-        assert isinstance(backend.verifier(), OpenSslSm2Backend)
+        assert type(backend.verifier()) is OpenSslSm2Backend
         backend.verifier()
     chosen = [record.getMessage() for record in caplog.records if "SM2 verification" in record.getMessage()]
     assert len(chosen) == 1 and "OpenSSL 3" in chosen[0]
@@ -153,7 +153,7 @@ def test_a_missing_library_falls_back_to_gmssl_and_says_so(
 ) -> None:
     backend = AutoSm2Backend("auto", openssl_names=MISSING_LIBRARY)
     with caplog.at_level(logging.INFO, logger="tongban.trust"):
-        assert isinstance(backend.verifier(), GmsslSm2Backend)
+        assert type(backend.verifier()) is GmsslSm2Backend
     assert backend.name == "gmssl"
     assert any("gmssl-pyx" in r.getMessage() and "not found" in r.getMessage() for r in caplog.records)
     signature = key.sign(b"licence")
@@ -176,9 +176,9 @@ def test_a_library_that_is_not_openssl_3_is_not_used() -> None:
 @needs_openssl
 def test_the_environment_variable_forces_a_backend(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(SM2_BACKEND_VARIABLE, "gmssl")
-    assert isinstance(AutoSm2Backend().verifier(), GmsslSm2Backend)
+    assert type(AutoSm2Backend().verifier()) is GmsslSm2Backend
     monkeypatch.setenv(SM2_BACKEND_VARIABLE, "openssl")
-    assert isinstance(AutoSm2Backend().verifier(), OpenSslSm2Backend)
+    assert type(AutoSm2Backend().verifier()) is OpenSslSm2Backend
     monkeypatch.setenv(SM2_BACKEND_VARIABLE, "fastest")
     with pytest.raises(Sm2BackendUnavailable, match="expected one of auto, openssl, gmssl"):
         AutoSm2Backend().verifier()
@@ -210,7 +210,7 @@ def test_the_default_backend_signs_with_gmssl_and_verifies_with_its_choice(key: 
     with pytest.raises(InvalidSignature):
         signed.public_key().verify(signature, b"permiT")
     expected = OpenSslSm2Backend if sm2_backend_in_use().startswith("openssl (") else GmsslSm2Backend
-    assert isinstance(DEFAULT_BACKEND.verifier(), expected)
+    assert type(DEFAULT_BACKEND.verifier()) is expected
 
 
 # ---- resources and threads -----------------------------------------------------------------------------

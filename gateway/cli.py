@@ -117,7 +117,9 @@ def run(
     from adapters.sandboxes import start_sandboxes
 
     current = settings(config)
-    sandboxes = start_sandboxes(base_port=sandbox_port, sandbox_dir=current.sandbox_dir)
+    sandboxes = start_sandboxes(
+        base_port=sandbox_port, sandbox_dir=current.sandbox_dir, step_seconds=current.sandbox_step_seconds
+    )
     typer.echo(f"sandbox PKI and sample documents under {current.sandbox_dir}", err=True)
     for city, url in sandboxes.urls().items():
         typer.echo(f"sandbox {city:<10} {url}", err=True)
@@ -167,7 +169,10 @@ def sandbox(
     from adapters.sandboxes import start_sandboxes
 
     try:
-        sandboxes = start_sandboxes(base_port=port, sandbox_dir=settings(config).sandbox_dir)
+        current = settings(config)
+        sandboxes = start_sandboxes(
+            base_port=port, sandbox_dir=current.sandbox_dir, step_seconds=current.sandbox_step_seconds
+        )
     except RuntimeError as exc:
         raise fail(str(exc)) from None
     for city, url in sandboxes.urls().items():

@@ -105,6 +105,17 @@ class Settings(BaseSettings):
         description="C2SP verifier keys of the witnesses that may cosign our checkpoints",
     )
 
+    # Applications: the State Council's holiday notices for years the shipped calendar lacks
+    working_days_file: Path | None = Field(
+        None,
+        description='JSON {"notices": [{"year", "source", "holidays", "working_days"}]}; without it, '
+        "a year the chinese-calendar package lacks is counted provisionally",
+    )
+
+    # The sandbox's handling systems move an application on one state every this many seconds
+    # (0: only when told, through their own endpoints).
+    sandbox_step_seconds: float = Field(5.0, ge=0, le=3600)
+
     # Logs
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True

@@ -14,7 +14,7 @@ from typing import Any, Final
 import catalogs
 from catalogs.service_items import Material, ServiceItem
 from gateway import errors
-from gateway.services.applications._calendar import CalendarNotCovered, Limit, WorkingDays, limit_on
+from gateway.services.applications._calendar import CalendarNotCovered, Limit, WorkingDays, is_provisional, limit_on
 from gateway.services.applications._states import CLOCK_STOPPED, LABELS
 from gateway.services.applications._store import StoredApplication, local_day
 from trust import content_digest
@@ -273,4 +273,15 @@ def view(application: StoredApplication, calendar: WorkingDays, today: date) -> 
         "on_time": None if limit.running else limit.used <= limit.promised,
     }
     answer["warnings"] = warnings_of(limit, paused)
+    if is_provisional(calendar, limit.deadline):
+        answer["time_limit"]["calendar"] = "provisional"
+        answer["warnings"].append(
+            {
+                "kind": "provisional_calendar",
+                "detail": f"no holiday notice for {limit.deadline.year} is loaded: the deadline counts the statutory "
+                "holidays without adjusted working days, and may move when the notice is loaded",
+            }
+        )
+    else:
+        answer["time_limit"]["calendar"] = "official"
     return answer

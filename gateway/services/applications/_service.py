@@ -22,11 +22,7 @@ import catalogs
 from catalogs.service_items import ServiceItem
 from gateway import errors
 from gateway.services.applications import _store
-from gateway.services.applications._calendar import (
-    CalendarNotCovered,
-    ChineseCalendarDays,
-    WorkingDays,
-)
+from gateway.services.applications._calendar import CalendarNotCovered, WorkingDays, calendar_for
 from gateway.services.applications._rules import limit_of
 from gateway.services.applications._states import CLOCK_STOPPED, TERMINAL
 from gateway.services.catalog import item_by_code
@@ -66,7 +62,11 @@ class Applications:
 
 
 def setup(runtime: Runtime) -> Applications:
-    return Applications(calendar=ChineseCalendarDays())
+    try:
+        calendar = calendar_for(runtime.settings.working_days_file)
+    except ValueError as exc:  # a broken notice file is the operator's to fix before start-up
+        raise errors.ConfigurationError(f"working_days_file: {exc}") from exc
+    return Applications(calendar=calendar)
 
 
 def applications_state(runtime: Runtime) -> Applications:

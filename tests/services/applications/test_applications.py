@@ -269,3 +269,18 @@ def test_overdue_across_national_day_and_illegal_transitions(
     )
     assert withdrawn.status_code == 200 and withdrawn.json()["warnings"] == []
     assert _report(world, application_id, "concluded").status_code == 409
+
+
+def test_a_deadline_in_a_year_without_a_holiday_notice_is_counted_provisionally(
+    world_factory: Callable[..., World],  # noqa: F811
+) -> None:
+    """chinese-calendar knows 2026 but not 2027: the application is received all the same, and its
+    deadline is counted by the statutory rule and marked provisional."""
+    world = world_factory(clock=FixedClock(datetime(2026, 12, 28, 10, 0, tzinfo=CST)))  # a Monday
+    answer = world.call(world.zs_window, "POST", "/v1/applications", food_licence_application(with_licence=False))
+    assert answer.status_code == 201, answer.text
+    found = answer.json()
+    # Five working days: 29, 30, 31 December, then (1 January off) 4 and 5 January 2027.
+    assert found["deadline"] == "2027-01-05"
+    assert found["time_limit"]["calendar"] == "provisional"
+    assert [warning["kind"] for warning in found["warnings"]] == ["provisional_calendar"]

@@ -263,15 +263,22 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _last_event_id(connection: Connection, session_id: str) -> int:
+    return (
+        connection.execute(
+            select(func.max(evaluation_events.c.event_id)).where(evaluation_events.c.session_id == session_id)
+        ).scalar_one_or_none()
+        or 0
+    )
+
+
 def _append_events(
     connection: Connection, session_id: str, events: list[tuple[str, dict[str, Any]]], now: datetime
 ) -> list[int]:
-    last = connection.execute(
-        select(func.max(evaluation_events.c.event_id)).where(evaluation_events.c.session_id == session_id)
-    ).scalar_one_or_none()
+    last = _last_event_id(connection, session_id)
     ids = []
     for offset, (kind, data) in enumerate(events, start=1):
-        event_id = (last or 0) + offset
+        event_id = last + offset
         connection.execute(
             insert(evaluation_events).values(
                 session_id=session_id, event_id=event_id, kind=kind, data=_dumps(data), created_at=now
@@ -303,21 +310,30 @@ Change = Callable[[Session], list[tuple[str, dict[str, Any]]]]
 
 
 async def _change(runtime: Runtime, exchange: Exchange, session_id: str, change: Change) -> Session:
-    """Apply `change` (which edits the session and says its events) in one write; audit each event."""
+    """Apply `change` (which edits the session and says its events): the events' audit entries are
+    durable before the change is stored, as everywhere in the gateway. Should the write then find
+    the session changed meanwhile (its version), nothing is stored and the exchange's failure
+    entry follows these entries in the log."""
     now = runtime.clock.now()
 
-    def write() -> tuple[Session, list[tuple[int, str, dict[str, Any]]]]:
-        with runtime.database.write() as connection:
+    def prepare() -> tuple[Session, list[tuple[str, dict[str, Any]]], int]:
+        with runtime.database.read() as connection:
             session = _load(connection, session_id)
-            events = change(session)
-            _save(connection, session, now)
-            _keep_sittings(connection, session)
-            ids = _append_events(connection, session_id, events, now)
-        return session, [(event_id, kind, data) for event_id, (kind, data) in zip(ids, events, strict=True)]
+            last = _last_event_id(connection, session_id)
+        return session, change(session), last
 
-    session, written = await runtime.in_thread(write)
-    for event_id, kind, data in written:
-        await _audit(runtime, exchange, session_id, event_id, kind, data)
+    session, events, last = await runtime.in_thread(prepare)
+    for offset, (kind, data) in enumerate(events, start=1):
+        await _audit(runtime, exchange, session_id, last + offset, kind, data)
+
+    def write() -> None:
+        with runtime.database.write() as connection:
+            _save(connection, session, now)  # the version guard: ConcurrentChange if another got there first
+            _keep_sittings(connection, session)
+            if _append_events(connection, session_id, events, now)[:1] not in ([], [last + 1]):
+                raise ConcurrentChange(f"session {session_id} gained events while this request ran; retry")
+
+    await runtime.in_thread(write)
     return session
 
 
@@ -497,6 +513,7 @@ def create_session() -> Handler:
         now = runtime.clock.now()
         session_id = _new_session_id(runtime)
         created = {"state": "scheduled", "seed_commitment": document["seed_commitment"]}
+        await _audit(runtime, exchange, session_id, 1, "created", created)  # durable before it is stored
 
         def write() -> Session:
             with runtime.database.write() as connection:
@@ -517,7 +534,6 @@ def create_session() -> Handler:
                 return _load(connection, session_id)
 
         session = await runtime.in_thread(write)
-        await _audit(runtime, exchange, session_id, 1, "created", created)
         return 201, session_view(session, await _holds(runtime, exchange, SUPERVISE_RIGHT))
 
     return handle

@@ -175,3 +175,39 @@ def test_the_event_stream_resumes_after_the_last_event_id_from_another_process(
     assert evaluation.events_once(evaluation.outsider, session_id).status_code == 403
     bad = evaluation.gateway.call(venue, "GET", f"/v1/evaluations/{session_id}/events", headers={"last-event-id": "x"})
     assert bad.status_code == 422
+
+
+class _RefusingAuditLog:
+    """An audit log that takes the exchange's own entries but fails on the session's events (its
+    storage failing just then): nothing may change that it did not record."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def append(self, entry: Any, *args: Any, **kwargs: Any) -> Any:
+        from gateway.errors import AuditUnavailable
+
+        if entry is not None and str(entry.get("kind", "")).startswith("evaluation."):
+            raise AuditUnavailable(internal="disk full")
+        return await self.inner.append(entry, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_no_change_is_stored_that_the_audit_log_did_not_record(evaluation: Evaluation) -> None:
+    session_id = _create(evaluation).json()["id"]
+    runtime = evaluation.gateway.runtime
+    kept = runtime.audit_log
+    runtime.audit_log = _RefusingAuditLog(kept)
+    try:
+        refused = _move(evaluation, session_id, "suspended")
+        created = _create(evaluation)
+    finally:
+        runtime.audit_log = kept
+    assert refused.status_code == 503 and refused.json()["code"] == "audit.unavailable"
+    assert created.status_code == 503
+    session = evaluation.get(evaluation.organiser, f"/v1/evaluations/{session_id}").json()
+    assert session["state"] == "scheduled"
+    events = parse_sse(evaluation.events_once(evaluation.organiser, session_id).text)
+    assert [event["kind"] for event in events] == ["created"]

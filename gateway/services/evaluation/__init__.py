@@ -8,10 +8,11 @@ The draw itself is `draw` / `check_record` (pure functions, re-run by `tongban e
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gateway.services import DomainService
 from gateway.services.evaluation._draw import ALGORITHM, DrawImpossible, check_record, draw, snapshot_digest
-from gateway.services.evaluation._routes import evaluation_routes
-from gateway.services.evaluation._sessions import ORGANISE_RIGHT, SUPERVISE_RIGHT, VENUE_RIGHT
+from gateway.services.evaluation._rights import ORGANISE_RIGHT, SUPERVISE_RIGHT, VENUE_RIGHT
 from gateway.services.evaluation._states import (
     FLOW,
     STATES,
@@ -42,6 +43,20 @@ __all__ = [
     "move",
     "snapshot_digest",
 ]
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from gateway.services import ServiceFace
+
+
+def evaluation_routes(face: ServiceFace) -> APIRouter:
+    """The routes, imported when the gateway builds its app: `tongban evaluation` imports this package
+    and must not load the web and database code."""
+    from gateway.services.evaluation._routes import evaluation_routes as routes
+
+    return routes(face)
+
 
 SERVICE = DomainService(
     name="evaluation",

@@ -32,6 +32,7 @@ from gateway import errors
 from gateway.exchange import Exchange, Message
 from gateway.operations import json_reply, whole_number
 from gateway.services.evaluation._draw import ALGORITHM, draw, seed_commitment, snapshot_digest
+from gateway.services.evaluation._rights import ORGANISE_RIGHT, SUPERVISE_RIGHT, VENUE_RIGHT
 from gateway.services.evaluation._states import FLOW, SessionNotReady, StatePosition, move
 from gateway.services.evaluation.tables import evaluation_events, evaluation_sessions, evaluation_sittings
 
@@ -59,9 +60,6 @@ __all__ = [
     "transition",
 ]
 
-ORGANISE_RIGHT: Final = "evaluation.organise"
-VENUE_RIGHT: Final = "evaluation.venue"
-SUPERVISE_RIGHT: Final = "evaluation.supervise"
 
 MAX_BODY_BYTES: Final = 64 * 1024
 MAX_COMMITTEE: Final = 25

@@ -1,0 +1,48 @@
+"""Public-credit report exchange (信用报告互认): a signed report on a subject, from the credit platform
+of the city that registered it, releasing only the sections the purpose allows; verification
+(valid, superseded, revoked, tampered); quotas per requester and purpose; the query trail.
+
+Other services may use `verify_signed_report` and `identify_subject` from here.
+"""
+
+from __future__ import annotations
+
+from gateway.services import DomainService
+from gateway.services.credit import tables as tables
+from gateway.services.credit._operations import (
+    CREDIT_QUERY_RIGHT,
+    CREDIT_SUPERVISE_RIGHT,
+    MAX_BATCH,
+    verify_signed_report,
+)
+from gateway.services.credit._report import SECTION_KINDS, identify_subject
+from gateway.services.credit._routes import credit_routes
+from gateway.services.credit._soap import SOAP_OPERATIONS, WSDL_SCHEMA
+
+__all__ = [
+    "CREDIT_QUERY_RIGHT",
+    "CREDIT_SUPERVISE_RIGHT",
+    "MAX_BATCH",
+    "SECTION_KINDS",
+    "SERVICE",
+    "identify_subject",
+    "verify_signed_report",
+]
+
+SERVICE = DomainService(
+    name="credit",
+    rights={
+        CREDIT_QUERY_RIGHT: "ask for public-credit reports (one subject or a batch), within the quota per purpose",
+        CREDIT_SUPERVISE_RIGHT: "read who asked about a subject and why, read any report, revoke a report",
+    },
+    routes=credit_routes,
+    soap_operations=SOAP_OPERATIONS,
+    wsdl_schema=WSDL_SCHEMA,
+    endpoints={
+        "credit_purposes": "/v1/credit/purposes",
+        "credit_reports": "/v1/credit/reports",
+        "credit_reports_batch": "/v1/credit/reports/batch",
+        "credit_report_verify": "/v1/credit/reports/verify",
+        "credit_subject_queries": "/v1/credit/subjects/{subject_code}/queries",
+    },
+)

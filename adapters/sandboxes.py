@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "SANDBOXES",
     "SandboxSpec",
     "SandboxSystem",
+    "record_credit_repair",
     "seed_listing",
     "start_sandboxes",
 ]
@@ -261,3 +263,21 @@ def _samples(sandbox_dir: Path | None) -> list[dict[str, Any]]:
         return []
     listed: list[dict[str, Any]] = json.loads(index.read_text(encoding="utf-8"))
     return [{**sample, "path": str(sandbox_dir / "samples" / sample["file"])} for sample in listed]
+
+
+def record_credit_repair(region: str, base_url: str, uscc: str, decision_number: str, repaired_on: date) -> None:
+    """Tell a city's sandbox credit platform that a penalty was repaired (信用修复), in that city's
+    wire format; ValueError with the platform's message when it refuses."""
+    import httpx
+
+    if region != "440300":
+        raise ValueError(f"the {region} sandbox records no repairs yet; the Shenzhen one (440300) does")
+    response = httpx.post(
+        f"{base_url.rstrip('/')}/api/credit/v1/subjects/{uscc}/repairs",
+        json={"decisionNo": decision_number, "repairDate": repaired_on.isoformat()},
+        timeout=10,
+        trust_env=False,
+    )
+    answer = response.json()
+    if answer.get("code") != "00000":
+        raise ValueError(f"the {region} credit platform refused the repair: {answer.get('message')}")

@@ -11,6 +11,9 @@ envelope: success {"code": "00000", "message": "成功", "data": ...}; failure {
     GET  /api/licence/v1/licences?holderCertNo=&licenceTypeCode=   {"total": n, "list": [...]}; type optional
     credit platform (公共信用信息平台)
     GET  /api/credit/v1/subjects/{creditCode}                one credit subject with its creditRecords
+    POST /api/credit/v1/subjects/{creditCode}/repairs        body {"decisionNo": "...", "repairDate": "2026-12-01"}:
+                                                             record a credit repair (信用修复) of that penalty;
+                                                             answers the subject (409 40901 if repaired already)
     service handling (一网通办受理系统)
     GET  /api/handle/v1/applications/{applyNo}/status        where an application stands
     POST /api/handle/v1/applications/{applyNo}/status        body {"handleStatus": "30", "remark": "..."}
@@ -31,7 +34,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Final
 
 from starlette.applications import Starlette
@@ -153,6 +156,33 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         code = request.path_params["credit_code"]
         return _ok(mapping.to_partner(found(store.subjects.get(code), f"信用主体 {code} ")))
 
+    async def repair(request: Request) -> Response:
+        code = request.path_params["credit_code"]
+        current = found(store.subjects.get(code), f"信用主体 {code} ")
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _Fault(400, "40001", "请求体不是有效的 JSON") from exc
+        if not isinstance(body, dict) or not isinstance(body.get("decisionNo"), str):
+            raise _Fault(400, "40001", "缺少参数 decisionNo")
+        try:
+            repaired_on = date.fromisoformat(
+                body.get("repairDate") or clock().astimezone(_SHENZHEN_TIME).date().isoformat()
+            )
+        except (TypeError, ValueError) as exc:
+            raise _Fault(400, "40001", "repairDate 必须是 yyyy-MM-dd 日期") from exc
+        number = body["decisionNo"]
+        penalties = [r for r in current.records if r.kind == "administrative_penalty" and r.decision_number == number]
+        if not penalties:
+            raise _Fault(404, NOT_FOUND_CODE, f"信用主体 {code} 没有决定书 {number} 的行政处罚")
+        if penalties[0].repaired_on is not None:
+            raise _Fault(409, "40901", f"行政处罚 {number} 已于 {penalties[0].repaired_on} 完成信用修复")
+        records = tuple(
+            r.model_copy(update={"repaired_on": repaired_on}) if r is penalties[0] else r for r in current.records
+        )
+        store.subjects[code] = current.model_copy(update={"records": records})
+        return _ok(mapping.to_partner(store.subjects[code]))
+
     async def application(request: Request) -> Response:
         number = request.path_params["apply_no"]
         return _ok(mapping.to_partner(found(store.applications.get(number), f"办件 {number} ")))
@@ -224,6 +254,7 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         Route("/api/licence/v1/licences/{licence_no:path}", licence),
         Route("/api/licence/v1/licences", licences),
         Route("/api/credit/v1/subjects/{credit_code}", subject),
+        Route("/api/credit/v1/subjects/{credit_code}/repairs", repair, methods=["POST"]),
         Route("/api/handle/v1/applications/{apply_no:path}/status", application, methods=["GET"]),
         Route("/api/handle/v1/applications/{apply_no:path}/status", change_status, methods=["POST"]),
         Route("/api/seal/v1/enterprises/{credit_code}/seals", seals),

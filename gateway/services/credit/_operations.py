@@ -309,6 +309,7 @@ class ReadReport(CreditOperation):
     """GET /v1/credit/reports/{report_id}: the requester's own report, or any for a supervisor."""
 
     name: str = "credit.reports.read"
+    required_right: str | None = None  # the requester's own report, or a supervisor: checked below
     report_id: str = ""
 
     async def forward(self, exchange: Exchange, runtime: Runtime) -> None:

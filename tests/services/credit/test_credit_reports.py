@@ -305,7 +305,10 @@ def test_supervisors_see_who_asked_about_a_subject_and_why(credit_gateway: Any) 
     window = _member(credit_gateway, "442000.zsdemo.window", "credit.query")
     supervisor = _member(credit_gateway, "440300.fgw.credit", "credit.supervise")
     subject = OTHERS[4]
-    _report(credit_gateway, bank, subject.uscc, "financing")
+    issued = _report(credit_gateway, bank, subject.uscc, "financing").json()
+    read = credit_gateway.call(supervisor, "GET", f"/v1/credit/reports/{issued['report_id']}")
+    assert read.status_code == 200 and read.json()["signed_report"] == issued["signed_report"]
+    assert read.json()["status"]["requester"] == bank.id
     _report(credit_gateway, window, subject.uscc, "administrative_approval")
     assert credit_gateway.call(bank, "GET", f"/v1/credit/subjects/{subject.uscc}/queries").status_code == 403
     answer = credit_gateway.call(supervisor, "GET", f"/v1/credit/subjects/{subject.uscc}/queries")

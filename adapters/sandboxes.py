@@ -270,14 +270,19 @@ def record_credit_repair(region: str, base_url: str, uscc: str, decision_number:
     wire format; ValueError with the platform's message when it refuses."""
     import httpx
 
-    if region != "440300":
-        raise ValueError(f"the {region} sandbox records no repairs yet; the Shenzhen one (440300) does")
-    response = httpx.post(
-        f"{base_url.rstrip('/')}/api/credit/v1/subjects/{uscc}/repairs",
-        json={"decisionNo": decision_number, "repairDate": repaired_on.isoformat()},
-        timeout=10,
-        trust_env=False,
-    )
-    answer = response.json()
-    if answer.get("code") != "00000":
-        raise ValueError(f"the {region} credit platform refused the repair: {answer.get('message')}")
+    base = base_url.rstrip("/")
+    if region == "440300":
+        url, body = f"{base}/api/credit/v1/subjects/{uscc}/repairs", {"decisionNo": decision_number}
+        body["repairDate"] = repaired_on.isoformat()
+    elif region == "150100":
+        from adapters.hohhot import _wire
+
+        url = f"{base}{_wire.SUBJECT_REPAIR}"
+        body = {"tyshxydm": uscc, "decide_doc_no": decision_number, "repair_date": repaired_on.isoformat()}
+    else:
+        raise ValueError(f"the {region} sandbox records no repairs yet; Shenzhen's (440300) and Hohhot's (150100) do")
+    answer = httpx.post(url, json=body, timeout=10, trust_env=False).json()
+    if answer.get("code") not in ("00000", 200):
+        raise ValueError(
+            f"the {region} credit platform refused the repair: {answer.get('message') or answer.get('msg')}"
+        )

@@ -43,6 +43,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.sandbox_credit import AlreadyRepaired, PenaltyNotFound, with_repair
 from adapters.shenzhen.mapping import NOT_FOUND_CODE, OK_CODE, ShenzhenMapping
 from catalogs import code_table
 from catalogs.seed import CitySeed, SeedData, generate
@@ -172,15 +173,12 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         except (TypeError, ValueError) as exc:
             raise _Fault(400, "40001", "repairDate 必须是 yyyy-MM-dd 日期") from exc
         number = body["decisionNo"]
-        penalties = [r for r in current.records if r.kind == "administrative_penalty" and r.decision_number == number]
-        if not penalties:
-            raise _Fault(404, NOT_FOUND_CODE, f"信用主体 {code} 没有决定书 {number} 的行政处罚")
-        if penalties[0].repaired_on is not None:
-            raise _Fault(409, "40901", f"行政处罚 {number} 已于 {penalties[0].repaired_on} 完成信用修复")
-        records = tuple(
-            r.model_copy(update={"repaired_on": repaired_on}) if r is penalties[0] else r for r in current.records
-        )
-        store.subjects[code] = current.model_copy(update={"records": records})
+        try:
+            store.subjects[code] = with_repair(current, number, repaired_on)
+        except PenaltyNotFound as exc:
+            raise _Fault(404, NOT_FOUND_CODE, f"信用主体 {code} 没有决定书 {number} 的行政处罚") from exc
+        except AlreadyRepaired as exc:
+            raise _Fault(409, "40901", f"行政处罚 {number} 已于 {exc.repaired_on} 完成信用修复") from exc
         return _ok(mapping.to_partner(store.subjects[code]))
 
     async def application(request: Request) -> Response:

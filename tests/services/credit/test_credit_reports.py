@@ -300,6 +300,29 @@ def _superseded_then_revoked(start_gateway: Any, sandboxes: RunningSandboxes) ->
     assert again.status_code == 409
 
 
+def test_a_repair_at_the_hohhot_platform_supersedes_a_report_issued_before(start_gateway: Any) -> None:
+    subject = _subject_with(HOHHOT, lambda s: s.status == "active" and _unrepaired_penalty(s) is not None)
+    penalty = _unrepaired_penalty(subject)
+    sandboxes = start_sandboxes(base_port=0)
+    try:
+        gateway = start_gateway(partner_urls=sandboxes.regions(), trust_list_urls={})
+        member = _member(gateway, "440300.ggzy.trading", "credit.query")
+        before = _report(gateway, member, subject.uscc, "public_resource_trading").json()
+        assert before["report"]["source"]["city"] == "150100"
+        assert _verify(gateway, member, before["signed_report"])["verdict"] == "valid"
+        record_credit_repair(
+            "150100", sandboxes.regions()["150100"], subject.uscc, penalty.decision_number, date(2026, 11, 30)
+        )
+        with pytest.raises(ValueError, match="已于 2026-11-30 完成信用修复"):
+            record_credit_repair(
+                "150100", sandboxes.regions()["150100"], subject.uscc, penalty.decision_number, date(2026, 12, 1)
+            )
+        verdict = _verify(gateway, member, before["signed_report"])
+        assert (verdict["verdict"], verdict["changed_sections"]) == ("superseded", ["administrative_penalties"])
+    finally:
+        sandboxes.stop()
+
+
 def test_supervisors_see_who_asked_about_a_subject_and_why(credit_gateway: Any) -> None:
     bank = _member(credit_gateway, "440300.bank.loans", "credit.query")
     window = _member(credit_gateway, "442000.zsdemo.window", "credit.query")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Index, Integer, String, Table, Text
 
-from gateway.storage._tables import UTCDateTime, metadata
+from gateway.storage import UTCDateTime, metadata
 
 __all__ = ["credit_queries", "credit_quota_windows", "credit_reports"]
 

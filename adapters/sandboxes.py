@@ -267,22 +267,10 @@ def _samples(sandbox_dir: Path | None) -> list[dict[str, Any]]:
 
 def record_credit_repair(region: str, base_url: str, uscc: str, decision_number: str, repaired_on: date) -> None:
     """Tell a city's sandbox credit platform that a penalty was repaired (信用修复), in that city's
-    wire format; ValueError with the platform's message when it refuses."""
-    import httpx
-
-    base = base_url.rstrip("/")
-    if region == "440300":
-        url, body = f"{base}/api/credit/v1/subjects/{uscc}/repairs", {"decisionNo": decision_number}
-        body["repairDate"] = repaired_on.isoformat()
-    elif region == "150100":
-        from adapters.hohhot import _wire
-
-        url = f"{base}{_wire.SUBJECT_REPAIR}"
-        body = {"tyshxydm": uscc, "decide_doc_no": decision_number, "repair_date": repaired_on.isoformat()}
-    else:
-        raise ValueError(f"the {region} sandbox records no repairs yet; Shenzhen's (440300) and Hohhot's (150100) do")
-    answer = httpx.post(url, json=body, timeout=10, trust_env=False).json()
-    if answer.get("code") not in ("00000", 200):
-        raise ValueError(
-            f"the {region} credit platform refused the repair: {answer.get('message') or answer.get('msg')}"
-        )
+    wire format (its sandbox module's record_credit_repair); ValueError when it refuses or cannot."""
+    spec = next((spec for spec in SANDBOXES if spec.region == region), None)
+    module = importlib.import_module(spec.module) if spec is not None else None
+    if module is None or not hasattr(module, "record_credit_repair"):
+        takers = [s.region for s in SANDBOXES if hasattr(importlib.import_module(s.module), "record_credit_repair")]
+        raise ValueError(f"the {region} sandbox records no repairs; these do: {', '.join(takers)}")
+    module.record_credit_repair(base_url, uscc, decision_number, repaired_on)

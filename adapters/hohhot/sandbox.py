@@ -409,3 +409,14 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         Route(_wire.SPECIALTY_LIST, specialty_list),
     ]
     return Starlette(routes=routes, exception_handlers={_Fault: fault, HTTPException: http_error, Exception: crash})
+
+
+def record_credit_repair(base_url: str, uscc: str, decision_number: str, repaired_on: date) -> None:
+    """Ask this sandbox's credit platform (at `base_url`) to record a repair; ValueError if it refuses."""
+    import httpx
+
+    url = f"{base_url.rstrip('/')}{_wire.SUBJECT_REPAIR}"
+    body = {"tyshxydm": uscc, "decide_doc_no": decision_number, "repair_date": repaired_on.isoformat()}
+    answer = httpx.post(url, json=body, timeout=10, trust_env=False).json()
+    if answer.get("code") != _wire.OK:
+        raise ValueError(f"the credit platform refused the repair: {answer.get('msg')}")

@@ -261,3 +261,14 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         Route("/api/trade/v1/projects/{project_code:path}", project),
     ]
     return Starlette(routes=routes, exception_handlers={_Fault: fault, HTTPException: http_error, Exception: crash})
+
+
+def record_credit_repair(base_url: str, uscc: str, decision_number: str, repaired_on: date) -> None:
+    """Ask this sandbox's credit platform (at `base_url`) to record a repair; ValueError if it refuses."""
+    import httpx
+
+    url = f"{base_url.rstrip('/')}/api/credit/v1/subjects/{uscc}/repairs"
+    body = {"decisionNo": decision_number, "repairDate": repaired_on.isoformat()}
+    answer = httpx.post(url, json=body, timeout=10, trust_env=False).json()
+    if answer.get("code") != "00000":
+        raise ValueError(f"the credit platform refused the repair: {answer.get('message')}")

@@ -43,6 +43,7 @@ SERVICE = DomainService(
         "credit_reports": "/v1/credit/reports",
         "credit_reports_batch": "/v1/credit/reports/batch",
         "credit_report_verify": "/v1/credit/reports/verify",
+        "credit_profiles": "/v1/credit/profiles",
         "credit_subject_queries": "/v1/credit/subjects/{subject_code}/queries",
     },
 )

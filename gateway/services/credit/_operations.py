@@ -63,7 +63,7 @@ MAX_BATCH = 100
 MAX_BODY_BYTES = 256 * 1024
 
 
-def _json_body(body: bytes, fields: set[str], what: str) -> dict[str, Any]:
+def json_body(body: bytes, fields: set[str], what: str) -> dict[str, Any]:
     try:
         payload = trust.parse_json(body or b"null")
     except trust.JsonRejected as exc:
@@ -76,7 +76,7 @@ def _json_body(body: bytes, fields: set[str], what: str) -> dict[str, Any]:
     return payload
 
 
-def _with_headers(reply: Message, extra: dict[str, str]) -> Message:
+def with_headers(reply: Message, extra: dict[str, str]) -> Message:
     for name, value in extra.items():
         reply.headers[name] = value
     return reply
@@ -126,7 +126,7 @@ def _quota_limit(runtime: Runtime, purpose: str) -> int:
     return settings.credit_quotas.get(purpose, settings.credit_quota_per_window)
 
 
-async def _charge(runtime: Runtime, member_id: str, purpose: str, units: int) -> QuotaState:
+async def charge_for(runtime: Runtime, member_id: str, purpose: str, units: int) -> QuotaState:
     return await runtime.in_thread(
         lambda: charge_quota(
             runtime.database,
@@ -140,7 +140,7 @@ async def _charge(runtime: Runtime, member_id: str, purpose: str, units: int) ->
     )
 
 
-async def _fetch_subject(runtime: Runtime, city: str, code: str) -> CreditSubject | None:
+async def fetch_subject(runtime: Runtime, city: str, code: str) -> CreditSubject | None:
     if runtime.partners is None:
         raise errors.ServiceUnavailable("no partner systems are configured")
     return await runtime.partners.client_for(city).get_credit_subject(code)
@@ -163,7 +163,7 @@ async def _issue(
     subject_code = identify_subject(code)
     sections = list(released_sections(purpose, subject_code))
     city = credit_city(subject_code, runtime.partners.cities if runtime.partners is not None else ())
-    subject = await _fetch_subject(runtime, city, subject_code.code)
+    subject = await fetch_subject(runtime, city, subject_code.code)
     now = runtime.clock.now()
     requester = exchange.caller.id
 
@@ -227,7 +227,7 @@ class IssueReport(CreditOperation):
 
     async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
         if self.from_body:
-            payload = _json_body(exchange.request.body, {"subject_code", "purpose"}, "subject_code and purpose")
+            payload = json_body(exchange.request.body, {"subject_code", "purpose"}, "subject_code and purpose")
             self.subject_code, self.purpose_code = payload.get("subject_code"), payload.get("purpose")
         self.purpose = purpose_named(self.purpose_code)
         released_sections(self.purpose, identify_subject(self.subject_code))  # 422 / 403 before any quota
@@ -235,7 +235,7 @@ class IssueReport(CreditOperation):
 
     async def forward(self, exchange: Exchange, runtime: Runtime) -> None:
         assert exchange.caller is not None and self.purpose is not None
-        self.quota = await _charge(runtime, exchange.caller.id, self.purpose.code, 1)
+        self.quota = await charge_for(runtime, exchange.caller.id, self.purpose.code, 1)
         report, signed = await _issue(runtime, exchange, self.subject_code, self.purpose)
         exchange.result = _answer(report, signed)
 
@@ -243,7 +243,7 @@ class IssueReport(CreditOperation):
         assert self.quota is not None
         reply = json_reply(201, exchange.result)
         extra = self.quota.headers() | {"Location": f"/v1/credit/reports/{exchange.result['report_id']}"}
-        exchange.reply = _with_headers(reply, extra)
+        exchange.reply = with_headers(reply, extra)
 
 
 def _error_item(code: object, error: errors.TongbanError) -> dict[str, Any]:
@@ -265,7 +265,7 @@ class IssueReports(CreditOperation):
     concurrency: int = 8
 
     async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
-        payload = _json_body(exchange.request.body, {"subject_codes", "purpose"}, "subject_codes and purpose")
+        payload = json_body(exchange.request.body, {"subject_codes", "purpose"}, "subject_codes and purpose")
         self.purpose = purpose_named(payload.get("purpose"))
         codes = payload.get("subject_codes")
         if not isinstance(codes, list) or not 1 <= len(codes) <= MAX_BATCH:
@@ -276,7 +276,7 @@ class IssueReports(CreditOperation):
     async def forward(self, exchange: Exchange, runtime: Runtime) -> None:
         assert exchange.caller is not None and self.purpose is not None
         purpose = self.purpose
-        self.quota = await _charge(runtime, exchange.caller.id, purpose.code, len(self.codes))
+        self.quota = await charge_for(runtime, exchange.caller.id, purpose.code, len(self.codes))
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(code: object) -> dict[str, Any]:
@@ -297,7 +297,7 @@ class IssueReports(CreditOperation):
 
     async def translate_response(self, exchange: Exchange, runtime: Runtime) -> None:
         assert self.quota is not None
-        exchange.reply = _with_headers(json_reply(200, exchange.result), self.quota.headers())
+        exchange.reply = with_headers(json_reply(200, exchange.result), self.quota.headers())
 
 
 async def _supervisor(runtime: Runtime, member_id: str) -> bool:
@@ -339,7 +339,7 @@ class RevokeReport(CreditOperation):
     reason: str = ""
 
     async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
-        payload = _json_body(exchange.request.body, {"reason"}, "reason")
+        payload = json_body(exchange.request.body, {"reason"}, "reason")
         reason = payload.get("reason")
         if not isinstance(reason, str) or not 1 <= len(reason) <= 500:
             raise errors.InvalidContent("reason must be 1 to 500 characters: why the report is withdrawn")
@@ -406,7 +406,7 @@ async def verify_signed_report(runtime: Runtime, signed: str) -> dict[str, Any]:
     if stored.revoked_at is not None:
         return verdict("revoked", f"revoked at {stored.revoked_at.isoformat()}: {stored.revoked_reason}", report)
     city = report["source"]["city"]
-    subject = await _fetch_subject(runtime, city, stored.subject_code)
+    subject = await fetch_subject(runtime, city, stored.subject_code)
     if subject is None:
         return verdict("superseded", f"the {city} credit platform no longer holds the subject", report)
     now = runtime.clock.now()
@@ -433,7 +433,7 @@ class VerifyReport(CreditOperation):
 
     async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
         if self.signed_report is None:
-            payload = _json_body(exchange.request.body, {"signed_report"}, "signed_report")
+            payload = json_body(exchange.request.body, {"signed_report"}, "signed_report")
             self.signed_report = payload.get("signed_report")
         if not isinstance(self.signed_report, str) or not self.signed_report:
             raise errors.InvalidContent("signed_report is required: the compact JWS as issued")

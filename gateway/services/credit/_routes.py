@@ -17,6 +17,7 @@ from gateway.services.credit._operations import (
     SubjectQueries,
     VerifyReport,
 )
+from gateway.services.credit._profile import CreditProfile
 
 __all__ = ["credit_routes"]
 
@@ -81,6 +82,25 @@ def credit_routes(face: ServiceFace) -> APIRouter:
     )
     async def issue_batch(request: Request) -> Response:
         return await face.run(request, IssueReports(), IssueReports().max_body_bytes)
+
+    @router.post(
+        "/v1/credit/profiles",
+        tags=["credit"],
+        summary="An individual business's credit profile: score, band, every point explained by a rule "
+        "(right: credit.query)",
+        openapi_extra=_json_body(
+            {
+                "required": ["subject_code", "purpose"],
+                "properties": {
+                    "subject_code": {"type": "string", "description": "an individual business's code (92...)"},
+                    "purpose": {"type": "string", "enum": purposes},
+                },
+            },
+            {"subject_code": "92440300TBKW6F1R8A", "purpose": "supervision"},
+        ),
+    )
+    async def profile(request: Request) -> Response:
+        return await face.run(request, CreditProfile(), CreditProfile().max_body_bytes)
 
     @router.post(
         "/v1/credit/reports/verify",

@@ -313,7 +313,7 @@ def test_a_repair_at_the_hohhot_platform_supersedes_a_report_issued_before(start
         record_credit_repair(
             "150100", sandboxes.regions()["150100"], subject.uscc, penalty.decision_number, date(2026, 11, 30)
         )
-        with pytest.raises(ValueError, match="refused the repair: .*已于 2026-11-30 完成信用修复"):
+        with pytest.raises(ValueError, match=r"refused the repair: .*已于 2026-11-30 完成信用修复"):
             record_credit_repair(
                 "150100", sandboxes.regions()["150100"], subject.uscc, penalty.decision_number, date(2026, 12, 1)
             )

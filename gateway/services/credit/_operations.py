@@ -15,7 +15,7 @@ import rfc8785
 from sqlalchemy import Connection
 
 import trust
-from catalogs.credit_purposes import CreditPurpose
+from catalogs.credit_purposes import CreditPurpose, credit_purposes
 from gateway import errors
 from gateway.clock import new_exchange_id
 from gateway.exchange import Exchange, Message
@@ -199,7 +199,7 @@ async def _issue(
         as_of=now,
     )
     private_key, certificate = _signing_identity(runtime)
-    signed = sign_report(report, private_key, certificate, now)
+    signed = sign_report(report, private_key, [certificate], now)
 
     def keep() -> None:
         with runtime.database.write() as connection:
@@ -387,12 +387,12 @@ async def verify_signed_report(runtime: Runtime, signed: str) -> dict[str, Any]:
         evidence = await runtime.in_thread(trust.examine_jws, signed)
     except trust.SignatureFailure as failure:
         return verdict("tampered", f"the signature does not hold: {failure}")
+    report = json.loads(evidence.signed_content)
+    if not isinstance(report, dict) or evidence.signed_content != rfc8785.dumps(report):
+        return verdict("tampered", "the signed content is not a report in RFC 8785 canonical form")
     _key, certificate = _signing_identity(runtime)
     if evidence.signer_certificate != certificate:
-        return verdict("tampered", "the report is not signed with this gateway's report-signing certificate")
-    report = json.loads(evidence.signed_content)
-    if evidence.signed_content != rfc8785.dumps(report):
-        return verdict("tampered", "the signed report is not in RFC 8785 canonical form")
+        return await _verify_platform_report(runtime, evidence, report, verdict)
 
     def read() -> Any:
         with runtime.database.read() as connection:
@@ -406,12 +406,9 @@ async def verify_signed_report(runtime: Runtime, signed: str) -> dict[str, Any]:
     if stored.revoked_at is not None:
         return verdict("revoked", f"revoked at {stored.revoked_at.isoformat()}: {stored.revoked_reason}", report)
     city = report["source"]["city"]
-    subject = await fetch_subject(runtime, city, stored.subject_code)
-    if subject is None:
+    changed = await _current_sections(runtime, city, stored.subject_code, stored.sections, report["sections"])
+    if changed is None:
         return verdict("superseded", f"the {city} credit platform no longer holds the subject", report)
-    now = runtime.clock.now()
-    current = section_contents(subject, stored.sections, now.date())
-    changed = [name for name in stored.sections if current.get(name) != report["sections"].get(name)]
     if changed:
         return verdict(
             "superseded",
@@ -421,6 +418,62 @@ async def verify_signed_report(runtime: Runtime, signed: str) -> dict[str, Any]:
             changed_sections=changed,
         )
     return verdict("valid", f"signed by {report['issuer']} and current at the {city} credit platform", report)
+
+
+CREDIT_PLATFORM_SERVICE_TYPES = frozenset({"credit-platform"})
+
+
+async def _current_sections(
+    runtime: Runtime, city: str, code: str, sections: list[str], signed: dict[str, Any]
+) -> list[str] | None:
+    """The sections whose content the platform now holds differently; None if it no longer holds the subject."""
+    subject = await fetch_subject(runtime, city, code)
+    if subject is None:
+        return None
+    current = section_contents(subject, sections, runtime.clock.now().date())
+    return [name for name in sections if current.get(name) != signed.get(name)]
+
+
+async def _verify_platform_report(
+    runtime: Runtime, evidence: trust.SignatureEvidence, report: dict[str, Any], verdict: Any
+) -> dict[str, Any]:
+    """A report signed by a city's credit platform (mutual recognition): its certificate must chain
+    to a credit-platform service on that city's trust list, and the report must name that city as
+    its source; then, as for our own, is it still what the platform holds?"""
+    recognition = runtime.services.get("recognition")
+    if recognition is None:
+        return verdict(
+            "tampered", "not signed by this gateway, and no trust lists are held to recognise another signer"
+        )
+    now = runtime.clock.now()
+    validation = await recognition.validate(evidence, CREDIT_PLATFORM_SERVICE_TYPES, now)
+    if not validation.passed or validation.trust_anchor is None:
+        reason = "; ".join(validation.messages) or "no trust list vouches for the signer"
+        if validation.sub_indication == trust.SubIndication.REVOKED:
+            return verdict("revoked", f"the signing platform's certificate is revoked: {reason}", report)
+        return verdict("tampered", f"not signed by a credit platform on a current trust list: {reason}", report)
+    city = validation.trust_anchor.trust_list_city
+    source: dict[str, Any] = report["source"] if isinstance(report.get("source"), dict) else {}
+    subject: dict[str, Any] = report["subject"] if isinstance(report.get("subject"), dict) else {}
+    sections = report.get("sections_released")
+    if source.get("city") != city or not isinstance(subject.get("code"), str) or not isinstance(sections, list):
+        return verdict("tampered", f"signed by the {city} credit platform, but not a report of that platform", report)
+    unknown = [name for name in sections if name not in credit_purposes().sections]
+    if unknown:
+        return verdict("tampered", f"the report names sections the catalogue does not know: {unknown}", report)
+    changed = await _current_sections(runtime, city, subject["code"], sections, report.get("sections") or {})
+    signer = f"the {city} credit platform ({validation.trust_anchor.service_name}, on {city}'s trust list)"
+    if changed is None:
+        return verdict("superseded", f"{signer} no longer holds the subject", report, recognised=True)
+    if changed:
+        return verdict(
+            "superseded",
+            f"signed by {signer}; its records changed since: {', '.join(changed)}",
+            report,
+            recognised=True,
+            changed_sections=changed,
+        )
+    return verdict("valid", f"signed by {signer} and current there", report, recognised=True)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -231,14 +231,17 @@ def build_report(
     }
 
 
-def sign_report(report: dict[str, Any], private_key: Any, certificate_der: bytes, signed_at: datetime) -> str:
-    """The report as a compact JWS over its RFC 8785 form; the header carries the certificate (x5c),
-    its SHA-256 thumbprint and the signing time (JAdES sigT, marked critical)."""
+def sign_report(
+    report: dict[str, Any], private_key: Any, certificate_chain: Sequence[bytes], signed_at: datetime
+) -> str:
+    """The report as a compact JWS over its RFC 8785 form; the header carries the certificate chain
+    (x5c, DER, the signer's first), the signer's SHA-256 thumbprint and the signing time (JAdES sigT,
+    marked critical). A city's credit platform signs its own reports the same way."""
     header = {
         "alg": "ES256",
         "cty": REPORT_CONTENT_TYPE,
-        "x5c": [base64.b64encode(certificate_der).decode("ascii")],
-        "x5t#S256": trust.b64url(hashlib.sha256(certificate_der).digest()),
+        "x5c": [base64.b64encode(der).decode("ascii") for der in certificate_chain],
+        "x5t#S256": trust.b64url(hashlib.sha256(certificate_chain[0]).digest()),
         "sigT": signed_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "crit": ["sigT"],
     }

@@ -248,10 +248,10 @@ def test_a_changed_report_is_tampered(credit_gateway: Any, tmp_path: Path) -> No
     from gateway.services.credit._report import sign_report
 
     reforged = sign_report(
-        report, key, certificate.public_bytes(serialization.Encoding.DER), credit_gateway.runtime.clock.now()
+        report, key, [certificate.public_bytes(serialization.Encoding.DER)], credit_gateway.runtime.clock.now()
     )
     verdict = _verify(credit_gateway, member, reforged)
-    assert verdict["verdict"] == "tampered" and "this gateway's report-signing certificate" in verdict["reason"]
+    assert verdict["verdict"] == "tampered" and "not signed by this gateway" in verdict["reason"]
 
 
 def test_a_report_is_superseded_after_a_repair_and_revoked_when_withdrawn(start_gateway: Any) -> None:

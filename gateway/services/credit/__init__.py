@@ -7,17 +7,18 @@ Other services may use `verify_signed_report` and `identify_subject` from here.
 
 from __future__ import annotations
 
-from gateway.services import DomainService
-from gateway.services.credit import tables as tables
-from gateway.services.credit._operations import (
-    CREDIT_QUERY_RIGHT,
-    CREDIT_SUPERVISE_RIGHT,
-    MAX_BATCH,
-    verify_signed_report,
-)
-from gateway.services.credit._report import SECTION_KINDS, identify_subject
-from gateway.services.credit._routes import credit_routes
-from gateway.services.credit._soap import SOAP_OPERATIONS, WSDL_SCHEMA
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what readers and type checkers see; at run time each name loads on first use
+    from gateway.services.credit._operations import (
+        CREDIT_QUERY_RIGHT,
+        CREDIT_SUPERVISE_RIGHT,
+        MAX_BATCH,
+        verify_signed_report,
+    )
+    from gateway.services.credit._report import SECTION_KINDS, identify_subject
+    from gateway.services.credit._service import SERVICE
 
 __all__ = [
     "CREDIT_QUERY_RIGHT",
@@ -29,21 +30,20 @@ __all__ = [
     "verify_signed_report",
 ]
 
-SERVICE = DomainService(
-    name="credit",
-    rights={
-        CREDIT_QUERY_RIGHT: "ask for public-credit reports (one subject or a batch), within the quota per purpose",
-        CREDIT_SUPERVISE_RIGHT: "read who asked about a subject and why, read any report, revoke a report",
-    },
-    routes=credit_routes,
-    soap_operations=SOAP_OPERATIONS,
-    wsdl_schema=WSDL_SCHEMA,
-    endpoints={
-        "credit_purposes": "/v1/credit/purposes",
-        "credit_reports": "/v1/credit/reports",
-        "credit_reports_batch": "/v1/credit/reports/batch",
-        "credit_report_verify": "/v1/credit/reports/verify",
-        "credit_profiles": "/v1/credit/profiles",
-        "credit_subject_queries": "/v1/credit/subjects/{subject_code}/queries",
-    },
-)
+# Loaded lazily (PEP 562): `tongban credit ...` imports this package for its cli.py, and the command
+# line must not pay for FastAPI, SQLAlchemy and the signing code it does not use.
+_HOMES = {
+    "CREDIT_QUERY_RIGHT": "_operations",
+    "CREDIT_SUPERVISE_RIGHT": "_operations",
+    "MAX_BATCH": "_operations",
+    "verify_signed_report": "_operations",
+    "SECTION_KINDS": "_report",
+    "identify_subject": "_report",
+    "SERVICE": "_service",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)

@@ -21,11 +21,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_BASE_PORT",
+    "DEFAULT_STEP_SECONDS",
     "LISTING_KINDS",
+    "MEMBER_KEYS_DIR",
     "RunningSandboxes",
     "SANDBOXES",
     "SandboxSpec",
     "SandboxSystem",
+    "member_key_files",
     "record_credit_repair",
     "seed_listing",
     "start_sandboxes",
@@ -50,6 +53,12 @@ class SandboxSpec:
     port_offset: int
     protocol: str
     systems: tuple[SandboxSystem, ...] = ()
+    handles_applications: bool = False  # its create_app takes `handling` (adapters/sandbox_handling.py)
+
+    @property
+    def handling_member(self) -> str | None:
+        """The member id its service-handling system reports to the gateway as."""
+        return next((system.member_id for system in self.systems if system.kind == "service_handling"), None)
 
 
 SANDBOXES: tuple[SandboxSpec, ...] = (
@@ -66,6 +75,7 @@ SANDBOXES: tuple[SandboxSpec, ...] = (
             SandboxSystem("440300.szfgw.credit", "深圳市公共信用信息平台", "credit_platform", "/api/credit/v1"),
             SandboxSystem("440300.szggzy.trading", "深圳公共资源交易中心", "trading_centre", "/api/trade/v1"),
         ),
+        handles_applications=True,
     ),
     SandboxSpec(
         "zhongshan",
@@ -88,6 +98,7 @@ SANDBOXES: tuple[SandboxSpec, ...] = (
                 "442000.zsggzy.trading", "中山市公共资源交易中心", "trading_centre", "/services/JyxmCxService"
             ),
         ),
+        handles_applications=True,
     ),
     SandboxSpec(
         "hohhot",
@@ -104,6 +115,14 @@ SANDBOXES: tuple[SandboxSpec, ...] = (
         ),
     ),
 )
+
+DEFAULT_STEP_SECONDS = 5.0
+"""How long a sandbox's handling system takes for each step of an application (受理, 办理, 办结, 送达)
+under `make run`; 0 moves an application only when told (the tests)."""
+
+MEMBER_KEYS_DIR = "members"
+"""Under the sandbox directory: the handling systems' member keys and certificates (<member id>.key/.crt),
+with which they sign their reports to the gateway; register them with `tongban members add`."""
 
 DEFAULT_BASE_PORT = 8081
 """The first sandbox's port under `make run`; each city takes base + its port_offset (8081, 8082, 8083)."""
@@ -141,13 +160,16 @@ def start_sandboxes(
     seed: int | None = None,
     *,
     sandbox_dir: Path | None = None,
+    step_seconds: float = DEFAULT_STEP_SECONDS,
 ) -> RunningSandboxes:
     """Start every city's sandbox on its own port (base_port + offset) and wait until each answers.
 
     base_port 0 puts each sandbox on a free port the system picks (tests, the demo): see urls().
     With `sandbox_dir`, the demo PKI, status lists and sample documents are made there first (their
     URLs name the ports), and each sandbox also publishes its city's trust list, CRLs and status
-    lists under /pki."""
+    lists under /pki, and the handling systems report the applications they receive back to the
+    gateway, signed with their member keys under sandbox_dir/members (made here when missing), one step
+    every `step_seconds` (0: only when told)."""
     from adapters.sandbox_documents import PkiPublication, prepare_sandbox
     from catalogs import seed as seeding
 
@@ -168,7 +190,10 @@ def start_sandboxes(
         )
     running = []
     for spec in SANDBOXES:
-        app = importlib.import_module(spec.module).create_app(seed_data=data)
+        options: dict[str, Any] = {}
+        if spec.handles_applications:
+            options["handling"] = _handling_desk(spec, sandbox_dir, step_seconds)
+        app = importlib.import_module(spec.module).create_app(seed_data=data, **options)
         if sandbox_dir is not None:
             app = PkiPublication(app, sandbox_dir / "pki" / spec.region)
         port = ports[spec.city]
@@ -187,6 +212,34 @@ def start_sandboxes(
                 raise RuntimeError(f"the {spec.city} sandbox did not start (is port {server.config.port} free?)")
             time.sleep(0.02)
     return RunningSandboxes(running, material)
+
+
+def member_key_files(sandbox_dir: Path, member_id: str) -> tuple[Path, Path]:
+    """A sandbox member's key and certificate files, made (Ed25519, self-signed) when missing."""
+    from gateway.client import make_member_certificate
+
+    folder = sandbox_dir / MEMBER_KEYS_DIR
+    key_file, cert_file = folder / f"{member_id}.key", folder / f"{member_id}.crt"
+    if not key_file.is_file() or not cert_file.is_file():
+        key_pem, cert_pem = make_member_certificate(member_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        key_file.write_bytes(key_pem)
+        key_file.chmod(0o600)
+        cert_file.write_bytes(cert_pem)
+    return key_file, cert_file
+
+
+def _handling_desk(spec: SandboxSpec, sandbox_dir: Path | None, step_seconds: float) -> Any:
+    from adapters.sandbox_handling import HandlingDesk, Reporter
+    from gateway.client import MemberCredentials
+
+    reporter = None
+    member_id = spec.handling_member
+    if sandbox_dir is not None and member_id is not None:
+        key_file, _cert_file = member_key_files(sandbox_dir, member_id)
+        credentials = MemberCredentials.from_pem_file(member_id, key_file)
+        reporter = Reporter(member_id, credentials.signed_headers)
+    return HandlingDesk(spec.region, reporter=reporter, step_seconds=step_seconds)
 
 
 # The demo PKI identity each kind of partner system signs with (trust._pki roles).
@@ -214,6 +267,8 @@ def seed_listing(kind: str, seed: int | None = None, *, sandbox_dir: Path | None
             for system in spec.systems:
                 role = SYSTEM_IDENTITIES.get(system.kind)
                 folder = None if sandbox_dir is None or role is None else sandbox_dir / "pki" / spec.region
+                if system.kind == "service_handling" and sandbox_dir is not None:
+                    role, folder = system.member_id, sandbox_dir / MEMBER_KEYS_DIR
                 present = folder is not None and (folder / f"{role}.key").is_file()
                 rows.append(
                     {

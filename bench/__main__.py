@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import trust
 from bench import audit, recognition, relay
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -49,6 +50,7 @@ def run_all(out: Path = RESULTS) -> int:
     seals = [r for r in recognised if r.kind.startswith("seal")]
     figures["seal_verify_per_s"] = round(min(r.rate for r in seals), 1) if seals else None
     figures["recognition_per_s"] = {r.kind: round(r.rate, 1) for r in recognised}
+    figures["sm2_backend"] = trust.sm2_backend_in_use()
 
     figures["bench_seconds"] = round(time.monotonic() - started, 1)
     figures["date"] = time.strftime("%Y-%m-%d")

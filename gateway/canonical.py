@@ -12,10 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 __all__ = [
     "ApplicationState",
     "ApplicationStatus",
+    "ApplicationSubmission",
     "CommitmentOutcome",
     "CreditRecord",
     "CreditRecordKind",
     "CreditSubject",
+    "EvaluationExpert",
     "HolderIdType",
     "Licence",
     "LicenceStatus",
@@ -24,6 +26,7 @@ __all__ = [
     "SealStatus",
     "SealType",
     "SubjectType",
+    "SubmittedMaterial",
     "TradingCategory",
     "TradingProject",
     "TradingProjectStatus",
@@ -44,7 +47,15 @@ CreditRecordKind = Literal[
 ]
 CommitmentOutcome = Literal["kept", "breached"]
 ApplicationState = Literal[
-    "received", "accepted", "correction", "processing", "concluded", "delivered", "returned", "withdrawn"
+    "received",
+    "accepted",
+    "correction",
+    "processing",
+    "concluded",
+    "delivered",
+    "not_accepted",
+    "returned",
+    "withdrawn",
 ]
 # 法定名称章 (the unit's official seal), 财务专用章, 发票专用章, 合同专用章, 法定代表人名章, 其他业务专用章
 SealType = Literal["official", "finance", "invoice", "contract", "legal_representative", "business"]
@@ -135,6 +146,33 @@ class ApplicationStatus(_Canonical):
     note: str | None = None
 
 
+class SubmittedMaterial(_Canonical):
+    """One material of an application as the handling city receives it: by digest, never the bytes
+    of another city's licence (免提交: the licence number the handling city can look up itself)."""
+
+    code: str
+    name: str
+    digest: str = Field(description="RFC 9530 sha-256 of the material (the uploaded bytes, or the licence record)")
+    reference: str | None = None  # where the receiving city keeps the uploaded file
+    licence_number: str | None = None  # when an e-licence stands in for the material
+    issuing_city: str | None = None
+
+
+class ApplicationSubmission(_Canonical):
+    """An application received in one city and sent to the handling city's service-handling system."""
+
+    application_id: str
+    item_code: str
+    item_name: str
+    department: str = Field(description="the responsible department in the handling city")
+    applicant: Party
+    agent: Party | None = Field(None, description="the authorised agent (代办员) who applied on the applicant's behalf")
+    receiving_city: str = Field(pattern=r"^[1-8]\d{5}$")
+    submitted_at: datetime
+    materials: tuple[SubmittedMaterial, ...]
+    report_to: str | None = Field(None, description="where the handling system reports state changes (the gateway)")
+
+
 class Seal(_Canonical):
     """An organisation's electronic seal (电子印章) as the seal platform of the city that made it records it.
 
@@ -183,3 +221,18 @@ class TradingProject(_Canonical):
     )
     venue: str | None = Field(default=None, description="where it is evaluated (评标场所)")
     status: TradingProjectStatus = Field(description="canonical project status, catalogs: trading_project_status")
+
+
+class EvaluationExpert(_Canonical):
+    """A bid-evaluation expert in a city's pool (评标专家库), as the gateway's expert draw reads it."""
+
+    expert_id: str = Field(min_length=1, max_length=32, description="the pool's number for the expert")
+    name: str = Field(min_length=1, max_length=50)
+    id_number: str = Field(min_length=18, max_length=18, description="GB 11643 resident identity number")
+    specialties: tuple[str, ...] = Field(
+        min_length=1, description="canonical codes, catalogs: evaluation_specialty; the first is the main one"
+    )
+    title: str = Field(default="", max_length=100, description="professional title (职称)")
+    employer: Party = Field(description="where the expert works, by its unified social credit code")
+    city: str = Field(pattern=r"^[1-8]\d{5}$", description="GB/T 2260 code of the pool's city")
+    available: bool = Field(description="False: suspended, sanctioned, on leave or otherwise not to be drawn")

@@ -85,7 +85,7 @@ def _gateway_for_demo(
 
     with tempfile.TemporaryDirectory(prefix="tongban-demo-") as scratch:
         var_dir = Path(scratch) / "var"
-        sandboxes = start_sandboxes(base_port=0, sandbox_dir=var_dir / "sandbox")
+        sandboxes = start_sandboxes(base_port=0, sandbox_dir=var_dir / "sandbox", step_seconds=0.5)
         port = _free_port()
         own = load_settings(
             var_dir=var_dir,
@@ -163,11 +163,38 @@ def _register(settings: Settings, keys: Path) -> tuple[Any, tuple[Path, Path]]:
                     pem
                 ).public_bytes(serialization.Encoding.PEM):
                     add_member(connection, member_id, pem, name="demo", now=now, replace=existing is not None)
-                for right in ("licences.lookup", "licences.verify", "licences.fetch", "seals.verify", "audit.read"):
+                for right in (
+                    "licences.lookup",
+                    "licences.verify",
+                    "licences.fetch",
+                    "seals.verify",
+                    "audit.read",
+                    "applications.submit",
+                ):
                     grant(connection, member_id, right, now=now)
+            _register_handling_systems(connection, settings, now)
     finally:
         database.dispose()
     return MemberCredentials.from_pem_file(REST_WINDOW, rest_key), (soap_key, soap_cert)
+
+
+def _register_handling_systems(connection: Any, settings: Settings, now: Any) -> None:
+    """The sandbox's service-handling systems, so that their signed reports are accepted: each is
+    registered with the certificate the sandbox made for it (var/sandbox/members), with the right
+    to report."""
+    from adapters.sandboxes import SANDBOXES, member_key_files
+    from gateway.registry import add_member, find_member, grant
+
+    for spec in SANDBOXES:
+        member_id = spec.handling_member
+        if not spec.handles_applications or member_id is None:
+            continue
+        _key_file, cert_file = member_key_files(settings.sandbox_dir, member_id)
+        pem = cert_file.read_bytes()
+        existing = find_member(connection, member_id)
+        if existing is None or existing.certificate.pem.encode() != pem:
+            add_member(connection, member_id, pem, name="sandbox", now=now, replace=existing is not None)
+        grant(connection, member_id, "applications.report", now=now)
 
 
 def _flow(results: list[DemoResult], name: str, step: Callable[[], str]) -> None:
@@ -253,13 +280,13 @@ def run_demo(
                 raise FileNotFoundError(f"no sample {path}: `make run` or `tongban sandbox` makes them")
             return path.read_bytes()
 
-        def post(path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        def post(path: str, payload: dict[str, Any], status: int = 200) -> dict[str, Any]:
             body = json.dumps(payload).encode()
             headers = rest.signed_headers(
                 "POST", url + path, body, audience=info["gateway_id"], headers={"content-type": "application/json"}
             )
             response = httpx.post(url + path, headers=headers, content=body, trust_env=False, timeout=30)
-            assert response.status_code == 200, response.text
+            assert response.status_code == status, response.text
             verify_gateway_response(response, jwks)
             answer: dict[str, Any] = response.json()
             return answer
@@ -340,6 +367,37 @@ def run_demo(
             titles = ", ".join(item["licence"]["title"] for item in items)
             return f"{holder.name}: without consent {refused.json()['code']}; with it {len(items)} ({titles})"
 
+        def application_handled_in_zhongshan() -> str:
+            person = data.city("shenzhen").persons[0]
+            upload = base64.b64encode("申请材料".encode()).decode()
+            submitted = post(
+                "/v1/applications",
+                {
+                    "item_code": "GAJ-0001",
+                    "receiving_city": "440300",
+                    "applicant": {"name": person.name, "id_number": person.id_number},
+                    "materials": [
+                        {"code": code, "content_b64": upload} for code in ("applicant_id", "health_form", "photo")
+                    ],
+                },
+                status=201,
+            )
+            path = f"/v1/applications/{submitted['id']}"
+            deadline = time.monotonic() + 60
+            while True:
+                headers = rest.signed_headers("GET", url + path, b"", audience=info["gateway_id"])
+                found = httpx.get(url + path, headers=headers, trust_env=False, timeout=30).json()
+                if found["status"] in ("concluded", "delivered") or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            assert found["status"] in ("concluded", "delivered"), found["timeline"]
+            rated = post(f"{path}/rating", {"level": "非常满意"})
+            steps = " → ".join(event["label"] for event in found["timeline"])
+            return (
+                f"{found['item_name']} for {person.name}: {steps} by {found['timeline'][-1]['by']} "
+                f"(deadline {found['deadline']}, rated {rated['rating']['level']})"
+            )
+
         try:  # the recognition flows need the cities' trust lists, loaded just after start-up
             wait_for_trust_lists(url)
         except RuntimeError as exc:
@@ -354,6 +412,11 @@ def run_demo(
         _flow(results, "Zhongshan SOAP window → Shenzhen REST licence registry", soap_to_rest)
         _flow(results, "Shenzhen REST window → Zhongshan SOAP licence registry", rest_to_soap)
         _flow(results, "replayed client assertion refused", replay)
+        _flow(
+            results,
+            "Shenzhen window application handled in Zhongshan (SOAP), reported back",
+            application_handled_in_zhongshan,
+        )
         if "id" in exchange:
             _flow(results, "evidence bundle of that exchange verified offline", evidence)
     return results

@@ -13,7 +13,8 @@
     │   │   └── UnknownMember              404 member.unknown
     │   ├── Conflict                       409 request.conflict
     │   │   ├── AlreadyRegistered          409 registry.exists
-    │   │   └── IdempotencyInProgress      409 idempotency.in_progress
+    │   │   ├── IdempotencyInProgress      409 idempotency.in_progress
+    │   │   └── IllegalTransition          409 state.illegal_transition
     │   ├── QuotaExceeded                  429 quota.exceeded
     │   ├── AccessDenied                   403 access.denied
     │   │   ├── ConsentRequired            403 consent.required
@@ -61,6 +62,7 @@ __all__ = [
     "ContentDigestMismatch",
     "IdempotencyInProgress",
     "IdempotencyKeyReused",
+    "IllegalTransition",
     "InternalError",
     "InvalidClaims",
     "InvalidContent",
@@ -202,6 +204,14 @@ class IdempotencyInProgress(Conflict):
     code = "idempotency.in_progress"
     title = "A request with this Idempotency-Key is still being processed"
     retryable = True
+
+
+class IllegalTransition(Conflict):
+    """A state change that the resource's state machine does not allow from where it stands
+    (an application, an evaluation session): the detail names both states."""
+
+    code = "state.illegal_transition"
+    title = "Illegal state transition"
 
 
 class QuotaExceeded(RequestError):

@@ -4,12 +4,19 @@ canonical model. The app factory wires in the adapters; the core imports none of
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from typing import Protocol, cast
 
 from gateway import errors
-from gateway.canonical import ApplicationStatus, CreditSubject, Licence, Seal, TradingProject
+from gateway.canonical import (
+    ApplicationStatus,
+    ApplicationSubmission,
+    CreditSubject,
+    Licence,
+    Seal,
+    TradingProject,
+)
 
-__all__ = ["PartnerClient", "PartnerDirectory"]
+__all__ = ["HandlingSystem", "PartnerClient", "PartnerDirectory"]
 
 
 class PartnerClient(Protocol):
@@ -42,6 +49,17 @@ class PartnerClient(Protocol):
     async def aclose(self) -> None: ...
 
 
+class HandlingSystem(Protocol):
+    """A city's service-handling system that takes applications received in another city (异地代收代办).
+    Not every city's adapter has one (it is apart from PartnerClient for that reason)."""
+
+    city: str
+
+    async def submit_application(self, submission: ApplicationSubmission) -> ApplicationStatus:
+        """Hand the application over (收件); sending it again answers where it stands."""
+        ...
+
+
 class PartnerDirectory:
     """City code -> a client for that city's systems, made on first use."""
 
@@ -59,6 +77,14 @@ class PartnerDirectory:
         if city not in self._clients:
             self._clients[city] = self._factories[city]()
         return self._clients[city]
+
+    def handling_system(self, city: str) -> HandlingSystem:
+        """The city's service-handling system; 404 when the city has none configured, 503 when its
+        adapter cannot take applications."""
+        client = self.client_for(city)
+        if not hasattr(client, "submit_application"):
+            raise errors.ServiceUnavailable(f"the adapter of city {city} cannot hand over applications")
+        return cast(HandlingSystem, client)
 
     async def aclose(self) -> None:
         for client in self._clients.values():

@@ -294,3 +294,10 @@ def test_module_has_future_annotations(module: Module) -> None:
         and any(alias.name == "annotations" for alias in node.names)
         for node in module.tree.body
     )
+
+
+def test_test_modules_have_unique_names() -> None:
+    """pytest imports test modules by their base name (rootdir-relative imports, no packages): two
+    files of one name in different folders stop the whole run at collection."""
+    names = [path.name for path in (ROOT / "tests").rglob("*.py") if path.name != "__init__.py"]
+    assert sorted({name for name in names if names.count(name) > 1}) == []

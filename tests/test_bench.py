@@ -101,4 +101,4 @@ def test_the_recognition_benchmark_verifies_every_kind(tmp_path: Path) -> None:
         "licence ofd",
         "seal ses",
     }
-    assert all(result.documents == 3 and result.rate > 0 for result in results)
+    assert all(result.documents == 3 and result.rate > 0 and result.cpu_rate > 0 for result in results)

@@ -27,6 +27,7 @@ def test_demo_starts_its_own_gateway_and_sandboxes_and_every_flow_passes(tmp_pat
     assert "Shenzhen REST window → Zhongshan SOAP licence registry" in result.stdout
     assert "Shenzhen licence recognised at a Zhongshan window (SOAP)" in result.stdout
     assert "Zhongshan licence recognised at a Shenzhen window (REST)" in result.stdout
+    assert "Shenzhen window application handled in Zhongshan (SOAP), reported back" in result.stdout
     assert "│ FAILED" not in result.stdout
     assert result.stdout.count(" ok ") >= 8
     assert "Warning" not in result.stderr and "Traceback" not in result.stderr  # only the demo's own lines

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # what type checkers and readers see; at run time each name l
         KeyringError,
         SignatureMissing,
         SignatureOutOfTime,
+        Sm2BackendUnavailable,
         TrustError,
         UnsupportedKey,
     )
@@ -88,18 +89,22 @@ if TYPE_CHECKING:  # what type checkers and readers see; at run time each name l
         sign_ses,
     )
     from trust._sm2 import (
+        SM2_BACKEND_VARIABLE,
         SM2_CURVE_OID,
         SM2_SIGNER_ID,
         SM2_WITH_SM3_OID,
         SM3_OID,
+        AutoSm2Backend,
         GmsslSm2Backend,
         ReferenceSm2Backend,
         Sm2Backend,
         Sm2PrivateKey,
         Sm2PublicKey,
+        sm2_backend_in_use,
         sm2_z,
         sm3,
     )
+    from trust._sm2_openssl import OpenSslSm2Backend
     from trust._sm2_x509 import (
         make_sm2_certificate,
         make_sm2_crl,
@@ -155,6 +160,7 @@ if TYPE_CHECKING:  # what type checkers and readers see; at run time each name l
     )
 
 __all__ = [
+    "AutoSm2Backend",
     "CertificateSummary",
     "ChainElement",
     "DemoEnterprise",
@@ -178,6 +184,7 @@ __all__ = [
     "MemberCertificate",
     "MissingSecurityHeader",
     "OFD_CONTAINER",
+    "OpenSslSm2Backend",
     "PADES_FORMAT",
     "ReferenceSm2Backend",
     "RefreshResult",
@@ -189,6 +196,7 @@ __all__ = [
     "SERVICE_TYPES",
     "SES_V1_FORMAT",
     "SES_V4_FORMAT",
+    "SM2_BACKEND_VARIABLE",
     "SM2_CURVE_OID",
     "SM2_SIGNER_ID",
     "SM2_WITH_SM3_OID",
@@ -202,6 +210,7 @@ __all__ = [
     "SignatureOutOfTime",
     "SigningAlgorithm",
     "Sm2Backend",
+    "Sm2BackendUnavailable",
     "Sm2PrivateKey",
     "Sm2PublicKey",
     "StaleTimestamp",
@@ -266,6 +275,7 @@ __all__ = [
     "sign_trust_list",
     "sign_xml",
     "signature_parameters",
+    "sm2_backend_in_use",
     "sm2_public_key_of_certificate",
     "sm2_z",
     "sm3",
@@ -290,6 +300,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "KeyringError",
         "SignatureMissing",
         "SignatureOutOfTime",
+        "Sm2BackendUnavailable",
         "TrustError",
         "UnsupportedKey",
     ),
@@ -334,18 +345,22 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "sign_ses",
     ),
     "_sm2": (
+        "SM2_BACKEND_VARIABLE",
         "SM2_CURVE_OID",
         "SM2_SIGNER_ID",
         "SM2_WITH_SM3_OID",
         "SM3_OID",
+        "AutoSm2Backend",
         "GmsslSm2Backend",
         "ReferenceSm2Backend",
         "Sm2Backend",
         "Sm2PrivateKey",
         "Sm2PublicKey",
+        "sm2_backend_in_use",
         "sm2_z",
         "sm3",
     ),
+    "_sm2_openssl": ("OpenSslSm2Backend",),
     "_sm2_x509": (
         "make_sm2_certificate",
         "make_sm2_crl",

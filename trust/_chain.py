@@ -31,6 +31,8 @@ Sub-indications follow ETSI EN 319 102-1:
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -77,7 +79,10 @@ PROCESSED_CRITICAL_EXTENSIONS = frozenset(
 )
 
 
+@lru_cache(maxsize=4096)
 def _der(certificate: x509.Certificate) -> bytes:
+    # By the certificate object, which hashes and compares by its DER: the same CA certificates are
+    # asked for their DER hundreds of times per validation.
     return certificate.public_bytes(Encoding.DER)
 
 
@@ -86,6 +91,11 @@ def _raw_spki_of(der: bytes) -> bytes:
     # asn1crypto, not cryptography: cryptography cannot load SM2 keys, but the DER names them all the same
     parsed = asn1_x509.Certificate.load(der)
     return bytes(parsed["tbs_certificate"]["subject_public_key_info"].dump())
+
+
+def certificate_der(certificate: x509.Certificate) -> bytes:
+    """The certificate's DER (remembered per certificate)."""
+    return _der(certificate)
 
 
 def _raw_spki(certificate: x509.Certificate) -> bytes:
@@ -138,6 +148,7 @@ def public_key_algorithm(certificate: x509.Certificate) -> str:
     return type(key).__name__
 
 
+@lru_cache(maxsize=4096)
 def summarise_certificate(certificate: x509.Certificate) -> CertificateSummary:
     return CertificateSummary(
         subject=certificate.subject.rfc4514_string(),
@@ -164,12 +175,32 @@ class ListedCertificate:
 
 
 def listed_certificates(trust_lists: Iterable[TrustList]) -> tuple[ListedCertificate, ...]:
+    """Every certificate the lists hold. The same tuple comes back while the very same list objects are
+    given (TrustLists replaces a city's list object whenever it accepts a list), so that what is worked out
+    per set of lists (the issuer index, path searches: _Listed) is kept exactly as long as those lists."""
+    held = tuple(trust_lists)
+    key = tuple(id(trust_list) for trust_list in held)
+    with _LISTED_LOCK:
+        cached = _LISTED.get(key)
+        # The cache holds the list objects themselves, so their ids cannot be reused while it does.
+        if cached is not None and all(a is b for a, b in zip(cached[0], held, strict=True)):
+            return cached[1]
     found = []
-    for trust_list in trust_lists:
+    for trust_list in held:
         for service in trust_list.services:
             for der in service.certificates:
                 found.append(ListedCertificate(_load_cached(der), service, trust_list))
-    return tuple(found)
+    result = tuple(found)
+    with _LISTED_LOCK:
+        _LISTED[key] = (held, result)
+        while len(_LISTED) > _LISTED_SETS:
+            del _LISTED[next(iter(_LISTED))]
+    return result
+
+
+_LISTED_SETS = 8  # sets of lists remembered: each city's scope and the whole, across a refresh or two
+_LISTED: dict[tuple[int, ...], tuple[tuple[TrustList, ...], tuple[ListedCertificate, ...]]] = {}
+_LISTED_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -240,6 +271,67 @@ def _self_issued(certificate: x509.Certificate) -> bool:
     return certificate.issuer == certificate.subject
 
 
+class _Listed:
+    """What is worked out once per tuple of listed certificates: the index by subject and by DER, and the
+    path searches and anchor issuers found against them, which depend on nothing else (link signatures,
+    names, key identifiers and issuer refusals are all read from the certificates' bytes). Times, service
+    statuses and revocation are never kept here: select_path and the engine judge those per validation."""
+
+    def __init__(self, listed: Sequence[ListedCertificate]) -> None:
+        self.by_der: dict[bytes, list[ListedCertificate]] = {}
+        self.by_subject: dict[bytes, list[x509.Certificate]] = {}
+        for entry in listed:
+            der = _der(entry.certificate)
+            if der not in self.by_der:
+                self.by_subject.setdefault(entry.certificate.subject.public_bytes(), []).append(entry.certificate)
+            self.by_der.setdefault(der, []).append(entry)
+        self.searches: OrderedDict[tuple[bytes, tuple[bytes, ...], int], PathSearch] = OrderedDict()
+        self.issuers: dict[bytes, x509.Certificate | None] = {}
+        self.lock = threading.Lock()
+
+    def search(self, key: tuple[bytes, tuple[bytes, ...], int]) -> PathSearch | None:
+        with self.lock:
+            found = self.searches.get(key)
+            if found is not None:
+                self.searches.move_to_end(key)
+            return found
+
+    def remember(self, key: tuple[bytes, tuple[bytes, ...], int], search: PathSearch) -> None:
+        with self.lock:
+            self.searches[key] = search
+            while len(self.searches) > _SEARCHES_KEPT:
+                self.searches.popitem(last=False)
+
+
+_SEARCHES_KEPT = 1024  # path searches per set of lists (a search is a few certificate references)
+_STATES_KEPT = 8
+_STATES: dict[int, tuple[Sequence[ListedCertificate], _Listed]] = {}
+_STATES_LOCK = threading.Lock()
+
+
+def _listed_state(listed: Sequence[ListedCertificate]) -> _Listed:
+    """The _Listed of `listed`: kept per tuple object (a tuple cannot change; a list is indexed afresh)."""
+    if not isinstance(listed, tuple):
+        return _Listed(listed)
+    with _STATES_LOCK:
+        cached = _STATES.get(id(listed))
+        # The cache holds the tuple itself, so its id cannot be reused while it does.
+        if cached is not None and cached[0] is listed:
+            return cached[1]
+    state = _Listed(listed)
+    with _STATES_LOCK:
+        _STATES[id(listed)] = (listed, state)
+        while len(_STATES) > _STATES_KEPT:
+            del _STATES[next(iter(_STATES))]
+    return state
+
+
+def listed_entry(certificate: x509.Certificate, listed: Sequence[ListedCertificate]) -> ListedCertificate | None:
+    """The first entry of `listed` that holds this very certificate, or None."""
+    entries = _listed_state(listed).by_der.get(_der(certificate))
+    return entries[0] if entries else None
+
+
 def build_paths(
     signer: x509.Certificate,
     carried: Sequence[x509.Certificate],
@@ -249,15 +341,36 @@ def build_paths(
 ) -> PathSearch:
     """Every path from the signer through the carried and listed certificates, each ending at the first
     listed certificate (its trust anchor) or where no issuer is found; at most `max_signature_checks`
-    link signatures are verified, then the search gives up (PathSearch.gave_up)."""
-    by_subject: dict[bytes, list[x509.Certificate]] = {}
+    link signatures are verified, then the search gives up (PathSearch.gave_up).
+
+    The search is a function of the certificates alone, so it is remembered per set of listed
+    certificates (see listed_certificates) by the DER of the signer and of what the document carried."""
+    state = _listed_state(listed)
+    key = (_der(signer), tuple(_der(certificate) for certificate in carried), max_signature_checks)
+    found = state.search(key)
+    if found is None:
+        found = _build_paths(signer, carried, state, max_signature_checks)
+        state.remember(key, found)
+    return found
+
+
+def _build_paths(
+    signer: x509.Certificate, carried: Sequence[x509.Certificate], state: _Listed, max_signature_checks: int
+) -> PathSearch:
+    carried_by_subject: dict[bytes, list[x509.Certificate]] = {}
     seen: set[bytes] = set()
-    for certificate in [*carried, *(entry.certificate for entry in listed)]:
+    for certificate in carried:
         der = _der(certificate)
         if der not in seen:
             seen.add(der)
-            by_subject.setdefault(certificate.subject.public_bytes(), []).append(certificate)
-    anchors = {_der(entry.certificate) for entry in listed}
+            carried_by_subject.setdefault(certificate.subject.public_bytes(), []).append(certificate)
+
+    def issuers_named(name: bytes) -> list[x509.Certificate]:
+        # The carried certificates first, then the listed ones the document did not carry too.
+        listed = [candidate for candidate in state.by_subject.get(name, ()) if _der(candidate) not in seen]
+        return [*carried_by_subject.get(name, ()), *listed]
+
+    anchors = state.by_der
     paths: list[tuple[x509.Certificate, ...]] = []
     failures: list[str] = []
     verified: dict[tuple[bytes, bytes], bool] = {}  # cross-certificates reach one link by several paths
@@ -288,7 +401,7 @@ def build_paths(
         extended = False
         if _der(current) not in anchors and not _self_issued(current) and len(path) < MAX_PATH_LENGTH:
             on_path = {_der(certificate) for certificate in path}
-            for candidate in by_subject.get(current.issuer.public_bytes(), []):
+            for candidate in issuers_named(current.issuer.public_bytes()):
                 if _der(candidate) in on_path or _key_identifiers_differ(current, candidate):
                     continue
                 refusal = _issuer_refusal(candidate)
@@ -322,7 +435,20 @@ def build_paths(
 
 def listed_issuer(certificate: x509.Certificate, listed: Sequence[ListedCertificate]) -> x509.Certificate | None:
     """The issuer of a trust anchor as some trust list holds it (never as the document carries it), to take the
-    anchor's CRL from; None for a self-issued anchor or when no listed CA issued it."""
+    anchor's CRL from; None for a self-issued anchor or when no listed CA issued it. Remembered per set of
+    listed certificates, like path searches."""
+    state = _listed_state(listed)
+    der = _der(certificate)
+    with state.lock:
+        if der in state.issuers:
+            return state.issuers[der]
+    found = _listed_issuer(certificate, listed)
+    with state.lock:
+        state.issuers[der] = found
+    return found
+
+
+def _listed_issuer(certificate: x509.Certificate, listed: Sequence[ListedCertificate]) -> x509.Certificate | None:
     if _self_issued(certificate):
         return None
     for entry in listed:
@@ -370,15 +496,6 @@ class CertificatePath:
         return self.service.status_at(when)
 
 
-def _listed_index(listed: Sequence[ListedCertificate]) -> dict[bytes, list[ListedCertificate]]:
-    # By the exact DER: a certificate with the listed subject and key but other contents (a validity
-    # stretched, a keyUsage widened) is not the one the operator vouched for.
-    index: dict[bytes, list[ListedCertificate]] = {}
-    for entry in listed:
-        index.setdefault(_der(entry.certificate), []).append(entry)
-    return index
-
-
 def select_path(
     search: PathSearch,
     listed: Sequence[ListedCertificate],
@@ -401,7 +518,9 @@ def select_path(
             f"path building gave up after {search.signature_checks} signature checks: the document carries too "
             "many candidate issuers",
         )
-    index = _listed_index(listed)
+    # By the exact DER: a certificate with the listed subject and key but other contents (a validity
+    # stretched, a keyUsage widened) is not the one the operator vouched for.
+    index = _listed_state(listed).by_der
     candidates: list[tuple[tuple[int, int, int, int], CertificatePath]] = []
     for certificates in search.paths:
         position = next((at for at, certificate in enumerate(certificates) if _der(certificate) in index), None)

@@ -9,6 +9,7 @@ __all__ = [
     "KeyringError",
     "SignatureMissing",
     "SignatureOutOfTime",
+    "Sm2BackendUnavailable",
     "TrustError",
     "UnsupportedKey",
 ]
@@ -44,3 +45,9 @@ class DigestMismatch(TrustError):
 
 class KeyringError(TrustError):
     """The gateway's key store is missing, unreadable or inconsistent."""
+
+
+class Sm2BackendUnavailable(RuntimeError):
+    """The SM2 backend asked for cannot be used here (no OpenSSL 3 with SM2, a failed self-check).
+
+    Not a TrustError: it says nothing about a document, only about this machine's set-up."""

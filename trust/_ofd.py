@@ -325,7 +325,8 @@ def _resolve(base_dir: str, location: str) -> str:
 
 
 def _local(element: Any) -> str:
-    return str(etree.QName(element).localname) if isinstance(element.tag, str) else ""
+    tag = element.tag  # "{namespace}name" or "name" (lxml's Clark notation); not a str for comments
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
 def _children(element: Any, name: str) -> list[Any]:

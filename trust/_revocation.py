@@ -12,6 +12,7 @@ which the engine reports as INDETERMINATE/TRY_LATER (EN 319 102-1 5.2.5).
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import time
@@ -47,8 +48,9 @@ class RevocationStatus:
     crl_next_update: datetime | None = None
 
 
+@functools.lru_cache(maxsize=4096)
 def crl_urls(certificate: x509.Certificate) -> tuple[str, ...]:
-    """The http(s) URLs of the certificate's cRLDistributionPoints, in order."""
+    """The http(s) URLs of the certificate's cRLDistributionPoints, in order (remembered per certificate)."""
     try:
         points = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
     except x509.ExtensionNotFound:
@@ -63,6 +65,11 @@ def crl_urls(certificate: x509.Certificate) -> tuple[str, ...]:
 
 def _der(certificate: x509.Certificate) -> bytes:
     return certificate.public_bytes(Encoding.DER)
+
+
+@functools.lru_cache(maxsize=1024)
+def _issuer_digest(issuer: x509.Certificate) -> bytes:
+    return hashlib.sha256(_der(issuer)).digest()
 
 
 def verify_crl_issued_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> None:
@@ -120,18 +127,32 @@ class RevocationChecker:
             except RevocationUnavailable as exc:
                 reasons.append(str(exc))
                 continue
-            entry = crl.get_revoked_certificate_by_serial_number(certificate.serial_number)
-            next_update = crl.next_update_utc
-            if entry is None or _reason(entry) is x509.ReasonFlags.remove_from_crl:
-                return RevocationStatus("good", url, None, crl.last_update_utc, next_update)
-            return RevocationStatus("revoked", url, entry.revocation_date_utc, crl.last_update_utc, next_update)
+            return _status_in(crl, certificate, url)
         raise RevocationUnavailable("; ".join(reasons))
 
+    def held_status(
+        self, certificate: x509.Certificate, issuer: x509.Certificate, *, at: datetime
+    ) -> RevocationStatus | None:
+        """What `status` answers when the CRL it would consult first is held and fresh at `at`; None when
+        answering needs more (a fetch, another URL, or an error to report): then ask `status`."""
+        try:
+            urls = crl_urls(certificate)
+        except ValueError:
+            return None
+        if not urls:
+            return None
+        crl = self._held(urls[0], issuer, at)
+        return None if crl is None else _status_in(crl, certificate, urls[0])
+
+    def _held(self, url: str, issuer: x509.Certificate, at: datetime) -> x509.CertificateRevocationList | None:
+        cached = self._cache.get((url, _issuer_digest(issuer)))
+        return cached if cached is not None and _fresh(cached, at) else None
+
     async def _crl(self, url: str, issuer: x509.Certificate, at: datetime) -> x509.CertificateRevocationList:
-        key = (url, hashlib.sha256(_der(issuer)).digest())
-        cached = self._cache.get(key)
-        if cached is not None and _fresh(cached, at):
+        cached = self._held(url, issuer, at)
+        if cached is not None:
             return cached
+        key = (url, _issuer_digest(issuer))
         data = await self._fetched(url)
         try:
             crl = x509.load_der_x509_crl(data)
@@ -177,6 +198,14 @@ class RevocationChecker:
             del self._in_flight[url]
         if not done.cancelled():
             done.exception()  # retrieved here, so a fetch nobody waits for any more fails quietly
+
+
+def _status_in(crl: x509.CertificateRevocationList, certificate: x509.Certificate, url: str) -> RevocationStatus:
+    entry = crl.get_revoked_certificate_by_serial_number(certificate.serial_number)
+    next_update = crl.next_update_utc
+    if entry is None or _reason(entry) is x509.ReasonFlags.remove_from_crl:
+        return RevocationStatus("good", url, None, crl.last_update_utc, next_update)
+    return RevocationStatus("revoked", url, entry.revocation_date_utc, crl.last_update_utc, next_update)
 
 
 def _unfetchable(url: str) -> str:

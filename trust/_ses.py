@@ -22,6 +22,7 @@ is the validation engine's business.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from asn1crypto import cms, core, tsp, x509
 from trust._errors import InvalidCertificate, InvalidSignature, UnsupportedKey
 from trust._jwk import ecdsa_der
 from trust._report import SealSummary, SignatureEvidence, SignatureFailure, SubIndication
-from trust._sm2 import SM2_SIGNER_ID, SM2_WITH_SM3_OID, Sm2PrivateKey, Sm2PublicKey, sm3
+from trust._sm2 import SM2_SIGNER_ID, SM2_WITH_SM3_OID, Sm2PrivateKey, Sm2PublicKey, sm3, verify_remembered
 from trust._sm2_x509 import sm2_public_key_of_certificate
 
 __all__ = [
@@ -550,7 +551,9 @@ def _check_maker_signature(seal: _Seal) -> Sm2PublicKey:
     _check_algorithm(seal.maker_algorithm, "seal maker's")
     maker_key = _public_key(seal.summary.maker_certificate, "seal maker")
     try:
-        maker_key.verify(_signature_der(seal.maker_signature), seal.maker_signed_bytes, SM2_SIGNER_ID)
+        # One seal signs many documents: its maker's signature is remembered once it verified (the
+        # signer's own signature over each document is always computed).
+        verify_remembered(maker_key, _signature_der(seal.maker_signature), seal.maker_signed_bytes, SM2_SIGNER_ID)
     except InvalidSignature as exc:
         raise SignatureFailure(
             SubIndication.SIG_CRYPTO_FAILURE, "the seal maker's signature over the seal does not verify"
@@ -635,18 +638,46 @@ class _Signature:
     has_time_stamp: bool
 
 
+@functools.lru_cache(maxsize=128)
+def _embedded_seal_v4(seal_der: bytes) -> _Seal:
+    # One seal signs many documents: each seal's bytes are parsed once (a _Seal is immutable). Errors are
+    # raised afresh every time, as _parse_signature would have raised them.
+    seal = SESealV4.load(seal_der, strict=True)
+    seal.native  # noqa: B018 - parse the whole structure now
+    return _parse_seal_v4(seal)
+
+
+@functools.lru_cache(maxsize=128)
+def _embedded_seal_v1(seal_der: bytes) -> _Seal:
+    seal = SESealV1.load(seal_der, strict=True)
+    seal.native  # noqa: B018
+    return _parse_seal_v1(seal)
+
+
+def _parse_all_but_the_seal(value: core.Sequence) -> None:
+    """Parse every field now, as `.native` would, except the seal in TBS_Sign (the _embedded_seal_* parse it)."""
+    for name, *_ in value._fields:
+        if name == "eseal":
+            continue
+        child = value[name]
+        if name == "to_sign":
+            _parse_all_but_the_seal(child)
+        else:
+            child.native  # noqa: B018
+
+
 def _parse_signature(signature_der: bytes) -> _Signature:
     try:
         count = _sequence_length(signature_der)
         if count in (4, 5):
             parsed_v4 = SesSignatureV4.load(signature_der, strict=True)
-            parsed_v4.native  # noqa: B018 - parse the whole structure now
+            _parse_all_but_the_seal(parsed_v4)
             tbs_v4 = parsed_v4["to_sign"]
             if int(tbs_v4["version"].native) != 4:
                 raise _format_failure("a GB/T 38540 signature has version 4")
             return _Signature(
                 version=4,
-                seal=_parse_seal_v4(tbs_v4["eseal"]),
+                seal=_embedded_seal_v4(bytes(tbs_v4["eseal"].dump())),
                 to_be_signed=bytes(tbs_v4.dump()),
                 signature=bytes(parsed_v4["signature"].native),
                 algorithm=str(parsed_v4["signature_alg_id"].dotted),
@@ -658,13 +689,13 @@ def _parse_signature(signature_der: bytes) -> _Signature:
             )
         if count == 2:
             parsed_v1 = SesSignatureV1.load(signature_der, strict=True)
-            parsed_v1.native  # noqa: B018
+            _parse_all_but_the_seal(parsed_v1)
             tbs_v1 = parsed_v1["to_sign"]
             if int(tbs_v1["version"].native) not in _V1_VERSIONS:
                 raise _format_failure("a GM/T 0031 signature has version 1 or 2")
             return _Signature(
                 version=1,
-                seal=_parse_seal_v1(tbs_v1["eseal"]),
+                seal=_embedded_seal_v1(bytes(tbs_v1["eseal"].dump())),
                 to_be_signed=bytes(tbs_v1.dump()),
                 signature=bytes(parsed_v1["signature"].native),
                 algorithm=str(tbs_v1["signature_algorithm"].dotted),

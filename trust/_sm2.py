@@ -1,9 +1,14 @@
 """SM2 signatures with SM3 (GB/T 32918, GM/T 0003/0009) behind one small backend interface, and SM2 key encodings.
 
-The backend does the arithmetic that needs care (gmssl-pyx, a wrapper of GmSSL, by default); this module
+The backend does the arithmetic that needs care; this module
 owns everything around it: the signer id and Z value, strict DER for signatures, key formats that
 OpenSSL reads and writes (PKCS#8 and SubjectPublicKeyInfo with id-ecPublicKey and the sm2p256v1 curve
 OID), and turning every backend failure into one `InvalidSignature`.
+
+The default backend verifies with the system's OpenSSL 3 (libcrypto, 1.8 times as fast; see
+`trust._sm2_openssl`) when it is there, supports SM2 and passes a self-check on first use, and
+with gmssl-pyx (a wrapper of GmSSL) otherwise; gmssl-pyx always signs. The environment variable
+TONGBAN_SM2_BACKEND=auto|openssl|gmssl forces a choice (the trust layer reads no settings file).
 
 `ReferenceSm2Backend` is a second implementation in plain Python: slow and not hardened against
 timing, it exists to cross-check the default backend and to reproduce the published example
@@ -12,29 +17,40 @@ signature, whose nonce k is fixed (a nonce source can be passed in).
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import logging
+import os
 import secrets
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from asn1crypto import core, keys, pem
 from cryptography.hazmat.primitives import hashes
 
-from trust._errors import InvalidSignature, UnsupportedKey
+from trust._errors import InvalidSignature, Sm2BackendUnavailable, UnsupportedKey
 
 __all__ = [
+    "SM2_BACKEND_VARIABLE",
     "SM2_CURVE_OID",
     "SM2_SIGNER_ID",
     "SM2_WITH_SM3_OID",
     "SM3_OID",
+    "AutoSm2Backend",
     "GmsslSm2Backend",
     "ReferenceSm2Backend",
     "Sm2Backend",
     "Sm2PrivateKey",
     "Sm2PublicKey",
+    "sm2_backend_in_use",
     "sm2_z",
     "sm3",
 ]
+
+log = logging.getLogger("tongban.trust")
 
 SM2_SIGNER_ID = b"1234567812345678"  # GM/T 0009's default user id; certificates and seals use it
 SM2_CURVE_OID = "1.2.156.10197.1.301"
@@ -146,6 +162,9 @@ def _draw_scalar(random: Random, upper: int) -> int:
             return candidate
 
 
+_CURVE_BYTES = b"".join(v.to_bytes(32, "big") for v in (A, B, GX, GY))
+
+
 def sm2_z(public_key: bytes | Sm2PublicKey, signer_id: bytes = SM2_SIGNER_ID) -> bytes:
     """Z_A = SM3(ENTL || ID || a || b || xG || yG || xA || yA), the hash that binds a signer id to a key."""
     point = public_key.to_bytes() if isinstance(public_key, Sm2PublicKey) else public_key
@@ -153,9 +172,13 @@ def sm2_z(public_key: bytes | Sm2PublicKey, signer_id: bytes = SM2_SIGNER_ID) ->
         raise UnsupportedKey("an SM2 public key is an uncompressed point of 65 bytes")
     if len(signer_id) >= 8192:
         raise ValueError("an SM2 signer id is shorter than 8192 bytes")
-    entl = (len(signer_id) * 8).to_bytes(2, "big")
-    parts = [A, B, GX, GY]
-    return sm3(entl + signer_id + b"".join(v.to_bytes(32, "big") for v in parts) + point[1:])
+    return _z(bytes(point), bytes(signer_id))
+
+
+@functools.lru_cache(maxsize=4096)
+def _z(point: bytes, signer_id: bytes) -> bytes:
+    # Z depends on the key and the id alone; the same CA, maker and signer keys come back on every validation.
+    return sm3((len(signer_id) * 8).to_bytes(2, "big") + signer_id + _CURVE_BYTES + point[1:])
 
 
 # ---- signature encoding ------------------------------------------------------------------------------
@@ -171,14 +194,36 @@ def encode_signature(r: int, s: int) -> bytes:
     return _SignatureValue({"r": r, "s": s}).dump()
 
 
+def _der_pair(r: int, s: int) -> bytes:
+    """The DER SM2Signature of r and s in [0, 2**256), as encode_signature writes it (written out: it is on
+    every verification's path, and asn1crypto takes twenty times as long)."""
+    body = b"".join(
+        b"\x02" + bytes([value.bit_length() // 8 + 1]) + value.to_bytes(value.bit_length() // 8 + 1, "big")
+        for value in (r, s)
+    )
+    return b"\x30" + bytes([len(body)]) + body
+
+
 def decode_signature(signature: bytes) -> tuple[int, int]:
-    """r and s from a strict DER SM2Signature with both in [1, n-1]; raises InvalidSignature."""
+    """r and s from a strict DER SM2Signature with both in [1, n-1]; raises InvalidSignature.
+
+    The two INTEGERs are read leniently, then the signature must be byte for byte the DER of what was
+    read: so only the one encoding of each (r, s) passes (no long lengths, padding or trailing bytes)."""
+    values = []
+    position = 2
     try:
-        value = _SignatureValue.load(signature, strict=True)
-        r, s = int(value["r"].native), int(value["s"].native)
-    except (ValueError, TypeError, KeyError) as exc:
+        if signature[0] != 0x30:
+            raise ValueError("not a SEQUENCE")
+        for _ in range(2):
+            length = signature[position + 1]
+            if signature[position] != 0x02 or length > 33:
+                raise ValueError("not a short INTEGER")
+            values.append(int.from_bytes(signature[position + 2 : position + 2 + length], "big", signed=True))
+            position += 2 + length
+    except (IndexError, ValueError) as exc:
         raise InvalidSignature("signature is not a DER SM2Signature") from exc
-    if not (1 <= r < N and 1 <= s < N) or encode_signature(r, s) != signature:
+    r, s = values
+    if not (1 <= r < N and 1 <= s < N) or _der_pair(r, s) != signature:
         raise InvalidSignature("signature is not a DER SM2Signature")
     return r, s
 
@@ -235,6 +280,32 @@ class GmsslSm2Backend:
             raise InvalidSignature("SM2 signature does not verify")
 
 
+@dataclass(frozen=True)
+class PublishedSignature:
+    """The SM2 signature example of GB/T 32918.2 / GM/T 0003 (tests/vectors/gm-sm2-sm3.json, `sm2_sign`)."""
+
+    public_key: bytes
+    signer_id: bytes
+    message: bytes
+    r: int
+    s: int
+
+
+# Kept in the code as well as in tests/vectors (a test checks they agree): backends check themselves
+# against it before use, and the vector files are not installed with the package.
+PUBLISHED_SIGNATURE = PublishedSignature(
+    public_key=bytes.fromhex(
+        "04"
+        "09F9DF311E5421A150DD7D161E4BC5C672179FAD1833FC076BB08FF356F35020"
+        "CCEA490CE26775A52DC6EA718CC1AA600AED05FBF35E084A6632F6072DA9AD13"
+    ),
+    signer_id=b"1234567812345678",
+    message=b"message digest",
+    r=0xF5A03B0648D2C4630EEAC513E1BB81A15944DA3827D5B74143AC7EACEEE720B3,
+    s=0xB1B6AA29DF212FD8763182BC0D421CA1BB9038FD1F7F42D4840B69C485BBC1AA,
+)
+
+
 class ReferenceSm2Backend:
     """GB/T 32918.2 in plain Python, for cross-checks and published vectors (nonce may be fixed)."""
 
@@ -272,7 +343,68 @@ class ReferenceSm2Backend:
             raise InvalidSignature("SM2 signature does not verify")
 
 
-DEFAULT_BACKEND: Sm2Backend = GmsslSm2Backend()
+SM2_BACKEND_VARIABLE = "TONGBAN_SM2_BACKEND"
+SM2_BACKEND_CHOICES = ("auto", "openssl", "gmssl")
+
+
+class AutoSm2Backend(GmsslSm2Backend):
+    """Verifies with OpenSSL 3 when it is usable, else with gmssl-pyx; signs with gmssl-pyx.
+
+    The choice is made on the first verification (loading libcrypto and its self-check cost a few
+    milliseconds, and a process that only signs never pays them), logged once at INFO, and kept.
+    `choice` (default: $TONGBAN_SM2_BACKEND, else "auto") forces one: "openssl" when it is
+    unusable raises Sm2BackendUnavailable rather than falling back.
+    """
+
+    def __init__(self, choice: str | None = None, openssl_names: tuple[str, ...] | None = None) -> None:
+        self._choice = choice
+        self._openssl_names = openssl_names
+        self._verifier: Sm2Backend | None = None
+        self._lock = threading.Lock()
+        self.name = ""  # "openssl (OpenSSL 3.0.19 ...)" or "gmssl" once chosen
+
+    def verifier(self) -> Sm2Backend:
+        """The backend that verifies, chosen (and logged) on first call."""
+        if self._verifier is None:
+            with self._lock:
+                if self._verifier is None:
+                    self._verifier = self._choose()
+        return self._verifier
+
+    def _choose(self) -> Sm2Backend:
+        from trust._sm2_openssl import OPENSSL_LIBRARY_NAMES, OpenSslSm2Backend
+
+        choice = (self._choice or os.environ.get(SM2_BACKEND_VARIABLE) or "auto").strip().lower()
+        if choice not in SM2_BACKEND_CHOICES:
+            expected = ", ".join(SM2_BACKEND_CHOICES)
+            raise Sm2BackendUnavailable(f"{SM2_BACKEND_VARIABLE}={choice!r}: expected one of {expected}")
+        if choice == "gmssl":
+            self.name = "gmssl"
+            log.info("SM2 verification by gmssl-pyx (%s=gmssl)", SM2_BACKEND_VARIABLE)
+            return GmsslSm2Backend()
+        try:
+            verifier = OpenSslSm2Backend.load(self._openssl_names or OPENSSL_LIBRARY_NAMES)
+        except Sm2BackendUnavailable as exc:
+            if choice == "openssl":
+                raise Sm2BackendUnavailable(f"{SM2_BACKEND_VARIABLE}=openssl, but {exc}") from exc
+            self.name = "gmssl"
+            log.info("SM2 verification by gmssl-pyx: OpenSSL is not usable (%s)", exc)
+            return GmsslSm2Backend()
+        self.name = f"openssl ({verifier.version})"
+        log.info("SM2 verification by the system's %s", verifier.version)
+        return verifier
+
+    def verify(self, public_key: bytes, message: bytes, signature: bytes, signer_id: bytes) -> None:
+        self.verifier().verify(public_key, message, signature, signer_id)
+
+
+DEFAULT_BACKEND = AutoSm2Backend()
+
+
+def sm2_backend_in_use() -> str:
+    """Which backend verifies SM2 signatures by default: "openssl (<version>)" or "gmssl" (chooses it if not yet)."""
+    DEFAULT_BACKEND.verifier()
+    return DEFAULT_BACKEND.name
 
 
 # ---- keys --------------------------------------------------------------------------------------------
@@ -352,6 +484,59 @@ class Sm2PublicKey:
     def verify(self, signature: bytes, message: bytes, signer_id: bytes = SM2_SIGNER_ID) -> None:
         """Returns nothing, or raises InvalidSignature."""
         self.backend.verify(self.point, message, signature, signer_id)
+
+
+# ---- remembered verifications -------------------------------------------------------------------------
+
+REMEMBERED_VERIFICATIONS = 4096
+
+
+class Remembered:
+    """The last `size` checks that succeeded, each by a key that holds everything its outcome depends on."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._seen: OrderedDict[Hashable, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            if key not in self._seen:
+                return False
+            self._seen.move_to_end(key)
+            return True
+
+    def add(self, key: Hashable) -> None:
+        with self._lock:
+            self._seen[key] = None
+            self._seen.move_to_end(key)
+            while len(self._seen) > self.size:
+                self._seen.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+# Successful verifications by (backend, key, signer id, SHA-256 of the message, signature).
+_REMEMBERED = Remembered(REMEMBERED_VERIFICATIONS)
+
+
+def verify_remembered(
+    public_key: Sm2PublicKey, signature: bytes, message: bytes, signer_id: bytes = SM2_SIGNER_ID
+) -> None:
+    """As `public_key.verify`, but a signature that verified lately is not computed again; raises InvalidSignature.
+
+    For signatures that recur from one document to the next (a CA's over a certificate or CRL, a seal
+    maker's over the seal), never for a document's own signature. Whether an SM2 signature verifies
+    depends on the key, the signer id, the message and the signature alone, so a remembered success is
+    the very answer a fresh check would give: the key holds all four (the message by its SHA-256) and the
+    backend. Failures are not remembered, and nothing is remembered about time, trust or revocation.
+    """
+    key = (public_key.backend, public_key.point, bytes(signer_id), hashlib.sha256(message).digest(), bytes(signature))
+    if key in _REMEMBERED:
+        return
+    public_key.verify(signature, message, signer_id)
+    _REMEMBERED.add(key)
 
 
 @dataclass(frozen=True)

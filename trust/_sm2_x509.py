@@ -19,7 +19,14 @@ from typing import Any, TypeAlias
 from asn1crypto import crl, x509
 
 from trust._errors import InvalidCertificate, InvalidSignature
-from trust._sm2 import SM2_SIGNER_ID, SM2_WITH_SM3_OID, Sm2PrivateKey, Sm2PublicKey
+from trust._sm2 import (
+    REMEMBERED_VERIFICATIONS,
+    SM2_SIGNER_ID,
+    SM2_WITH_SM3_OID,
+    Remembered,
+    Sm2PrivateKey,
+    Sm2PublicKey,
+)
 
 __all__ = [
     "make_sm2_certificate",
@@ -73,13 +80,20 @@ def _load_certificate(der: bytes) -> x509.Certificate:
 
 def _certificate_and_key(issuer_der: bytes) -> tuple[x509.Certificate, Sm2PublicKey]:
     """The certificate and its SM2 key; InvalidCertificate if unparsable, UnsupportedKey if not SM2."""
-    issuer = _load_certificate(issuer_der)
-    return issuer, Sm2PublicKey.from_der(issuer["tbs_certificate"]["subject_public_key_info"].dump())
+    return _load_certificate(issuer_der), _key_of(bytes(issuer_der))
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_of(der: bytes) -> Sm2PublicKey:
+    # Remembered (an Sm2PublicKey is immutable): a seal's maker and signer certificates, and the CAs above
+    # them, come back on every validation, and the point's curve check is costly in Python.
+    certificate = _load_certificate(der)
+    return Sm2PublicKey.from_der(certificate["tbs_certificate"]["subject_public_key_info"].dump())
 
 
 def sm2_public_key_of_certificate(der: bytes) -> Sm2PublicKey:
     """The SM2 key a certificate carries; InvalidCertificate if unparsable, UnsupportedKey if not SM2."""
-    return _certificate_and_key(der)[1]
+    return _key_of(bytes(der))
 
 
 def _key_identifier(public_key: Sm2PublicKey) -> bytes:
@@ -197,6 +211,13 @@ def _check_sm2_signature(
     raise InvalidSignature("SM2 signature does not verify")
 
 
+# Certificate signatures that verified, by (SHA-256 of the certificate, of the issuer, the signer ids
+# accepted): the outcome depends on those bytes alone, and the same CA certificates and signer
+# certificates come back on every validation. Failures are not remembered; nothing about validity
+# times or revocation is (the engine checks those on every validation).
+_ISSUED = Remembered(REMEMBERED_VERIFICATIONS)
+
+
 def verify_issued_by(
     certificate_der: bytes, issuer_der: bytes, *, signer_ids: Sequence[bytes] = (SM2_SIGNER_ID,)
 ) -> None:
@@ -207,6 +228,13 @@ def verify_issued_by(
     signs certificates and CRLs with an empty id unless told otherwise (`-sigopt distid:...`), so
     pass (SM2_SIGNER_ID, b"") to accept those too.
     """
+    remembered = (
+        hashlib.sha256(certificate_der).digest(),
+        hashlib.sha256(issuer_der).digest(),
+        tuple(bytes(signer_id) for signer_id in signer_ids),
+    )
+    if remembered in _ISSUED:
+        return
     issuer, issuer_key = _certificate_and_key(issuer_der)
     certificate = _load_certificate(certificate_der)
     tbs = certificate["tbs_certificate"]
@@ -220,6 +248,7 @@ def verify_issued_by(
         issuer_key,
         signer_ids,
     )
+    _ISSUED.add(remembered)
 
 
 def make_sm2_crl(

@@ -32,18 +32,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from trust._certificates import load_der_certificate
 from trust._chain import (
     CertificatePath,
     ListedCertificate,
     build_paths,
+    certificate_der,
     check_path_constraints,
     check_service,
     check_signer_key_usage,
     check_validity,
     listed_certificates,
+    listed_entry,
     listed_issuer,
     select_path,
     summarise_certificate,
@@ -313,9 +314,13 @@ async def _assess_chain(
     links = list(zip(path.certificates, path.certificates[1:], strict=False))
     if anchor_issuer is not None:
         links.append((path.anchor, anchor_issuer))
-    statuses = await asyncio.gather(
-        *(_revocation_status(revocation, subject, issuer, validation_time) for subject, issuer in links)
-    )
+    # From the CRLs held when they answer for every link (no task to start); else fetched concurrently.
+    held = [revocation.held_status(subject, issuer, at=validation_time) for subject, issuer in links]
+    statuses: Sequence[RevocationStatus | RevocationUnavailable] = [status for status in held if status is not None]
+    if len(statuses) < len(links):
+        statuses = await asyncio.gather(
+            *(_revocation_status(revocation, subject, issuer, validation_time) for subject, issuer in links)
+        )
     for position, ((subject, _), status) in enumerate(zip(links, statuses, strict=True)):
         if isinstance(status, RevocationUnavailable):
             assessment.elements.append(_element(subject, carried_ders, listed, "unknown"))
@@ -380,10 +385,10 @@ def _element(
     source: str | None = None,
 ) -> ChainElement:
     origin: str | None = None
-    if certificate.public_bytes(Encoding.DER) in carried:
+    if certificate_der(certificate) in carried:
         origin = "signature"
     else:
-        entry = next((entry for entry in listed if entry.certificate == certificate), None)
+        entry = listed_entry(certificate, listed)
         if entry is not None:
             origin = f"trust list {entry.trust_list.city} #{entry.trust_list.sequence}"
     return ChainElement(summarise_certificate(certificate), revocation, revoked_at, source, origin)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from adapters.hohhot._exceptions import PartnerError, PartnerRejected, PartnerUnavailable
 from adapters.hohhot.client import DEFAULT_TIMEOUT, HohhotClient
-from adapters.hohhot.mapping import CITY, HohhotMapping, MalformedPartnerData
+from adapters.hohhot.mapping import CITY, HohhotMapping, MalformedPartnerData, expert_from_partner
 from adapters.hohhot.sandbox import MAIN_VENUE, RemoteEvaluation, create_app, seed_affairs, seed_trading_centre
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "PartnerUnavailable",
     "RemoteEvaluation",
     "create_app",
+    "expert_from_partner",
     "seed_affairs",
     "seed_trading_centre",
 ]

@@ -17,6 +17,7 @@ names come from the field map (the filtered field's Hohhot name), codes from the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
 import httpx
@@ -25,11 +26,13 @@ from pydantic import BaseModel
 from adapters._base import DEFAULT_TIMEOUT, JsonHttpClient
 from adapters.hohhot import _wire
 from adapters.hohhot._exceptions import PartnerRejected, PartnerUnavailable
-from adapters.hohhot.mapping import HohhotMapping, MalformedPartnerData
+from adapters.hohhot.mapping import HohhotMapping, MalformedPartnerData, expert_from_partner
+from catalogs import code_table
 from gateway.canonical import (
     ApplicationState,
     ApplicationStatus,
     CreditSubject,
+    EvaluationExpert,
     Licence,
     Party,
     Seal,
@@ -81,6 +84,14 @@ class HohhotClient(JsonHttpClient):
 
     # ---- beyond the protocol -----------------------------------------------------------------------
 
+    async def find_experts(self, specialty: str | None = None) -> list[EvaluationExpert]:
+        """The trading centre's expert pool (评标专家库), every expert (available or not: the draw says why
+        one is excluded), optionally only those of one canonical specialty (catalogs: evaluation_specialty)."""
+        params = {}
+        if specialty is not None:
+            params["specialty_code"] = code_table("evaluation_specialty").to_city("hohhot", specialty)
+        return await self._all(_wire.EXPERT_LIST, params, expert_from_partner)
+
     async def update_application_status(
         self, application_id: str, state: ApplicationState, note: str | None = None
     ) -> ApplicationStatus | None:
@@ -104,8 +115,17 @@ class HohhotClient(JsonHttpClient):
             raise MalformedPartnerData("data", "a successful answer without its record")
         return self._mapping.from_partner(envelope["data"], record_type, "data")
 
-    async def _all(self, path: str, params: dict[str, str], record_type: type[_R]) -> list[_R]:
-        """Every row of a paged list, page after page until `total` rows are in."""
+    async def _all(
+        self, path: str, params: dict[str, str], record_type: type[_R] | Callable[[Any, str], _R]
+    ) -> list[_R]:
+        """Every row of a paged list, page after page until `total` rows are in; each row read as a
+        canonical record through the field map, or by the given reader."""
+        read: Callable[[Any, str], _R]
+        if isinstance(record_type, type):
+            model = record_type
+            read = lambda row, where: self._mapping.from_partner(row, model, where)  # noqa: E731
+        else:
+            read = record_type
         found: list[_R] = []
         for page in range(1, _MAX_PAGES + 1):
             paged = {**params, "page_num": str(page), "page_size": str(_wire.MAX_PAGE_SIZE)}
@@ -118,7 +138,7 @@ class HohhotClient(JsonHttpClient):
             if not isinstance(rows, list):
                 raise MalformedPartnerData("rows", f"expected a JSON array, got {type(rows).__name__}")
             start = len(found)
-            found += [self._mapping.from_partner(row, record_type, f"rows[{start + i}]") for i, row in enumerate(rows)]
+            found += [read(row, f"rows[{start + i}]") for i, row in enumerate(rows)]
             if not rows or len(found) >= total:
                 return found
         raise MalformedPartnerData("total", f"more than {_MAX_PAGES} pages of {_wire.MAX_PAGE_SIZE}; refusing to go on")

@@ -14,10 +14,13 @@ import re
 from datetime import date, datetime
 from typing import Any, Final
 
-from adapters._json_mapping import JsonMapping, MalformedRecord
-from catalogs import field_map
+from pydantic import ValidationError
 
-__all__ = ["CITY", "HohhotMapping", "MalformedPartnerData"]
+from adapters._json_mapping import JsonMapping, MalformedRecord
+from catalogs import CatalogError, code_table, field_map
+from gateway.canonical import EvaluationExpert
+
+__all__ = ["CITY", "expert_from_partner", "HohhotMapping", "MalformedPartnerData"]
 
 CITY: Final = "hohhot"
 _DATE: Final = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -82,3 +85,38 @@ def _date(field: str, raw: str) -> date:
         return date(year, month, day)
     except ValueError as exc:
         raise MalformedPartnerData(field, f"expected a date as yyyy-MM-dd, got {raw!r}") from exc
+
+
+def expert_from_partner(row: Any, where: str = "data") -> EvaluationExpert:
+    """An expert of Hohhot's pool (评标专家库) from its row: Hohhot's specialty codes become canonical ones."""
+    if not isinstance(row, dict):
+        raise MalformedPartnerData(where, "expected an expert object")
+    listed = row.get("specialty_list")
+    if not isinstance(listed, list) or not listed:
+        raise MalformedPartnerData(f"{where}.specialty_list", "expected a non-empty array of specialties")
+    specialties = code_table("evaluation_specialty")
+    try:
+        codes = tuple(specialties.from_city(CITY, str(item.get("specialty_code"))) for item in listed)
+    except (AttributeError, CatalogError) as exc:
+        raise MalformedPartnerData(f"{where}.specialty_list", f"unknown specialty: {exc}") from exc
+    if row.get("available_flag") not in ("0", "1"):
+        raise MalformedPartnerData(f"{where}.available_flag", 'expected "0" or "1"')
+    try:
+        return EvaluationExpert.model_validate(
+            {
+                "expert_id": row.get("expert_code"),
+                "name": row.get("expert_name"),
+                "id_number": row.get("cert_num"),
+                "specialties": codes,
+                "title": row.get("prof_title") or "",
+                "employer": {
+                    "name": row.get("work_unit"),
+                    "id_type": "uscc",
+                    "id_number": row.get("work_unit_credit_code"),
+                },
+                "city": row.get("division_code"),
+                "available": row.get("available_flag") == "1",
+            }
+        )
+    except ValidationError as exc:
+        raise MalformedPartnerData(where, f"not an expert record: {exc.errors()[0]['msg']}") from exc

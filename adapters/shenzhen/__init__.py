@@ -8,7 +8,15 @@ sandbox   create_app(): a Starlette server behaving as Shenzhen's systems, with 
 from __future__ import annotations
 
 from adapters.shenzhen.client import DEFAULT_TIMEOUT, PartnerRejected, PartnerUnavailable, ShenzhenClient
-from adapters.shenzhen.mapping import CITY, NOT_FOUND_CODE, OK_CODE, MalformedPartnerData, ShenzhenMapping
+from adapters.shenzhen.mapping import (
+    CITY,
+    NOT_FOUND_CODE,
+    OK_CODE,
+    MalformedPartnerData,
+    ShenzhenMapping,
+    expert_from_partner,
+    expert_to_partner,
+)
 from adapters.shenzhen.sandbox import create_app, seed_application_statuses
 
 __all__ = [
@@ -22,5 +30,7 @@ __all__ = [
     "ShenzhenClient",
     "ShenzhenMapping",
     "create_app",
+    "expert_from_partner",
+    "expert_to_partner",
     "seed_application_statuses",
 ]

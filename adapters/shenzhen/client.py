@@ -18,8 +18,24 @@ from urllib.parse import quote
 import httpx
 
 from adapters._base import DEFAULT_TIMEOUT, JsonHttpClient
-from adapters.shenzhen.mapping import NOT_FOUND_CODE, OK_CODE, MalformedPartnerData, ShenzhenMapping
-from gateway.canonical import ApplicationState, ApplicationStatus, CreditSubject, Licence, Seal, TradingProject
+from adapters.shenzhen.mapping import (
+    NOT_FOUND_CODE,
+    OK_CODE,
+    MalformedPartnerData,
+    ShenzhenMapping,
+    expert_from_partner,
+)
+from catalogs import code_table
+from gateway.canonical import (
+    ApplicationState,
+    ApplicationStatus,
+    ApplicationSubmission,
+    CreditSubject,
+    EvaluationExpert,
+    Licence,
+    Seal,
+    TradingProject,
+)
 from trust import JsonRejected, parse_json
 
 __all__ = ["DEFAULT_TIMEOUT", "PartnerRejected", "PartnerUnavailable", "ShenzhenClient"]
@@ -91,12 +107,32 @@ class ShenzhenClient(JsonHttpClient):
         data = await self._get("/api/trade/v1/projects", params=params)
         return self._rows(data, TradingProject, "the project search")
 
+    async def submit_application(self, submission: ApplicationSubmission) -> ApplicationStatus:
+        """Hand an application received in another city to Shenzhen's 一网通办受理系统 (收件); sending the
+        same application again answers where it stands (the system keys it by applyNo)."""
+        data = await self._send("POST", "/api/handle/v1/applications", json=self._mapping.to_partner(submission))
+        if data is None:
+            raise MalformedPartnerData("data", "the handling system answered no status for the application")
+        return self._mapping.from_partner(data, ApplicationStatus)
+
     # ---- beyond the protocol -----------------------------------------------------------------------
 
     async def get_trading_project(self, project_code: str) -> TradingProject | None:
         """One trading project by its code (项目编号); None if the trading centre has no such project."""
         data = await self._get(f"/api/trade/v1/projects/{_segment(project_code)}")
         return None if data is None else self._mapping.from_partner(data, TradingProject)
+
+    async def find_experts(self, specialty: str | None = None) -> list[EvaluationExpert]:
+        """The trading centre's expert pool (评标专家库), every expert (available or not: the draw says why
+        one is excluded), optionally only those of one canonical specialty (catalogs: evaluation_specialty)."""
+        params = {}
+        if specialty is not None:
+            params["specialtyCode"] = code_table("evaluation_specialty").to_city("shenzhen", specialty)
+        data = await self._get("/api/trade/v1/experts", params=params)
+        rows = data.get("list") if isinstance(data, dict) else None
+        if not isinstance(rows, list):
+            raise MalformedPartnerData("data.list", "expected the expert pool's JSON array")
+        return [expert_from_partner(row, f"data.list[{index}]") for index, row in enumerate(rows)]
 
     async def update_application_status(
         self, application_id: str, state: ApplicationState, note: str | None = None

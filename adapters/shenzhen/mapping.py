@@ -13,10 +13,21 @@ import re
 from datetime import date, datetime
 from typing import Any, Final
 
-from adapters._json_mapping import JsonMapping, MalformedRecord
-from catalogs import field_map
+from pydantic import ValidationError
 
-__all__ = ["CITY", "NOT_FOUND_CODE", "OK_CODE", "MalformedPartnerData", "ShenzhenMapping"]
+from adapters._json_mapping import JsonMapping, MalformedRecord
+from catalogs import CatalogError, code_table, field_map
+from gateway.canonical import EvaluationExpert
+
+__all__ = [
+    "CITY",
+    "expert_from_partner",
+    "expert_to_partner",
+    "NOT_FOUND_CODE",
+    "OK_CODE",
+    "MalformedPartnerData",
+    "ShenzhenMapping",
+]
 
 CITY: Final = "shenzhen"
 OK_CODE: Final = "00000"
@@ -40,6 +51,8 @@ class ShenzhenMapping(JsonMapping):
 
     def __init__(self) -> None:
         super().__init__(field_map(CITY), MalformedPartnerData)
+
+    # The trading centre's expert pool (评标专家库): expertStatus "1" 正常, "2" 暂停 (suspended, sanctioned, on leave).
 
     def _write_formatted(self, value: Any, fmt: str, field: str) -> str:
         if fmt == "iso-date":
@@ -65,3 +78,48 @@ def _parse(field: str, raw: str, pattern: re.Pattern[str], parse: Any, what: str
         return parse(raw.replace("Z", "+00:00"))
     except ValueError as exc:
         raise MalformedPartnerData(field, f"expected {what}, got {raw!r}") from exc
+
+
+def expert_to_partner(expert: EvaluationExpert) -> dict[str, Any]:
+    specialties = code_table("evaluation_specialty")
+    return {
+        "expertNo": expert.expert_id,
+        "expertName": expert.name,
+        "idCardNo": expert.id_number,
+        "specialtyCodes": [specialties.to_city(CITY, code) for code in expert.specialties],
+        "proTitle": expert.title,
+        "workUnit": {"unitName": expert.employer.name, "creditCode": expert.employer.id_number},
+        "regionCode": expert.city,
+        "expertStatus": "1" if expert.available else "2",
+    }
+
+
+def expert_from_partner(row: Any, where: str = "data") -> EvaluationExpert:
+    if not isinstance(row, dict):
+        raise MalformedPartnerData(where, "expected an expert object")
+    codes, unit = row.get("specialtyCodes"), row.get("workUnit")
+    if not isinstance(codes, list) or not codes:
+        raise MalformedPartnerData(f"{where}.specialtyCodes", "expected a non-empty array of specialty codes")
+    if not isinstance(unit, dict):
+        raise MalformedPartnerData(f"{where}.workUnit", "expected the work unit's object")
+    if row.get("expertStatus") not in ("1", "2"):
+        raise MalformedPartnerData(f"{where}.expertStatus", 'expected "1" or "2"')
+    try:
+        specialties = tuple(code_table("evaluation_specialty").from_city(CITY, str(code)) for code in codes)
+    except CatalogError as exc:
+        raise MalformedPartnerData(f"{where}.specialtyCodes", f"unknown specialty: {exc}") from exc
+    try:
+        return EvaluationExpert.model_validate(
+            {
+                "expert_id": row.get("expertNo"),
+                "name": row.get("expertName"),
+                "id_number": row.get("idCardNo"),
+                "specialties": specialties,
+                "title": row.get("proTitle") or "",
+                "employer": {"name": unit.get("unitName"), "id_type": "uscc", "id_number": unit.get("creditCode")},
+                "city": row.get("regionCode"),
+                "available": row.get("expertStatus") == "1",
+            }
+        )
+    except ValidationError as exc:
+        raise MalformedPartnerData(where, f"not an expert record: {exc.errors()[0]['msg']}") from exc

@@ -16,7 +16,11 @@ envelope: success {"code": "00000", "message": "成功", "data": ...}; failure {
                                                              answers the subject (409 40901 if repaired already)
     service handling (一网通办受理系统)
     GET  /api/handle/v1/applications/{applyNo}/status        where an application stands
-    POST /api/handle/v1/applications/{applyNo}/status        body {"handleStatus": "30", "remark": "..."}
+    POST /api/handle/v1/applications                         an application received in another city (收件);
+                                                             the same applyNo again answers where it stands
+    POST /api/handle/v1/applications/{applyNo}/status        body {"handleStatus": "30", "remark": "..."}; for a
+                                                             received application the change is reported to the
+                                                             gateway (adapters/sandbox_handling.py)
     seal platform (电子印章平台)
     GET  /api/seal/v1/enterprises/{creditCode}/seals         {"total": n, "list": [...]}: the organisation's seals
                                                              (404 40401 if the platform knows no such organisation)
@@ -24,6 +28,7 @@ envelope: success {"code": "00000", "message": "成功", "data": ...}; failure {
     trading centre (公共资源交易中心)
     GET  /api/trade/v1/projects?projectStatus=               {"total": n, "list": [...]}; status optional
     GET  /api/trade/v1/projects/{projectCode}                one project
+    GET  /api/trade/v1/experts?specialtyCode=                {"total": n, "list": [...]}: the expert pool (评标专家库)
 
 Error codes: 40001 bad request, 40401 no such record, 40400 no such endpoint, 40501 method not allowed,
 50001 internal error. The clock is a parameter (`now`), so tests pin the time a status change is stamped.
@@ -35,7 +40,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -44,10 +49,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.sandbox_credit import AlreadyRepaired, PenaltyNotFound, with_repair
-from adapters.shenzhen.mapping import NOT_FOUND_CODE, OK_CODE, ShenzhenMapping
+from adapters.sandbox_handling import HandlingDesk
+from adapters.shenzhen.mapping import NOT_FOUND_CODE, OK_CODE, ShenzhenMapping, expert_to_partner
 from catalogs import code_table
-from catalogs.seed import CitySeed, SeedData, generate
-from gateway.canonical import ApplicationState, ApplicationStatus, CreditSubject, Licence, Seal, TradingProject
+from catalogs.seed import CitySeed, Expert, SeedData, generate
+from gateway.canonical import (
+    ApplicationState,
+    ApplicationStatus,
+    ApplicationSubmission,
+    CreditSubject,
+    EvaluationExpert,
+    Licence,
+    Seal,
+    TradingProject,
+)
 
 __all__ = ["create_app", "seed_application_statuses"]
 
@@ -105,13 +120,22 @@ class _Store:
     applications: dict[str, ApplicationStatus]
     seals: dict[str, Seal]
     projects: dict[str, TradingProject]
+    experts: dict[str, Expert]
     organisations: frozenset[str]  # the credit codes the seal platform knows, with or without seals
 
 
-def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime] | None = None) -> Starlette:
-    """The Shenzhen sandbox as an ASGI app, holding `seed_data` (default: catalogs.seed.generate())."""
+def create_app(
+    seed_data: SeedData | None = None,
+    *,
+    now: Callable[[], datetime] | None = None,
+    handling: HandlingDesk | None = None,
+) -> Starlette:
+    """The Shenzhen sandbox as an ASGI app, holding `seed_data` (default: catalogs.seed.generate()).
+    `handling` receives applications from other cities (default: a desk that moves only when told
+    and reports to nobody)."""
     city = (seed_data or generate()).city("shenzhen")
     clock = now or (lambda: datetime.now(UTC))
+    desk = handling or HandlingDesk("440300", now=clock)
     mapping = ShenzhenMapping()
     states = code_table("application_state")
     store = _Store(
@@ -120,6 +144,7 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         applications={status.application_id: status for status in seed_application_statuses(city)},
         seals={seal.seal_code: seal for seal in city.seals},
         projects={project.project_code: project for project in city.trading_projects},
+        experts={expert.expert_id: expert for expert in city.experts},
         organisations=frozenset(party.id_number for party in (*city.enterprises, *city.authorities)),
     )
 
@@ -183,11 +208,19 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
 
     async def application(request: Request) -> Response:
         number = request.path_params["apply_no"]
-        return _ok(mapping.to_partner(found(store.applications.get(number), f"办件 {number} ")))
+        held = desk.status(number) or store.applications.get(number)
+        return _ok(mapping.to_partner(found(held, f"办件 {number} ")))
+
+    async def receive(request: Request) -> Response:
+        try:
+            submission = mapping.from_partner(json.loads(await request.body()), ApplicationSubmission)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _Fault(400, "40001", f"办件信息无效：{exc}") from exc
+        return _ok(mapping.to_partner(desk.receive(submission)))
 
     async def change_status(request: Request) -> Response:
         number = request.path_params["apply_no"]
-        current = found(store.applications.get(number), f"办件 {number} ")
+        current = found(desk.status(number) or store.applications.get(number), f"办件 {number} ")
         try:
             body = json.loads(await request.body())
         except (ValueError, UnicodeDecodeError) as exc:
@@ -201,6 +234,9 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         remark = body.get("remark")
         if remark is not None and not isinstance(remark, str):
             raise _Fault(400, "40001", "remark 必须是字符串")
+        moved = desk.move(number, cast(ApplicationState, state), remark)
+        if moved is not None:
+            return _ok(mapping.to_partner(moved))
         updated = current.model_copy(update={"state": state, "updated_at": clock(), "note": remark})
         store.applications[number] = updated
         return _ok(mapping.to_partner(updated))
@@ -217,15 +253,28 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         code = request.path_params["seal_code"]
         return _ok(mapping.to_partner(found(store.seals.get(code), f"印章 {code} ")))
 
+    def canonical_query(request: Request, parameter: str, table: str, what: str) -> str | None:
+        """The canonical code of a query parameter in Shenzhen's codes; None if absent."""
+        wanted = request.query_params.get(parameter) or None
+        if wanted is None:
+            return None
+        try:
+            return code_table(table).from_city("shenzhen", wanted)
+        except ValueError as exc:
+            raise _Fault(400, "40001", f"{what}代码 {wanted} 无效") from exc
+
     async def projects(request: Request) -> Response:
-        wanted = request.query_params.get("projectStatus") or None
-        status = None
-        if wanted is not None:
-            try:
-                status = code_table("trading_project_status").from_city("shenzhen", wanted)
-            except ValueError as exc:
-                raise _Fault(400, "40001", f"项目状态代码 {wanted} 无效") from exc
+        status = canonical_query(request, "projectStatus", "trading_project_status", "项目状态")
         rows = [mapping.to_partner(p) for p in store.projects.values() if status in (None, p.status)]
+        return _ok({"total": len(rows), "list": rows})
+
+    async def experts(request: Request) -> Response:
+        specialty = canonical_query(request, "specialtyCode", "evaluation_specialty", "专业")
+        rows = [
+            expert_to_partner(EvaluationExpert.model_validate(expert.model_dump()))
+            for expert in store.experts.values()
+            if specialty in (None, *expert.specialties)
+        ]
         return _ok({"total": len(rows), "list": rows})
 
     async def project(request: Request) -> Response:
@@ -253,14 +302,20 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         Route("/api/licence/v1/licences", licences),
         Route("/api/credit/v1/subjects/{credit_code}", subject),
         Route("/api/credit/v1/subjects/{credit_code}/repairs", repair, methods=["POST"]),
+        Route("/api/handle/v1/applications", receive, methods=["POST"]),
         Route("/api/handle/v1/applications/{apply_no:path}/status", application, methods=["GET"]),
         Route("/api/handle/v1/applications/{apply_no:path}/status", change_status, methods=["POST"]),
         Route("/api/seal/v1/enterprises/{credit_code}/seals", seals),
         Route("/api/seal/v1/seals/{seal_code:path}", seal),
         Route("/api/trade/v1/projects", projects),
+        Route("/api/trade/v1/experts", experts),
         Route("/api/trade/v1/projects/{project_code:path}", project),
     ]
-    return Starlette(routes=routes, exception_handlers={_Fault: fault, HTTPException: http_error, Exception: crash})
+    return Starlette(
+        routes=routes,
+        exception_handlers={_Fault: fault, HTTPException: http_error, Exception: crash},
+        lifespan=desk.lifespan,
+    )
 
 
 def record_credit_repair(base_url: str, uscc: str, decision_number: str, repaired_on: date) -> None:

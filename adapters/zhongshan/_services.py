@@ -16,6 +16,7 @@ __all__ = [
     "NAMESPACES",
     "OPERATIONS",
     "SOAP_ENV",
+    "SUBMIT",
     "Operation",
     "operation",
     "wsdl_resource",
@@ -66,11 +67,17 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
     Operation("DzzzCxService", "SearchDzzz", "Licence", ("holder.id_number", "licence_type"), 1, many=True),
     Operation("XyxxCxService", "QueryXyzt", "CreditSubject", ("uscc",), 1, many=False),
     Operation("BjztTbService", "QueryBjzt", "ApplicationStatus", ("application_id",), 1, many=False),
+    # Its one parameter is a whole BJXX record (ApplicationSubmission), not values: see SUBMIT.
+    Operation("BjztTbService", "TjBj", "ApplicationStatus", (), 0, many=False),
     Operation("DzyzCxService", "QueryDzyz", "Seal", ("seal_code",), 1, many=False),
     Operation("DzyzCxService", "SearchDzyz", "Seal", ("holder.id_number",), 1, many=True),
     Operation("JyxmCxService", "QueryJyxm", "TradingProject", ("project_code",), 1, many=False),
     Operation("JyxmCxService", "SearchJyxm", "TradingProject", ("status",), 0, many=True),
 )
+
+
+SUBMIT: Final = ("BjztTbService", "TjBj")
+"""The operation that takes an application (a BJXX record) and answers its status (BJZT)."""
 
 
 def operation(service: str, name: str) -> Operation | None:

@@ -30,13 +30,22 @@ from typing import Any, TypeVar
 import httpx
 import zeep
 import zeep.exceptions
+from lxml import etree
 from pydantic import BaseModel
 from zeep.transports import AsyncTransport
 
 from adapters.zhongshan._exceptions import MalformedPartnerData, PartnerRejected, PartnerUnavailable
-from adapters.zhongshan._services import FAULT_DETAIL, NAMESPACES, SOAP_ENV, Operation, operation, wsdl_resource
+from adapters.zhongshan._services import (
+    FAULT_DETAIL,
+    NAMESPACES,
+    SOAP_ENV,
+    SUBMIT,
+    Operation,
+    operation,
+    wsdl_resource,
+)
 from adapters.zhongshan.mapping import ZhongshanMapping
-from gateway.canonical import ApplicationStatus, CreditSubject, Licence, Seal, TradingProject
+from gateway.canonical import ApplicationStatus, ApplicationSubmission, CreditSubject, Licence, Seal, TradingProject
 from trust import XmlRejected, parse_xml
 
 __all__ = ["ZhongshanClient"]
@@ -94,6 +103,10 @@ class ZhongshanClient:
             raise PartnerUnavailable(f"Zhongshan {op.service} unreachable: {type(exc).__name__}") from exc
         except zeep.exceptions.Error as exc:
             raise PartnerUnavailable(f"Zhongshan {op.service}: {exc}") from exc
+        return self._read_answer(op, response, record_type)
+
+    def _read_answer(self, op: Operation, response: httpx.Response, record_type: type[_Record]) -> list[_Record]:
+        """The records of an operation's answer; the one place where SOAP faults become our errors."""
         status = response.status_code
         try:
             root = parse_xml(response.content)
@@ -168,6 +181,32 @@ class ZhongshanClient:
             "BjztTbService", "QueryBjzt", ApplicationStatus, application_id=application_id
         )
         return found
+
+    async def submit_application(self, submission: ApplicationSubmission) -> ApplicationStatus:
+        """Hand an application received in another city to Zhongshan's handling system (BjztTbService.TjBj,
+        收件). The BJXX record is the field map's whole record, so the envelope is written here rather than
+        by zeep from keyword values; the answer is read as every other operation's."""
+        service, name = SUBMIT
+        op = operation(service, name)
+        assert op is not None
+        envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV})
+        body = etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body")
+        call = etree.SubElement(body, f"{{{op.namespace}}}{name}", nsmap={"tns": op.namespace})
+        try:
+            call.append(self._mapping.to_partner(submission))
+        except ValueError as exc:
+            raise PartnerRejected(f"the application cannot be written in Zhongshan's format: {exc}") from exc
+        encoding = self._mapping.field_map.encoding_for(service)
+        content = etree.tostring(envelope, xml_declaration=True, encoding=encoding)
+        headers = {"Content-Type": f"text/xml; charset={encoding}", "SOAPAction": f'"{op.namespace}#{name}"'}
+        try:
+            response = await self._http.post(f"{self.base_url}/services/{service}", content=content, headers=headers)
+        except httpx.HTTPError as exc:
+            raise PartnerUnavailable(f"Zhongshan {service} unreachable: {type(exc).__name__}") from exc
+        found = self._read_answer(op, response, ApplicationStatus)
+        if len(found) != 1:
+            raise MalformedPartnerData(f"Zhongshan {service}.{name} answered {len(found)} statuses for one application")
+        return found[0]
 
     async def get_seals(self, holder_uscc: str) -> list[Seal]:
         """The organisation's electronic seals at Zhongshan's seal platform; [] if it has none or is unknown there."""

@@ -26,11 +26,13 @@ from pydantic import BaseModel, ValidationError
 from catalogs import FieldMap, FieldSpec, RecordMap, code_table, field_map
 from gateway.canonical import (
     ApplicationStatus,
+    ApplicationSubmission,
     CreditRecord,
     CreditSubject,
     Licence,
     Party,
     Seal,
+    SubmittedMaterial,
     TradingProject,
 )
 
@@ -38,7 +40,17 @@ __all__ = ["ZhongshanMapping"]
 
 _MODELS: Final[dict[str, type[BaseModel]]] = {
     model.__name__: model
-    for model in (Licence, Party, CreditSubject, CreditRecord, ApplicationStatus, Seal, TradingProject)
+    for model in (
+        Licence,
+        Party,
+        CreditSubject,
+        CreditRecord,
+        ApplicationStatus,
+        ApplicationSubmission,
+        SubmittedMaterial,
+        Seal,
+        TradingProject,
+    )
 }
 # Any canonical record the field map has a map for.
 _Record = TypeVar("_Record", bound=BaseModel)

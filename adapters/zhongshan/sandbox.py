@@ -3,7 +3,8 @@
     app = create_app()            # Starlette; serve with uvicorn
     POST /services/DzzzCxService           SOAP 1.1 (QueryDzzz, SearchDzzz)
     POST /services/XyxxCxService           SOAP 1.1 (QueryXyzt)
-    POST /services/BjztTbService           SOAP 1.1 (QueryBjzt)
+    POST /services/BjztTbService           SOAP 1.1 (QueryBjzt; TjBj: an application received in another city,
+                                           moved on and reported to the gateway by adapters/sandbox_handling.py)
     POST /services/DzyzCxService           SOAP 1.1 (QueryDzyz, SearchDzyz): the seal platform, GB18030
     POST /services/JyxmCxService           SOAP 1.1 (QueryJyxm, SearchJyxm): the trading centre
     GET  /services/<service>?wsdl          the service's WSDL, soap:address pointing at this server
@@ -32,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.sandbox_handling import HandlingDesk
 from adapters.zhongshan._services import (
     ERROR_BAD_PARAMETER,
     ERROR_BAD_REQUEST,
@@ -41,6 +43,7 @@ from adapters.zhongshan._services import (
     FAULT_DETAIL,
     NAMESPACES,
     SOAP_ENV,
+    SUBMIT,
     Operation,
     operation,
     wsdl_resource,
@@ -48,7 +51,7 @@ from adapters.zhongshan._services import (
 from adapters.zhongshan.mapping import ZhongshanMapping
 from catalogs import code_table
 from catalogs.seed import SeedData, generate
-from gateway.canonical import ApplicationStatus, Licence, Seal, TradingProject
+from gateway.canonical import ApplicationStatus, ApplicationSubmission, Licence, Seal, TradingProject
 from trust import XmlRejected, parse_xml
 
 __all__ = ["create_app", "sample_applications"]
@@ -94,6 +97,7 @@ class _Store:
     applications: dict[str, ApplicationStatus] = field(default_factory=dict)
     seals: dict[str, Seal] = field(default_factory=dict)
     projects: dict[str, TradingProject] = field(default_factory=dict)
+    desk: HandlingDesk | None = None
 
     def answer(self, op: Operation, arguments: dict[str, Any]) -> list[BaseModel]:
         if op.record_type == "Licence" and not op.many:
@@ -111,7 +115,8 @@ class _Store:
             subject = self.credit.get(arguments["uscc"])
             return [subject] if subject else []
         if op.record_type == "ApplicationStatus":
-            status = self.applications.get(arguments["application_id"])
+            held = self.desk.status(arguments["application_id"]) if self.desk is not None else None
+            status = held or self.applications.get(arguments["application_id"])
             return [status] if status else []
         if op.record_type == "Seal" and not op.many:
             seal = self.seals.get(arguments["seal_code"])
@@ -235,12 +240,27 @@ class _SoapService:
         op = operation(self.name, _local(call)) if etree.QName(call).namespace == self.namespace else None
         if op is None:
             raise _Fault("Client", ERROR_UNKNOWN_OPERATION, f"不支持的操作：{call.tag}")
-        records = self.store.answer(op, self.arguments(op, call))
+        if (self.name, op.name) == SUBMIT:
+            records: list[BaseModel] = [self.receive(call)]
+        else:
+            records = self.store.answer(op, self.arguments(op, call))
         envelope, body = _envelope()
         response = etree.SubElement(body, f"{{{self.namespace}}}{op.name}Response", nsmap={"tns": self.namespace})
         for record in records:
             response.append(self.mapping.to_partner(record))
         return envelope
+
+    def receive(self, call: Any) -> ApplicationStatus:
+        records = [child for child in call if isinstance(child.tag, str)]
+        if len(records) != 1 or _local(records[0]) != "BJXX":
+            raise _Fault("Client", ERROR_MISSING_PARAMETER, "缺少必填参数：BJXX")
+        if self.store.desk is None:
+            raise _Fault("Server", ERROR_INTERNAL, "办件接收服务未开通")
+        try:
+            submission = self.mapping.from_partner(records[0], ApplicationSubmission)
+        except ValueError as exc:
+            raise _Fault("Client", ERROR_BAD_PARAMETER, f"参数错误：{exc}") from None
+        return self.store.desk.receive(submission)
 
     def arguments(self, op: Operation, call: Any) -> dict[str, Any]:
         given: dict[str, str] = {}
@@ -263,9 +283,14 @@ class _SoapService:
 
 
 def create_app(
-    seed_data: SeedData | None = None, *, applications: Iterable[ApplicationStatus] | None = None
+    seed_data: SeedData | None = None,
+    *,
+    applications: Iterable[ApplicationStatus] | None = None,
+    handling: HandlingDesk | None = None,
 ) -> Starlette:
-    """The Zhongshan sandbox as an ASGI app, holding the seeded Zhongshan data (generate() by default)."""
+    """The Zhongshan sandbox as an ASGI app, holding the seeded Zhongshan data (generate() by default).
+    `handling` receives applications from other cities (default: a desk that moves only when told)."""
+    desk = handling or HandlingDesk("442000")
     seed = seed_data if seed_data is not None else generate()
     zhongshan = seed.city("zhongshan")
     store = _Store(
@@ -276,6 +301,7 @@ def create_app(
         },
         seals={seal.seal_code: seal for seal in zhongshan.seals},
         projects={project.project_code: project for project in zhongshan.trading_projects},
+        desk=desk,
     )
     mapping = ZhongshanMapping()
     services = {name: _SoapService(name, store, mapping) for name in NAMESPACES}
@@ -293,4 +319,4 @@ def create_app(
     routes += [
         Route(f"/services/{name}", service.endpoint, methods=["GET", "POST"]) for name, service in services.items()
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, lifespan=desk.lifespan)

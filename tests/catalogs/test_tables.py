@@ -37,6 +37,7 @@ from catalogs._loader import _Entry
 from gateway.canonical import (
     ApplicationState,
     ApplicationStatus,
+    ApplicationSubmission,
     CreditRecord,
     CreditSubject,
     HolderIdType,
@@ -47,6 +48,7 @@ from gateway.canonical import (
     SealStatus,
     SealType,
     SubjectType,
+    SubmittedMaterial,
     TradingCategory,
     TradingProject,
     TradingProjectStatus,
@@ -56,10 +58,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CITY_IDS = [c.id for c in cities()]
 CORE_RECORD_TYPES = ("Licence", "Party", "CreditSubject", "CreditRecord", "ApplicationStatus")
 """What every city's field map carries; the others are carried by the cities that run such systems."""
-RECORD_TYPES: dict[str, type[BaseModel]] = {
-    model.__name__: model
-    for model in (Licence, Party, CreditSubject, CreditRecord, ApplicationStatus, Seal, TradingProject)
-}
+_MAPPED: tuple[type[BaseModel], ...] = (Licence, Party, CreditSubject, CreditRecord, ApplicationStatus, Seal)
+_MAPPED += (TradingProject, ApplicationSubmission, SubmittedMaterial)  # submissions: the handling cities
+RECORD_TYPES: dict[str, type[BaseModel]] = {model.__name__: model for model in _MAPPED}
 TABLES = code_table_names()
 CITY_RECORDS = [(c, r) for c in CITY_IDS for r in RECORD_TYPES if r in field_map(c).records]
 
@@ -190,6 +191,7 @@ def test_application_states_carry_their_chinese_names() -> None:
         "processing": "办理中",
         "concluded": "办结",
         "delivered": "送达",
+        "not_accepted": "不予受理",
         "returned": "退回",
         "withdrawn": "撤回",
     }

@@ -174,3 +174,20 @@ def test_a_crl_another_issuer_cannot_vouch_for_is_not_held_against_the_url(pki: 
         assert (await checker.status(pki.leaves[1], pki.ca, at=NOW)).status == "good"
 
     asyncio.run(scenario())
+
+
+def test_the_held_status_is_what_status_answers_while_the_crl_is_held_and_fresh(pki: Pki) -> None:
+    point = DistributionPoint(pki.crl)
+    point.release.set()
+    checker = RevocationChecker(point.fetch, clock=Clock())
+    revoked, good = pki.leaves[0], pki.leaves[1]
+    assert checker.held_status(good, pki.ca, at=NOW) is None  # nothing held yet: status() must fetch
+    assert asyncio.run(checker.status(good, pki.ca, at=NOW)).status == "good"
+    for leaf in (revoked, good):
+        assert checker.held_status(leaf, pki.ca, at=NOW) == asyncio.run(checker.status(leaf, pki.ca, at=NOW))
+    assert checker.held_status(revoked, pki.ca, at=NOW).status == "revoked"  # type: ignore[union-attr]
+    assert point.calls == 1
+    # Held under its issuer only, and never past its nextUpdate.
+    assert checker.held_status(good, pki.leaves[2], at=NOW) is None
+    assert checker.held_status(good, pki.ca, at=NOW + timedelta(days=1)) is None
+    assert checker.held_status(pki.ca, pki.ca, at=NOW) is None  # no distribution point: status() explains

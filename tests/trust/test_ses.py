@@ -14,6 +14,7 @@ from asn1crypto import core
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from trust import _ses
 from trust._report import Indication, SignatureFailure, SubIndication
 from trust._ses import (
     SES_V1_FORMAT,
@@ -327,3 +328,34 @@ def test_a_tbs_sign_signed_by_openssl_verifies(tmp_path: Path, pki: Pki) -> None
     assert evidence.signer_certificate == signer_certificate and evidence.seal is not None
     assert evidence.seal.name == "OpenSSL 测试章"
     _expect(SubIndication.HASH_FAILURE, lambda: examine_ses_signature(signature, DATA[:-1]))
+
+
+@pytest.mark.parametrize("version", [4, 1])
+def test_a_seal_remembered_from_earlier_signatures_vouches_for_no_changed_seal(pki: Pki, version: int) -> None:
+    embedded = _ses._embedded_seal_v4 if version == 4 else _ses._embedded_seal_v1
+    examine_ses_signature(pki.sign(version), DATA)
+    hits = embedded.cache_info().hits
+    other_data = b'{"licence_no": "440300-2026-000124"}'
+    evidence = examine_ses_signature(pki.sign(version, other_data), other_data)
+    assert embedded.cache_info().hits == hits + 1  # the same seal, parsed once
+    assert evidence.seal is not None and evidence.seal.name == "深圳市市场监督管理局电子证照专用章"
+    # The seal's name changed, its maker's signature kept, the whole re-signed by the signer: refused.
+    if version == 4:
+        signature_v4 = SesSignatureV4.load(pki.sign(4))
+        tbs = signature_v4["to_sign"]
+        tbs["eseal"]["e_seal_info"]["property"]["name"] = "另一个印章"
+    else:
+        signature_v1 = SesSignatureV1.load(pki.sign(1))
+        tbs = signature_v1["to_sign"]
+        tbs["eseal"]["eseal_info"]["property"]["name"] = "另一个印章"
+    encoded = tbs.dump(force=True)
+    resigned = assemble_ses_signature(version, encoded, pki.signer_certificate, pki.signer_key.sign(encoded))
+    failure = _expect(SubIndication.SIG_CRYPTO_FAILURE, lambda: examine_ses_signature(resigned, DATA))
+    assert "maker" in str(failure)
+    # And a seal that does not parse is refused every time it comes, remembered or not.
+    broken = bytearray(pki.sign(version))
+    position = bytes(broken).index(pki.maker_certificate[:8])
+    broken[position] ^= 0xFF
+    for _ in range(2):
+        with pytest.raises(SignatureFailure):
+            examine_ses_signature(bytes(broken), DATA)

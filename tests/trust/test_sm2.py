@@ -15,12 +15,18 @@ from trust._errors import InvalidSignature, UnsupportedKey
 from trust._sm2 import (
     SM2_SIGNER_ID,
     GmsslSm2Backend,
+    N,
     ReferenceSm2Backend,
+    Remembered,
     Sm2PrivateKey,
     Sm2PublicKey,
+    _der_pair,
+    _SignatureValue,
+    decode_signature,
     encode_signature,
     sm2_z,
     sm3,
+    verify_remembered,
 )
 
 VECTORS = load_vectors("gm-sm2-sm3.json")
@@ -189,3 +195,91 @@ def test_our_key_and_signature_verify_with_openssl(tmp_path: Path, key: Sm2Priva
     assert verified.returncode == 0 and b"Verified Successfully" in verified.stdout, verified.stdout + verified.stderr
     other_id = _openssl(*verify, "distid:1234567812345679", cwd=tmp_path)
     assert other_id.returncode != 0
+
+
+class _CountingBackend(GmsslSm2Backend):
+    """GmSSL, counting the verifications it computes."""
+
+    def __init__(self) -> None:
+        self.verified = 0
+
+    def verify(self, public_key: bytes, message: bytes, signature: bytes, signer_id: bytes) -> None:
+        self.verified += 1
+        super().verify(public_key, message, signature, signer_id)
+
+
+def test_a_remembered_verification_vouches_for_exactly_that_signature_and_no_failure_is_remembered() -> None:
+    backend = _CountingBackend()
+    key = Sm2PrivateKey.generate(backend=backend)
+    public = key.public_key()
+    signature = key.sign(b"the seal")
+    verify_remembered(public, signature, b"the seal")
+    verify_remembered(public, signature, b"the seal")
+    assert backend.verified == 1  # the second time it was remembered
+    other_signature = key.sign(b"the seal")  # a fresh nonce: another valid signature, computed afresh
+    verify_remembered(public, other_signature, b"the seal")
+    assert backend.verified == 2
+    # Anything else in the key is computed afresh, and refused.
+    stranger = Sm2PrivateKey.generate(backend=backend).public_key()
+    for attempt in (
+        lambda: verify_remembered(public, signature, b"the seaL"),
+        lambda: verify_remembered(public, signature, b"the seal", b"1234567812345679"),
+        lambda: verify_remembered(stranger, signature, b"the seal"),
+        lambda: verify_remembered(public, signature[:-1] + bytes([signature[-1] ^ 1]), b"the seal"),
+    ):
+        with pytest.raises(InvalidSignature):
+            attempt()
+    assert backend.verified == 6
+    with pytest.raises(InvalidSignature):  # a failure was not remembered: checked (and refused) again
+        verify_remembered(stranger, signature, b"the seal")
+    assert backend.verified == 7
+    # Another backend is another key: what one backend verified is not taken on trust by another.
+    reference = Sm2PublicKey.from_bytes(public.to_bytes(), ReferenceSm2Backend())
+    verify_remembered(reference, signature, b"the seal")
+    assert backend.verified == 7
+
+
+def test_remembered_verifications_are_bounded() -> None:
+    remembered = Remembered(2)
+    for item in ("a", "b", "c"):
+        remembered.add(item)
+    assert len(remembered) == 2 and "a" not in remembered and "b" in remembered and "c" in remembered
+    assert "b" in remembered  # used last: "c" now goes first
+    remembered.add("d")
+    assert "c" not in remembered and "b" in remembered
+
+
+def _decode_by_asn1crypto(signature: bytes) -> tuple[int, int] | None:
+    """decode_signature as it was written with asn1crypto: the oracle for the written-out reader."""
+    try:
+        value = _SignatureValue.load(signature, strict=True)
+        r, s = int(value["r"].native), int(value["s"].native)
+    except (ValueError, TypeError, KeyError):
+        return None
+    if not (1 <= r < N and 1 <= s < N) or encode_signature(r, s) != signature:
+        return None
+    return r, s
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    r=st.integers(0, 2**256 - 1),
+    s=st.integers(0, 2**256 - 1),
+    edits=st.lists(st.tuples(st.integers(0, 80), st.integers(0, 255)), max_size=2),
+    cut=st.integers(-3, 3),
+)
+def test_the_signature_reader_accepts_exactly_the_der_asn1crypto_accepts(
+    r: int, s: int, edits: list[tuple[int, int]], cut: int
+) -> None:
+    assert _der_pair(r, s) == encode_signature(r, s)
+    signature = bytearray(encode_signature(r, s))
+    for position, value in edits:
+        if position < len(signature):
+            signature[position] = value
+    candidate = bytes(signature[: len(signature) + cut] if cut < 0 else signature + b"\x00" * cut)
+    expected = _decode_by_asn1crypto(candidate)
+    if expected is None:
+        with pytest.raises(InvalidSignature):
+            decode_signature(candidate)
+    else:
+        assert decode_signature(candidate) == expected

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
+from trust import _sm2_x509 as sm2_x509
 from trust._errors import InvalidCertificate, InvalidSignature, UnsupportedKey
 from trust._sm2 import SM2_SIGNER_ID, SM2_WITH_SM3_OID, Sm2PrivateKey
 from trust._sm2_x509 import (
@@ -251,3 +252,29 @@ def test_we_verify_certificates_made_by_openssl(tmp_path: Path) -> None:
     verify_issued_by(empty_id, empty_id, signer_ids=(SM2_SIGNER_ID, b""))
     key = Sm2PrivateKey.from_pem((tmp_path / "key.pem").read_bytes())
     assert sm2_public_key_of_certificate(gm_id) == key.public_key()
+
+
+def test_a_remembered_certificate_signature_holds_only_for_the_ids_and_bytes_it_was_checked_with(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty_id = _chain(b"")
+    verify_issued_by(empty_id.leaf, empty_id.intermediate, signer_ids=(SM2_SIGNER_ID, b""))
+    verify_issued_by(empty_id.leaf, empty_id.intermediate, signer_ids=(SM2_SIGNER_ID, b""))
+    with pytest.raises(InvalidSignature):  # remembered with the empty id allowed; not without it
+        verify_issued_by(empty_id.leaf, empty_id.intermediate)
+    verify_issued_by(chain.leaf, chain.intermediate)
+    # Remembered now: the SM2 arithmetic is not done again for the same bytes...
+    calls: list[bytes] = []
+    original = sm2_x509._check_sm2_signature
+
+    def counting(*arguments: object, **options: object) -> None:
+        calls.append(b"")
+        original(*arguments, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sm2_x509, "_check_sm2_signature", counting)
+    verify_issued_by(chain.leaf, chain.intermediate)
+    assert calls == []
+    # ...but any other certificate bytes are checked, and refused.
+    with pytest.raises(InvalidSignature):
+        verify_issued_by(_flip(chain.leaf, len(chain.leaf) - 3), chain.intermediate)
+    assert len(calls) == 1

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
+from trust import _chain as chain_module
 from trust._pki import PrivateKey, issue_certificate, issue_crl
 from trust._report import (
     Indication,
@@ -669,3 +670,111 @@ def test_a_preferred_city_breaks_the_tie_between_two_lists_of_the_same_ca(world:
         assert report.passed and report.trust_anchor is not None, report.messages
         chosen[preferred] = report.trust_anchor.trust_list_city
     assert chosen == {None: CITY, CITY: CITY, "442000": "442000"}
+
+
+# ---- what is remembered between validations ------------------------------------------------------------------
+
+
+def _counting_path_searches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the path searches actually done (not answered from memory)."""
+    searches: list[int] = []
+    original = chain_module._build_paths
+
+    def counting(*arguments, **options):
+        searches.append(1)
+        return original(*arguments, **options)
+
+    monkeypatch.setattr(chain_module, "_build_paths", counting)
+    return searches
+
+
+def _seal_evidence(world: World) -> SignatureEvidence:
+    return _evidence(world, "sm2-enterprise", chain=("sm2-inter",), seal=_seal(world, "sm2-seal-maker"))
+
+
+def test_a_remembered_path_does_not_outlive_the_trust_list_it_was_found_on(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert world.trust_list is not None and world.operator is not None
+    held = _held(world, world.trust_list)
+    searches = _counting_path_searches(monkeypatch)
+    assert _validate(world, _seal_evidence(world), CA, trust_lists=held).passed
+    assert len(searches) == 2  # the signer's path and the seal maker's
+    assert _validate(world, _seal_evidence(world), CA, trust_lists=held).passed
+    assert len(searches) == 2  # both remembered
+    # The next list no longer holds the SM2 CAs: the remembered paths must not be used any more.
+    ca_service, *others = world.trust_list.services
+    without_sm2 = replace(ca_service, certificates=(world["root"].der, world["inter"].der))
+    next_list = replace(world.trust_list, sequence=4, services=(without_sm2, *others))
+    operator_key = world.operator.key
+    assert isinstance(operator_key, ec.EllipticCurvePrivateKey)
+    held.accept(CITY, sign_trust_list(next_list, operator_key, world.operator.der), now=NOW)
+    report = _validate(world, _seal_evidence(world), CA, trust_lists=held)
+    assert len(searches) == 4
+    assert (report.indication, report.sub_indication) == (
+        Indication.INDETERMINATE,
+        SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
+    ), report.messages
+    # A list that withdraws the seal platform before the seal was made (the same certificates, another
+    # status) is judged afresh too.
+    seal_service = next(service for service in others if service.service_type == "seal-platform")
+    before_the_seal = _seal(world, "sm2-seal-maker").valid_from - _HOUR
+    withdrawn = replace(seal_service, history=(*seal_service.history, ServiceStatus("withdrawn", before_the_seal)))
+    third = replace(
+        world.trust_list,
+        sequence=5,
+        services=tuple(withdrawn if service is seal_service else service for service in world.trust_list.services),
+    )
+    held.accept(CITY, sign_trust_list(third, operator_key, world.operator.der), now=NOW)
+    report = _validate(world, _seal_evidence(world), CA, trust_lists=held)
+    assert report.sub_indication is SubIndication.NO_CERTIFICATE_CHAIN_FOUND, report.messages
+    assert report.messages[0].startswith("seal maker") and "withdrawn" in report.messages[0]
+
+
+_HOUR = timedelta(hours=1)
+
+
+def test_a_crl_that_revokes_a_signer_whose_path_was_remembered_is_heeded(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crls = Crls()
+    crls.published = dict(world.crls.published)
+    checker = RevocationChecker(crls.fetch)
+    searches = _counting_path_searches(monkeypatch)
+    assert _validate(world, _seal_evidence(world), CA, revocation=checker).passed
+    assert _validate(world, _seal_evidence(world), CA, revocation=checker).passed
+    done = len(searches)
+    assert done <= 2  # the second validation's paths were remembered
+    # The CA publishes a CRL revoking the enterprise's certificate before the signing time; the one held
+    # is fresh for a week yet, after which the new one is fetched.
+    crls.publish(
+        world["sm2-inter"],
+        [(world["sm2-enterprise"], SIGNED - _HOUR)],
+        this_update=NOW + timedelta(days=6),
+        next_update=NOW + timedelta(days=14),
+    )
+    later = NOW + timedelta(days=8)
+    report = _validate(world, _seal_evidence(world), CA, revocation=checker, validation_time=later)
+    assert len(searches) == done  # the path itself was remembered...
+    assert (report.indication, report.sub_indication) == (Indication.TOTAL_FAILED, SubIndication.REVOKED)
+    assert report.chain[0].revocation == "revoked"  # ...and revocation was asked all the same
+    # The seal maker revoked: a fresh checker (a restart) takes the new CRL at once.
+    crls.publish(
+        world["sm2-inter"],
+        [(world["sm2-seal-maker"], NOW - timedelta(days=200))],
+        this_update=NOW - _HOUR,
+        next_update=NOW + timedelta(days=7),
+    )
+    report = _validate(world, _seal_evidence(world), CA, revocation=RevocationChecker(crls.fetch))
+    assert report.sub_indication is SubIndication.REVOKED, report.messages
+    assert report.messages[0].startswith("seal maker")
+
+
+def test_validity_is_judged_per_validation_on_a_remembered_path(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    searches = _counting_path_searches(monkeypatch)
+    in_time = _validate(world, _evidence(world, "expired", signed=NOW - timedelta(days=20)), CA)
+    assert in_time.passed, in_time.messages
+    done = len(searches)
+    expired = _validate(world, _evidence(world, "expired"), CA)
+    assert len(searches) == done  # the same path, remembered
+    assert (expired.indication, expired.sub_indication) == (Indication.TOTAL_FAILED, SubIndication.EXPIRED)

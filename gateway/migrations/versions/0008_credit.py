@@ -1,7 +1,7 @@
 """The public-credit report exchange: issued reports, the query trail, quota windows.
 
-Revision ID: 0007
-Revises: 0004 (re-chained after 0005 and 0006 at merge)
+Revision ID: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 _TS = sa.DateTime(timezone=True)
 
-revision = "0007"
-down_revision = "0004"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

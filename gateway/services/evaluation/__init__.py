@@ -1,0 +1,65 @@
+"""Remote cross-region bid evaluation (远程异地评标): sessions with a main venue and secondary venues in
+other cities, a committee drawn reproducibly from the cities' expert pools (through their adapters)
+with avoidance rules and a reserve, check-in attested by each venue, declarations, and a live event
+stream every venue and supervisor can resume without gaps.
+
+The draw itself is `draw` / `check_record` (pure functions, re-run by `tongban evaluation redraw`).
+"""
+
+from __future__ import annotations
+
+from gateway.services import DomainService
+from gateway.services.evaluation._draw import ALGORITHM, DrawImpossible, check_record, draw, snapshot_digest
+from gateway.services.evaluation._routes import evaluation_routes
+from gateway.services.evaluation._sessions import ORGANISE_RIGHT, SUPERVISE_RIGHT, VENUE_RIGHT
+from gateway.services.evaluation._states import (
+    FLOW,
+    STATES,
+    TRANSITIONS,
+    IllegalTransition,
+    SessionNotReady,
+    StatePosition,
+    legal_targets,
+    move,
+)
+
+__all__ = [
+    "ALGORITHM",
+    "DrawImpossible",
+    "FLOW",
+    "IllegalTransition",
+    "ORGANISE_RIGHT",
+    "SERVICE",
+    "STATES",
+    "SUPERVISE_RIGHT",
+    "SessionNotReady",
+    "StatePosition",
+    "TRANSITIONS",
+    "VENUE_RIGHT",
+    "check_record",
+    "draw",
+    "legal_targets",
+    "move",
+    "snapshot_digest",
+]
+
+SERVICE = DomainService(
+    name="evaluation",
+    rights={
+        ORGANISE_RIGHT: "schedule remote evaluation sessions, draw their committees, move them on, replace experts",
+        VENUE_RIGHT: "check experts in and take their declarations at the caller's own city's venue",
+        SUPERVISE_RIGHT: "supervise evaluation sessions: see the experts' identities and the whole draw record",
+    },
+    routes=evaluation_routes,
+    endpoints={
+        "evaluations": "/v1/evaluations",
+        "evaluation": "/v1/evaluations/{session_id}",
+        "evaluation_transitions": "/v1/evaluations/{session_id}/transitions",
+        "evaluation_draw": "/v1/evaluations/{session_id}/draw",
+        "evaluation_checkins": "/v1/evaluations/{session_id}/checkins",
+        "evaluation_declarations": "/v1/evaluations/{session_id}/declarations",
+        "evaluation_replacements": "/v1/evaluations/{session_id}/replacements",
+        "evaluation_scores": "/v1/evaluations/{session_id}/scores",
+        "evaluation_events": "/v1/evaluations/{session_id}/events",
+    },
+)

@@ -1,0 +1,43 @@
+"""`tongban evaluation ...`: re-run a published expert draw from its record."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gateway.cli_support import fail, one_line_errors
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Remote cross-region bid evaluation (远程异地评标).", no_args_is_help=True)
+
+
+@app.command()
+@one_line_errors
+def redraw(
+    record: Annotated[Path, typer.Argument(help="the draw record (JSON), as the session's supervisors received it")],
+) -> None:
+    """Re-run a draw from its revealed seed and pool snapshot; exit 1 unless it gives the same result."""
+    from gateway.services.evaluation import check_record
+
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise fail(f"{record}: not a JSON draw record ({exc})") from None
+    if isinstance(data, dict) and isinstance(data.get("draw"), dict):
+        data = data["draw"]  # a whole session as a supervisor reads it
+    if not isinstance(data, dict):
+        raise fail(f"{record}: not a JSON draw record")
+    problems = check_record(data)
+    if problems:
+        for problem in problems:
+            typer.echo(f"mismatch: {problem}", err=True)
+        raise typer.Exit(1)
+    committee = ", ".join(f"{item['seat']}={item['city']}/{item['expert_id']}" for item in data["committee"])
+    typer.echo(
+        f"the draw re-runs to the same result: {committee}; {len(data['reserves'])} reserves, "
+        f"{len(data['exclusions'])} exclusions"
+    )

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ __all__ = [
     "SandboxSpec",
     "SandboxSystem",
     "member_key_files",
+    "record_credit_repair",
     "seed_listing",
     "start_sandboxes",
 ]
@@ -316,3 +318,14 @@ def _samples(sandbox_dir: Path | None) -> list[dict[str, Any]]:
         return []
     listed: list[dict[str, Any]] = json.loads(index.read_text(encoding="utf-8"))
     return [{**sample, "path": str(sandbox_dir / "samples" / sample["file"])} for sample in listed]
+
+
+def record_credit_repair(region: str, base_url: str, uscc: str, decision_number: str, repaired_on: date) -> None:
+    """Tell a city's sandbox credit platform that a penalty was repaired (信用修复), in that city's
+    wire format (its sandbox module's record_credit_repair); ValueError when it refuses or cannot."""
+    spec = next((spec for spec in SANDBOXES if spec.region == region), None)
+    module = importlib.import_module(spec.module) if spec is not None else None
+    if module is None or not hasattr(module, "record_credit_repair"):
+        takers = [s.region for s in SANDBOXES if hasattr(importlib.import_module(s.module), "record_credit_repair")]
+        raise ValueError(f"the {region} sandbox records no repairs; these do: {', '.join(takers)}")
+    module.record_credit_repair(base_url, uscc, decision_number, repaired_on)

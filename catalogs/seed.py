@@ -36,6 +36,7 @@ from catalogs._codes import USCC_CHARSET, make_resident_id, make_uscc
 from catalogs._loader import city as _city
 from catalogs._loader import code_table, region, regions
 from gateway.canonical import (
+    CommitmentOutcome,
     CreditRecord,
     CreditSubject,
     Licence,
@@ -540,7 +541,7 @@ class _CityGenerator:
                     legal_representative=representative,
                     registered_capital_cny=capital,
                     address=address,
-                    records=self.credit_records(status),
+                    records=self.credit_records(status, code, subject_type),
                 )
             )
 
@@ -567,7 +568,7 @@ class _CityGenerator:
             trading_projects=trading_projects,
         )
 
-    def credit_records(self, status: SubjectStatus) -> tuple[CreditRecord, ...]:
+    def credit_records(self, status: SubjectStatus, code: str, subject_type: SubjectType) -> tuple[CreditRecord, ...]:
         rng = self.rng
         p = self.profile
         records: list[CreditRecord] = []
@@ -629,13 +630,88 @@ class _CityGenerator:
             elif roll < 0.6:
                 records.append(
                     CreditRecord(
-                        kind="sanction",
+                        kind="abnormal_operation",
                         title="未按规定报送年度报告，列入经营异常名录",
                         authority=p.market_regulator,
                         decided_on=decided(),
                     )
                 )
-        return tuple(records)
+        return self.credit_details(tuple(records), code, status, subject_type)
+
+    def credit_details(
+        self, records: tuple[CreditRecord, ...], code: str, status: SubjectStatus, subject_type: SubjectType
+    ) -> tuple[CreditRecord, ...]:
+        """Decision numbers, repairs, licences, commitments and judgement debtors for one subject, from
+        a random stream of its own (keyed by its code) so the rest of the seed stays as it was."""
+        rng = random.Random(f"tongban-sandbox:{self.seed}:{self.profile.city}:credit:{code}")
+        p = self.profile
+        short = _city(p.city).name[0]
+        serial = iter(range(rng.randint(100, 900), 10_000))
+
+        def number(word: str, day: date) -> str:
+            return f"{short}{word}〔{day.year}〕{next(serial)}号"
+
+        words = {
+            "administrative_penalty": "市监罚",
+            "serious_dishonesty": "市监严违",
+            "abnormal_operation": "市监异",
+            "commendation": "信激",
+        }
+        detailed: list[CreditRecord] = []
+        for record in records:
+            update: dict[str, object] = {"decision_number": number(words.get(record.kind, "信"), record.decided_on)}
+            # A penalty of an active subject, decided more than a year ago, is often repaired (信用修复).
+            if (
+                record.kind == "administrative_penalty"
+                and status == "active"
+                and record.decided_on < self.as_of - _YEAR
+                and rng.random() < 0.5
+            ):
+                repaired = _day_between(rng, record.decided_on + _YEAR // 4, self.as_of - timedelta(days=7))
+                update["repaired_on"] = repaired
+            detailed.append(record.model_copy(update=update))
+        if status != "active":
+            return tuple(detailed)
+        for _ in range(rng.randint(1, 2)):
+            day = _day_between(rng, self.as_of - 5 * _YEAR, self.as_of - timedelta(days=20))
+            title = rng.choice(("食品经营许可", "药品经营许可", "建筑施工企业安全生产许可", "建筑业企业资质"))
+            detailed.append(
+                CreditRecord(
+                    kind="administrative_licence",
+                    title=title,
+                    authority=p.housing_authority if title.startswith("建筑") else p.market_regulator,
+                    decided_on=day,
+                    valid_until=_years_after(day, 5),
+                    decision_number=number("许", day),
+                )
+            )
+        if rng.random() < 0.4:
+            day = _day_between(rng, self.as_of - 2 * _YEAR, self.as_of - timedelta(days=40))
+            outcome: CommitmentOutcome | None = rng.choice(("kept", "kept", "breached", None))
+            detailed.append(
+                CreditRecord(
+                    kind="credit_commitment",
+                    title="告知承诺制办理行政许可的信用承诺",
+                    authority=p.market_regulator,
+                    decided_on=day,
+                    decision_number=number("承诺", day),
+                    commitment_outcome=outcome,
+                )
+            )
+        if subject_type == "enterprise" and rng.random() < 0.1:
+            day = _day_between(rng, self.as_of - 2 * _YEAR, self.as_of - timedelta(days=60))
+            court, case = rng.randint(1, 20), rng.randint(100, 9999)
+            detailed.append(
+                CreditRecord(
+                    kind="dishonest_judgement_debtor",
+                    title="有履行能力而拒不履行生效法律文书确定义务",
+                    authority=f"{_city(p.city).name}中级人民法院",
+                    decided_on=day,
+                    valid_until=_years_after(day, 2),
+                    decision_number=f"（{day.year}）{p.province_short}{court:02d}执{case}号",
+                )
+            )
+        return tuple(detailed)
 
 
 # ---- seals and trading projects ------------------------------------------------------------------

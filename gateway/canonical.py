@@ -13,7 +13,9 @@ __all__ = [
     "ApplicationState",
     "ApplicationStatus",
     "ApplicationSubmission",
+    "CommitmentOutcome",
     "CreditRecord",
+    "CreditRecordKind",
     "CreditSubject",
     "EvaluationExpert",
     "HolderIdType",
@@ -33,6 +35,17 @@ __all__ = [
 HolderIdType = Literal["uscc", "resident_id"]  # GB 32100 unified social credit code, GB 11643 ID number
 LicenceStatus = Literal["valid", "suspended", "revoked", "cancelled", "expired"]
 SubjectType = Literal["enterprise", "individual_business", "person", "public_institution"]
+CreditRecordKind = Literal[
+    "commendation",
+    "sanction",
+    "serious_dishonesty",
+    "administrative_penalty",
+    "administrative_licence",
+    "abnormal_operation",
+    "dishonest_judgement_debtor",
+    "credit_commitment",
+]
+CommitmentOutcome = Literal["kept", "breached"]
 ApplicationState = Literal[
     "received",
     "accepted",
@@ -91,13 +104,22 @@ class Licence(_Canonical):
 
 
 class CreditRecord(_Canonical):
-    """One public-credit record: a commendation (红名单) or a sanction (黑名单/行政处罚)."""
+    """One public-credit record as the national public-credit report sorts them: an administrative
+    licence (行政许可) or penalty (行政处罚), a list entry (严重失信主体名单, 失信被执行人, 经营异常名录,
+    红名单 or an older 黑名单 entry), or a credit commitment (信用承诺)."""
 
-    kind: Literal["commendation", "sanction", "serious_dishonesty", "administrative_penalty"]
+    kind: CreditRecordKind
     title: str
     authority: str
     decided_on: date
-    valid_until: date | None = None
+    valid_until: date | None = Field(default=None, description="end of the publication window (公示截止日期)")
+    decision_number: str | None = Field(default=None, max_length=100, description="the decision's number (决定文书号)")
+    repaired_on: date | None = Field(
+        default=None, description="the day its publication ended through credit repair (信用修复); None: not repaired"
+    )
+    commitment_outcome: CommitmentOutcome | None = Field(
+        default=None, description="whether a credit commitment was kept (kept, breached); None while it runs"
+    )
 
 
 class CreditSubject(_Canonical):

@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     # The relay's connection pool under httpx's API: aiohttp's (faster, see `make bench`) or httpcore's.
     upstream_pool: Literal["aiohttp", "httpcore"] = "aiohttp"
 
+    # Public-credit reports: queries per member and purpose in each fixed window, counted in the
+    # database (exact across worker processes); credit_quotas overrides the limit per purpose.
+    credit_quota_per_window: int = Field(1000, ge=1)
+    credit_quota_window_seconds: int = Field(3600, ge=1, le=31 * 24 * 3600)
+    credit_quotas: dict[str, int] = Field(default_factory=dict)
+
     # Idempotency
     idempotency_ttl_seconds: int = Field(24 * 3600, ge=60)
 

@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # what type checkers and readers see; at run time each name l
         JWS_FORMAT,
         JWS_TYPE,
         examine_jws,
+        sign_compact,
         sign_jws_credential,
     )
     from trust._keyring import GatewayKey, Keyring, SigningAlgorithm
@@ -265,6 +266,7 @@ __all__ = [
     "self_signed_certificate",
     "ses_to_be_signed",
     "set_status_bit",
+    "sign_compact",
     "sign_envelope",
     "sign_jws_credential",
     "sign_message",
@@ -314,7 +316,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     ),
     "_json": ("JSON_MAX_DEPTH", "JsonRejected", "parse_json"),
     "_jwk": ("KeyKind", "b64url", "b64url_decode", "key_kind", "public_jwk", "thumbprint"),
-    "_jws": ("JWS_FORMAT", "JWS_TYPE", "examine_jws", "sign_jws_credential"),
+    "_jws": ("JWS_FORMAT", "JWS_TYPE", "examine_jws", "sign_compact", "sign_jws_credential"),
     "_keyring": ("GatewayKey", "Keyring", "SigningAlgorithm"),
     "_ofd": ("OFD_CONTAINER", "build_sealed_ofd", "examine_ofd"),
     "_pades": ("PADES_FORMAT", "examine_pdf", "make_licence_pdf", "sign_pdf"),

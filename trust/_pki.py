@@ -12,7 +12,7 @@ list changed (an enterprise added). Layout, for each city code C:
 
 Roles: root-ec, root-sm2 (self-signed), issuing-ec, issuing-sm2 (under them); licence-issuer-ec,
 -sm2, -ed25519 (the city's market regulator 市场监督管理局), seal-platform-sm2 (制章者),
-consent-service-ec, trust-list-operator (P-256, under root-ec), enterprise-<USCC>-sm2; and the
+consent-service-ec, credit-platform-ec, trust-list-operator (P-256, under root-ec), enterprise-<USCC>-sm2; and the
 deliberate failures, each with an EC and an SM2 key (-ec, -sm2): licence-issuer-revoked-* (on its
 issuing CA's CRL since `revoked_at`), licence-issuer-expired-*, licence-issuer-withdrawn-* (its
 service withdrawn at `withdrawn_at`), and unlisted-ca-* with licence-issuer-unlisted-* (a CA on no
@@ -306,6 +306,7 @@ def _specs(city: str, enterprises: Sequence[DemoEnterprise]) -> list[_Spec]:
             validity="long",
         ),
         _Spec("consent-service-ec", f"{city_name}授权同意服务", operator, "ec", "issuing-ec"),
+        _Spec("credit-platform-ec", f"{city_name}公共信用信息平台", f"{city_name}发展和改革委员会", "ec", "issuing-ec"),
         _Spec("licence-issuer-revoked-ec", f"{regulator}(已吊销)", regulator, "ec", "issuing-ec"),
         _Spec(
             "licence-issuer-expired-ec",
@@ -468,6 +469,13 @@ def _services(pki: DemoPki, city: str) -> tuple[TrustService, ...]:
             f"{city}.{short}gov.consent",
             ders("consent-service-ec"),
             granted("consent-service-ec"),
+        ),
+        TrustService(
+            f"{city_name}公共信用信息平台",
+            "credit-platform",
+            f"{city}.{short}credit.platform",
+            ders("credit-platform-ec"),
+            granted("credit-platform-ec"),
         ),
     )
 

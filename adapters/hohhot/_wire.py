@@ -52,6 +52,7 @@ LICENCE_DETAIL: Final = "/api/license/detail"  # ?license_code=
 LICENCE_LIST: Final = "/api/license/list"  # ?cert_num=&license_type=&page_num=&page_size=
 # 信用信息共享平台
 SUBJECT_DETAIL: Final = "/api/credit/subject/detail"  # ?tyshxydm=
+SUBJECT_REPAIR: Final = "/api/credit/subject/repair"  # POST {"tyshxydm", "decide_doc_no", "repair_date"} (sandbox)
 # 政务服务办件
 AFFAIR_STATUS: Final = "/api/affair/status/detail"  # ?affair_id=
 AFFAIR_UPDATE: Final = "/api/affair/status/update"  # POST {"affair_id", "affair_state", "opinion"}

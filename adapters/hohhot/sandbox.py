@@ -14,6 +14,8 @@ Unknown routes and crashes answer as the framework does: HTTP 404/405/500 with
     GET  /api/license/list?cert_num=&license_type= a holder's licences, type optional
     信用信息共享平台
     GET  /api/credit/subject/detail?tyshxydm=      one credit subject with its credit_records
+    POST /api/credit/subject/repair                {"tyshxydm", "decide_doc_no", "repair_date": "yyyy-MM-dd"}:
+                                                   a credit repair (信用修复) of that penalty; the subject
     政务服务办件
     GET  /api/affair/status/detail?affair_id=      where an affair (办件) stands
     POST /api/affair/status/update                 {"affair_id", "affair_state": "HANDLING", "opinion"}
@@ -38,7 +40,7 @@ import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any, Final
 
 from starlette.applications import Starlette
@@ -49,6 +51,7 @@ from starlette.routing import Route
 
 from adapters.hohhot import _wire
 from adapters.hohhot.mapping import CITY, HohhotMapping
+from adapters.sandbox_credit import AlreadyRepaired, PenaltyNotFound, with_repair
 from catalogs import CatalogError, code_table, parse_resident_id
 from catalogs.seed import Expert, SeedData, generate
 from gateway.canonical import ApplicationStatus, Licence, Party, TradingProject, TradingProjectStatus
@@ -277,6 +280,30 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         code = _required(request, "tyshxydm")
         return _ok(mapping.to_partner(found(subjects.get(code), f"信用主体 {code}")))
 
+    async def repair(request: Request) -> Response:
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _Fault(_wire.BAD_REQUEST, "请求体不是有效的 JSON") from exc
+        if not isinstance(body, dict):
+            raise _Fault(_wire.BAD_REQUEST, "请求体必须是 JSON 对象")
+        for name in ("tyshxydm", "decide_doc_no", "repair_date"):
+            if not isinstance(body.get(name), str):
+                raise _Fault(_wire.BAD_REQUEST, f"缺少参数 {name}")
+        try:
+            repaired_on = date.fromisoformat(body["repair_date"])
+        except ValueError as exc:
+            raise _Fault(_wire.BAD_REQUEST, "repair_date 必须是 yyyy-MM-dd 日期") from exc
+        code, number = body["tyshxydm"], body["decide_doc_no"]
+        current = found(subjects.get(code), f"信用主体 {code}")
+        try:
+            subjects[code] = with_repair(current, number, repaired_on)
+        except PenaltyNotFound as exc:
+            raise _Fault(_wire.NOT_FOUND, f"信用主体 {code} 没有决定书 {number} 的行政处罚") from exc
+        except AlreadyRepaired as exc:
+            raise _Fault(_wire.BAD_REQUEST, f"行政处罚 {number} 已于 {exc.repaired_on} 完成信用修复") from exc
+        return _ok(mapping.to_partner(subjects[code]))
+
     async def affair(request: Request) -> Response:
         number = _required(request, "affair_id")
         return _ok(mapping.to_partner(found(affairs.get(number), f"办件 {number}")))
@@ -370,6 +397,7 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         Route(_wire.LICENCE_DETAIL, licence),
         Route(_wire.LICENCE_LIST, licence_list),
         Route(_wire.SUBJECT_DETAIL, subject),
+        Route(_wire.SUBJECT_REPAIR, repair, methods=["POST"]),
         Route(_wire.AFFAIR_STATUS, affair),
         Route(_wire.AFFAIR_UPDATE, update_affair, methods=["POST"]),
         Route(_wire.SEAL_LIST, seal_list),
@@ -381,3 +409,14 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         Route(_wire.SPECIALTY_LIST, specialty_list),
     ]
     return Starlette(routes=routes, exception_handlers={_Fault: fault, HTTPException: http_error, Exception: crash})
+
+
+def record_credit_repair(base_url: str, uscc: str, decision_number: str, repaired_on: date) -> None:
+    """Ask this sandbox's credit platform (at `base_url`) to record a repair; ValueError if it refuses."""
+    import httpx
+
+    url = f"{base_url.rstrip('/')}{_wire.SUBJECT_REPAIR}"
+    body = {"tyshxydm": uscc, "decide_doc_no": decision_number, "repair_date": repaired_on.isoformat()}
+    answer = httpx.post(url, json=body, timeout=10, trust_env=False).json()
+    if answer.get("code") != _wire.OK:
+        raise ValueError(f"the credit platform refused the repair: {answer.get('msg')}")

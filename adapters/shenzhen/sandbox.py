@@ -11,6 +11,9 @@ envelope: success {"code": "00000", "message": "成功", "data": ...}; failure {
     GET  /api/licence/v1/licences?holderCertNo=&licenceTypeCode=   {"total": n, "list": [...]}; type optional
     credit platform (公共信用信息平台)
     GET  /api/credit/v1/subjects/{creditCode}                one credit subject with its creditRecords
+    POST /api/credit/v1/subjects/{creditCode}/repairs        body {"decisionNo": "...", "repairDate": "2026-12-01"}:
+                                                             record a credit repair (信用修复) of that penalty;
+                                                             answers the subject (409 40901 if repaired already)
     service handling (一网通办受理系统)
     GET  /api/handle/v1/applications/{applyNo}/status        where an application stands
     POST /api/handle/v1/applications                         an application received in another city (收件);
@@ -36,7 +39,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Final, cast
 
 from starlette.applications import Starlette
@@ -45,6 +48,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.sandbox_credit import AlreadyRepaired, PenaltyNotFound, with_repair
 from adapters.sandbox_handling import HandlingDesk
 from adapters.shenzhen.mapping import NOT_FOUND_CODE, OK_CODE, ShenzhenMapping, expert_to_partner
 from catalogs import code_table
@@ -178,6 +182,30 @@ def create_app(
         code = request.path_params["credit_code"]
         return _ok(mapping.to_partner(found(store.subjects.get(code), f"信用主体 {code} ")))
 
+    async def repair(request: Request) -> Response:
+        code = request.path_params["credit_code"]
+        current = found(store.subjects.get(code), f"信用主体 {code} ")
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _Fault(400, "40001", "请求体不是有效的 JSON") from exc
+        if not isinstance(body, dict) or not isinstance(body.get("decisionNo"), str):
+            raise _Fault(400, "40001", "缺少参数 decisionNo")
+        try:
+            repaired_on = date.fromisoformat(
+                body.get("repairDate") or clock().astimezone(_SHENZHEN_TIME).date().isoformat()
+            )
+        except (TypeError, ValueError) as exc:
+            raise _Fault(400, "40001", "repairDate 必须是 yyyy-MM-dd 日期") from exc
+        number = body["decisionNo"]
+        try:
+            store.subjects[code] = with_repair(current, number, repaired_on)
+        except PenaltyNotFound as exc:
+            raise _Fault(404, NOT_FOUND_CODE, f"信用主体 {code} 没有决定书 {number} 的行政处罚") from exc
+        except AlreadyRepaired as exc:
+            raise _Fault(409, "40901", f"行政处罚 {number} 已于 {exc.repaired_on} 完成信用修复") from exc
+        return _ok(mapping.to_partner(store.subjects[code]))
+
     async def application(request: Request) -> Response:
         number = request.path_params["apply_no"]
         held = desk.status(number) or store.applications.get(number)
@@ -273,6 +301,7 @@ def create_app(
         Route("/api/licence/v1/licences/{licence_no:path}", licence),
         Route("/api/licence/v1/licences", licences),
         Route("/api/credit/v1/subjects/{credit_code}", subject),
+        Route("/api/credit/v1/subjects/{credit_code}/repairs", repair, methods=["POST"]),
         Route("/api/handle/v1/applications", receive, methods=["POST"]),
         Route("/api/handle/v1/applications/{apply_no:path}/status", application, methods=["GET"]),
         Route("/api/handle/v1/applications/{apply_no:path}/status", change_status, methods=["POST"]),
@@ -287,3 +316,14 @@ def create_app(
         exception_handlers={_Fault: fault, HTTPException: http_error, Exception: crash},
         lifespan=desk.lifespan,
     )
+
+
+def record_credit_repair(base_url: str, uscc: str, decision_number: str, repaired_on: date) -> None:
+    """Ask this sandbox's credit platform (at `base_url`) to record a repair; ValueError if it refuses."""
+    import httpx
+
+    url = f"{base_url.rstrip('/')}/api/credit/v1/subjects/{uscc}/repairs"
+    body = {"decisionNo": decision_number, "repairDate": repaired_on.isoformat()}
+    answer = httpx.post(url, json=body, timeout=10, trust_env=False).json()
+    if answer.get("code") != "00000":
+        raise ValueError(f"the credit platform refused the repair: {answer.get('message')}")

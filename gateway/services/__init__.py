@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 # Order matters only for REST routes that could overlap; each service owns its own paths.
-SERVICE_PACKAGES: tuple[str, ...] = ("recognition", "catalog", "applications", "evaluation")
+SERVICE_PACKAGES: tuple[str, ...] = ("recognition", "catalog", "applications", "evaluation", "credit")
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 

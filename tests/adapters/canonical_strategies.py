@@ -73,6 +73,9 @@ def credit_records(
         authority=titles,
         decided_on=dates,
         valid_until=st.none() | dates,
+        decision_number=st.none() | titles,
+        repaired_on=st.none() | dates,
+        commitment_outcome=st.none() | codes("commitment_outcome"),
     )
 
 

@@ -93,7 +93,7 @@ def test_the_trust_lists_are_signed_by_each_citys_operator(pki: DemoPki) -> None
     for city in CITIES:
         trust_list = parse_trust_list(pki.trust_list_path(city).read_bytes(), pki.operator_certificate(city), city=city)
         types = sorted({service.service_type for service in trust_list.services})
-        assert types == ["ca", "consent-service", "licence-issuer", "seal-platform"]
+        assert types == ["ca", "consent-service", "credit-platform", "licence-issuer", "seal-platform"]
         legacy = next(service for service in trust_list.services if service.party_id.endswith(".legacy"))
         assert [entry.status for entry in legacy.history] == ["granted", "withdrawn"]
         assert legacy.history[-1].since == pki.withdrawn_at
@@ -142,6 +142,8 @@ def engine(pki: DemoPki) -> Iterator[tuple[TrustLists, RevocationChecker]]:
         ("licence-issuer-sm2", "licence-issuer", None),
         ("licence-issuer-ed25519", "licence-issuer", None),
         ("consent-service-ec", "consent-service", None),
+        ("credit-platform-ec", "credit-platform", None),
+        ("credit-platform-ec", "licence-issuer", SubIndication.CHAIN_CONSTRAINTS_FAILURE),
         ("enterprise-91442000MA4EXAMPLE-sm2", "ca", None),
         ("licence-issuer-revoked-ec", "licence-issuer", SubIndication.REVOKED),
         ("licence-issuer-expired-ec", "licence-issuer", SubIndication.EXPIRED),

@@ -153,6 +153,22 @@ CODE_CASES: list[tuple[str, Callable[[str], BaseModel]]] = [
             update={"records": (CreditRecord(kind=code, title="t", authority="a", decided_on=date(2024, 1, 1)),)}
         ),
     ),
+    (
+        "commitment_outcome",
+        lambda code: SUBJECT.model_copy(
+            update={
+                "records": (
+                    CreditRecord(
+                        kind="credit_commitment",
+                        title="t",
+                        authority="a",
+                        decided_on=date(2024, 1, 1),
+                        commitment_outcome=code,
+                    ),
+                )
+            }
+        ),
+    ),
     ("application_state", lambda code: AFFAIRS[0].model_copy(update={"state": code})),
     ("trading_category", lambda code: SEED.trading_projects[0].model_copy(update={"category": code})),
     ("trading_project_status", lambda code: SEED.trading_projects[0].model_copy(update={"status": code})),

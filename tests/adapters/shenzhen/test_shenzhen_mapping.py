@@ -149,6 +149,22 @@ def test_every_seeded_record_round_trips() -> None:
                 update={"records": (CreditRecord(kind=code, title="t", authority="a", decided_on=date(2024, 1, 1)),)}
             ),
         ),
+        (
+            "commitment_outcome",
+            lambda code: SEED.credit_subjects[0].model_copy(
+                update={
+                    "records": (
+                        CreditRecord(
+                            kind="credit_commitment",
+                            title="t",
+                            authority="a",
+                            decided_on=date(2024, 1, 1),
+                            commitment_outcome=code,
+                        ),
+                    )
+                }
+            ),
+        ),
         ("application_state", lambda code: seed_application_statuses(SEED)[0].model_copy(update={"state": code})),
         ("seal_type", lambda code: SEED.seals[0].model_copy(update={"seal_type": code})),
         ("seal_status", lambda code: SEED.seals[0].model_copy(update={"status": code})),

@@ -267,6 +267,7 @@ def test_the_code_cases_cover_every_table_the_map_uses() -> None:
         "subject_type",
         "subject_status",
         "credit_record_kind",
+        "commitment_outcome",
         "application_state",
         "seal_type",
         "seal_status",

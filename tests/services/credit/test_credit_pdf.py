@@ -7,21 +7,19 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Iterator
 from io import BytesIO
 from typing import Any
 
 import httpx
-import pytest
 import rfc8785
 import segno
 from asn1crypto import x509 as asn1_x509
+from credit_world import credit_gateway_fixture, sandboxes_fixture  # noqa: F401 (the fixtures)
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from adapters.sandboxes import RunningSandboxes, start_sandboxes
 from catalogs import seed
 from catalogs.credit_purposes import credit_purposes
 from gateway.canonical import CreditSubject
@@ -37,18 +35,6 @@ def _penalised(subject: CreditSubject) -> bool:
 
 
 PENALISED = next(subject for subject in SHENZHEN.credit_subjects if _penalised(subject))
-
-
-@pytest.fixture(scope="module")
-def sandboxes() -> Iterator[RunningSandboxes]:
-    running = start_sandboxes(base_port=0)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def credit_gateway(start_gateway: Any, sandboxes: RunningSandboxes) -> Any:
-    return start_gateway(partner_urls=sandboxes.regions(), trust_list_urls={}, credit_quota_per_window=50)
 
 
 def _member(gateway: Any, member_id: str, *rights: str) -> Any:

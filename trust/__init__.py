@@ -51,6 +51,8 @@ if TYPE_CHECKING:  # what type checkers and readers see; at run time each name l
         PADES_FORMAT,
         examine_pdf,
         make_licence_pdf,
+        make_pdf,
+        pdf_text,
         sign_pdf,
     )
     from trust._pki import (
@@ -253,6 +255,7 @@ __all__ = [
     "load_member_certificate",
     "load_or_create_demo_pki",
     "make_licence_pdf",
+    "make_pdf",
     "make_seal",
     "make_sm2_certificate",
     "make_sm2_crl",
@@ -261,6 +264,7 @@ __all__ = [
     "parse_json",
     "parse_trust_list",
     "parse_xml",
+    "pdf_text",
     "public_jwk",
     "read_status_bit",
     "self_signed_certificate",
@@ -319,7 +323,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "_jws": ("JWS_FORMAT", "JWS_TYPE", "examine_jws", "sign_compact", "sign_jws_credential"),
     "_keyring": ("GatewayKey", "Keyring", "SigningAlgorithm"),
     "_ofd": ("OFD_CONTAINER", "build_sealed_ofd", "examine_ofd"),
-    "_pades": ("PADES_FORMAT", "examine_pdf", "make_licence_pdf", "sign_pdf"),
+    "_pades": ("PADES_FORMAT", "examine_pdf", "make_licence_pdf", "make_pdf", "pdf_text", "sign_pdf"),
     "_pki": ("DemoEnterprise", "DemoIdentity", "DemoPki", "issue_certificate", "issue_crl", "load_or_create_demo_pki"),
     "_report": (
         "CertificateSummary",

@@ -59,7 +59,7 @@ from trust._certificates import load_der_certificate, require_certificate_of
 from trust._errors import UnsupportedKey
 from trust._report import MAX_CARRIED_CERTIFICATES, SignatureEvidence, SignatureFailure, SubIndication
 
-__all__ = ["PADES_FORMAT", "examine_pdf", "make_licence_pdf", "sign_pdf"]
+__all__ = ["PADES_FORMAT", "examine_pdf", "make_licence_pdf", "make_pdf", "pdf_text", "sign_pdf"]
 
 PADES_FORMAT = "PAdES"
 DEFAULT_MAX_PDF_BYTES = 16 * 1024 * 1024
@@ -72,7 +72,12 @@ _MAX_NAME_TREE_NODES = 1000
 MAX_CERTIFICATES = MAX_CARRIED_CERTIFICATES
 _RSA_PUBLIC_EXPONENT = 65537
 _RSA_MAX_BITS = 4096
-_MIME_TYPES = {".json": "application/json", ".xml": "application/xml", ".txt": "text/plain"}
+_MIME_TYPES = {
+    ".json": "application/json",
+    ".xml": "application/xml",
+    ".txt": "text/plain",
+    ".jws": "application/jose",
+}
 
 SigningKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
 T = TypeVar("T")
@@ -131,38 +136,40 @@ def _cjk_font() -> generic.DictionaryObject:
     )
 
 
-def _ucs2_hex(text: str) -> str:
+def pdf_text(text: str) -> str:
+    """`text` as a PDF hex string for the CJK font /F1 (UCS-2): `<...> Tj` in a content stream."""
     # UCS-2 reaches only the Basic Multilingual Plane; anything beyond is shown as "?".
     units = "".join(char if ord(char) < 0x10000 else "?" for char in text)
-    return units.encode("utf-16-be").hex().upper()
+    return "<" + units.encode("utf-16-be").hex().upper() + ">"
 
 
 def _page_content(title: str, lines: list[str]) -> bytes:
-    commands = ["BT", "/F1 20 Tf", "56 770 Td", f"<{_ucs2_hex(title)}> Tj", "/F1 12 Tf", "0 -36 Td", "18 TL"]
-    commands += [f"<{_ucs2_hex(line)}> Tj T*" for line in lines]
+    commands = ["BT", "/F1 20 Tf", "56 770 Td", f"{pdf_text(title)} Tj", "/F1 12 Tf", "0 -36 Td", "18 TL"]
+    commands += [f"{pdf_text(line)} Tj T*" for line in lines]
     commands.append("ET")
     return "\n".join(commands).encode("ascii")
 
 
-def make_licence_pdf(title: str, lines: list[str], attachments: dict[str, bytes]) -> bytes:
-    """A one-page A4 PDF showing `title` and `lines` (CJK included) with `attachments` as embedded files.
-
-    Attach the licence record (for instance "licence.json") here; sign the result with sign_pdf.
-    """
+def make_pdf(pages: Sequence[bytes], attachments: dict[str, bytes]) -> bytes:
+    """A PDF of A4 pages, each drawn by its content stream (where /F1 is the CJK font STSong-Light
+    and text is written with pdf_text), with `attachments` as embedded files. Sign it with sign_pdf."""
+    if not pages:
+        raise ValueError("a PDF needs at least one page")
     writer = PdfFileWriter()
     font = writer.add_object(_cjk_font())
-    contents = writer.add_object(generic.StreamObject(stream_data=_page_content(title, lines)))
-    page = generic.DictionaryObject(
-        {
-            generic.pdf_name("/Type"): generic.pdf_name("/Page"),
-            generic.pdf_name("/MediaBox"): generic.ArrayObject(generic.NumberObject(n) for n in (0, 0, 595, 842)),
-            generic.pdf_name("/Resources"): generic.DictionaryObject(
-                {generic.pdf_name("/Font"): generic.DictionaryObject({generic.pdf_name("/F1"): font})}
-            ),
-            generic.pdf_name("/Contents"): contents,
-        }
-    )
-    writer.insert_page(page)
+    for drawing in pages:
+        contents = writer.add_object(generic.StreamObject(stream_data=drawing))
+        page = generic.DictionaryObject(
+            {
+                generic.pdf_name("/Type"): generic.pdf_name("/Page"),
+                generic.pdf_name("/MediaBox"): generic.ArrayObject(generic.NumberObject(n) for n in (0, 0, 595, 842)),
+                generic.pdf_name("/Resources"): generic.DictionaryObject(
+                    {generic.pdf_name("/Font"): generic.DictionaryObject({generic.pdf_name("/F1"): font})}
+                ),
+                generic.pdf_name("/Contents"): contents,
+            }
+        )
+        writer.insert_page(page)
     # A flat name tree must list its names in order.
     for name in sorted(attachments):
         suffix = name[name.rfind(".") :].lower() if "." in name else ""
@@ -176,6 +183,14 @@ def make_licence_pdf(title: str, lines: list[str], attachments: dict[str, bytes]
     output = BytesIO()
     writer.write(output)
     return output.getvalue()
+
+
+def make_licence_pdf(title: str, lines: list[str], attachments: dict[str, bytes]) -> bytes:
+    """A one-page A4 PDF showing `title` and `lines` (CJK included) with `attachments` as embedded files.
+
+    Attach the licence record (for instance "licence.json") here; sign the result with sign_pdf.
+    """
+    return make_pdf([_page_content(title, lines)], attachments)
 
 
 # ---- signing ---------------------------------------------------------------------------------------------

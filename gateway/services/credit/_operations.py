@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
+import httpx
 import rfc8785
 from sqlalchemy import Connection
 
@@ -20,6 +23,7 @@ from gateway import errors
 from gateway.clock import new_exchange_id
 from gateway.exchange import Exchange, Message
 from gateway.operations import json_reply, page_of
+from gateway.services.credit._pdf import PDF_CONTENT_TYPE, render_report_pdf, report_digest, signed_report_in
 from gateway.services.credit._report import (
     build_report,
     credit_city,
@@ -54,6 +58,7 @@ __all__ = [
     "RevokeReport",
     "SubjectQueries",
     "VerifyReport",
+    "verify_report_pdf",
     "verify_signed_report",
 ]
 
@@ -211,7 +216,12 @@ async def _issue(
 
 
 def _answer(report: dict[str, Any], signed: str) -> dict[str, Any]:
-    return {"report_id": report["report_id"], "report": report, "signed_report": signed}
+    return {
+        "report_id": report["report_id"],
+        "report": report,
+        "report_digest": report_digest(report),
+        "signed_report": signed,
+    }
 
 
 @dataclass
@@ -304,17 +314,33 @@ async def _supervisor(runtime: Runtime, member_id: str) -> bool:
     return await runtime.registry.has_right(member_id, CREDIT_SUPERVISE_RIGHT, runtime.in_thread)
 
 
+def _wants_pdf(exchange: Exchange) -> bool:
+    """?format=pdf, or an Accept header that names application/pdf (and not JSON first)."""
+    formats = parse_qs(exchange.request.query).get("format", [])
+    if formats:
+        if formats[-1] not in ("pdf", "json"):
+            raise errors.InvalidContent("format must be json or pdf")
+        return formats[-1] == "pdf"
+    accepted = [part.split(";")[0].strip().lower() for part in exchange.request.headers.get("accept", "").split(",")]
+    return PDF_CONTENT_TYPE in accepted and (
+        "application/json" not in accepted or accepted.index(PDF_CONTENT_TYPE) < accepted.index("application/json")
+    )
+
+
 @dataclass
 class ReadReport(CreditOperation):
-    """GET /v1/credit/reports/{report_id}: the requester's own report, or any for a supervisor."""
+    """GET /v1/credit/reports/{report_id}: the requester's own report, or any for a supervisor; as
+    JSON, or (?format=pdf, Accept: application/pdf) as a PAdES-signed PDF rendering."""
 
     name: str = "credit.reports.read"
     required_right: str | None = None  # the requester's own report, or a supervisor: checked below
     report_id: str = ""
+    pdf: bytes | None = field(default=None, init=False)
 
     async def forward(self, exchange: Exchange, runtime: Runtime) -> None:
         assert exchange.caller is not None
         caller = exchange.caller.id
+        wants_pdf = _wants_pdf(exchange)
 
         def read() -> Any:
             with runtime.database.read() as connection:
@@ -327,6 +353,25 @@ class ReadReport(CreditOperation):
         _header, payload, _signature = stored.signed_report.split(".")
         report = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         exchange.result = {**_answer(report, stored.signed_report), "status": stored.summary()}
+        if wants_pdf:
+            private_key, certificate = _signing_identity(runtime)
+            now = runtime.clock.now()
+            self.pdf = await runtime.in_thread(
+                lambda: render_report_pdf(report, stored.signed_report, private_key, [certificate], now)
+            )
+
+    async def translate_response(self, exchange: Exchange, runtime: Runtime) -> None:
+        if self.pdf is None:
+            exchange.reply = json_reply(200, exchange.result)
+            return
+        headers = httpx.Headers(
+            {
+                "content-type": PDF_CONTENT_TYPE,
+                "content-disposition": f'attachment; filename="credit-report-{self.report_id}.pdf"',
+                "x-tongban-report-digest": exchange.result["report_digest"],
+            }
+        )
+        exchange.reply = Message(status=200, headers=headers, body=self.pdf)
 
 
 @dataclass
@@ -476,21 +521,58 @@ async def _verify_platform_report(
     return verdict("valid", f"signed by {signer} and current there", report, recognised=True)
 
 
+async def verify_report_pdf(runtime: Runtime, pdf: bytes) -> dict[str, Any]:
+    """A report PDF this gateway rendered: its PAdES signature must hold over the whole file and be
+    the gateway's; then the signed report it carries is verified as verify_signed_report does."""
+    try:
+        signed, evidence = await runtime.in_thread(lambda: signed_report_in(pdf))
+    except trust.SignatureFailure as failure:
+        return {"verdict": "tampered", "reason": f"the PDF signature does not hold: {failure}", "format": "PAdES"}
+    _key, certificate = _signing_identity(runtime)
+    if evidence.signer_certificate != certificate:
+        return {"verdict": "tampered", "reason": "the PDF was not signed by this gateway", "format": "PAdES"}
+    return {**await verify_signed_report(runtime, signed), "format": "PAdES"}
+
+
 @dataclass
 class VerifyReport(CreditOperation):
-    """POST /v1/credit/reports/verify {signed_report}: any member may check a report shown to it."""
+    """POST /v1/credit/reports/verify {signed_report} or {signed_pdf}: any member may check a report
+    shown to it, as the compact JWS or as the signed PDF (base64)."""
 
     name: str = "credit.reports.verify"
     required_right: str | None = None
     signed_report: str | None = None
+    signed_pdf: bytes | None = None
+    # A PDF in base64 is a third larger than the file; reports render to a few pages.
+    max_body_bytes: int | None = 4 * MAX_BODY_BYTES
 
     async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
-        if self.signed_report is None:
-            payload = json_body(exchange.request.body, {"signed_report"}, "signed_report")
+        if self.signed_report is None and self.signed_pdf is None:
+            payload = json_body(exchange.request.body, {"signed_report", "signed_pdf"}, "signed_report or signed_pdf")
+            if ("signed_report" in payload) == ("signed_pdf" in payload):
+                raise errors.InvalidContent("give either signed_report (the compact JWS) or signed_pdf (base64)")
+            if "signed_pdf" in payload:
+                self.signed_pdf = _base64_pdf(payload["signed_pdf"])
+                return
             self.signed_report = payload.get("signed_report")
-        if not isinstance(self.signed_report, str) or not self.signed_report:
+        if self.signed_pdf is None and (not isinstance(self.signed_report, str) or not self.signed_report):
             raise errors.InvalidContent("signed_report is required: the compact JWS as issued")
 
     async def forward(self, exchange: Exchange, runtime: Runtime) -> None:
+        if self.signed_pdf is not None:
+            exchange.result = await verify_report_pdf(runtime, self.signed_pdf)
+            return
         assert self.signed_report is not None
         exchange.result = await verify_signed_report(runtime, self.signed_report)
+
+
+def _base64_pdf(value: object) -> bytes:
+    if not isinstance(value, str) or not value:
+        raise errors.InvalidContent("signed_pdf must be the report PDF in base64")
+    try:
+        pdf = base64.b64decode(value, validate=True)
+    except binascii.Error as exc:
+        raise errors.InvalidContent(f"signed_pdf is not base64: {exc}") from exc
+    if not pdf.startswith(b"%PDF-"):
+        raise errors.InvalidContent("signed_pdf is not a PDF (it does not start with %PDF-)")
+    return pdf

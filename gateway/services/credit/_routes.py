@@ -107,7 +107,17 @@ def credit_routes(face: ServiceFace) -> APIRouter:
         tags=["credit"],
         summary="Verify a signed credit report: valid, superseded, revoked or tampered, with the reason",
         openapi_extra=_json_body(
-            {"required": ["signed_report"], "properties": {"signed_report": {"type": "string"}}},
+            {
+                "description": "either signed_report or signed_pdf",
+                "properties": {
+                    "signed_report": {"type": "string", "description": "the compact JWS a report was issued as"},
+                    "signed_pdf": {
+                        "type": "string",
+                        "contentEncoding": "base64",
+                        "description": "the PAdES-signed PDF of GET /v1/credit/reports/{report_id}?format=pdf",
+                    },
+                },
+            },
             {"signed_report": "<the compact JWS a report was issued as>"},
         ),
     )
@@ -117,9 +127,19 @@ def credit_routes(face: ServiceFace) -> APIRouter:
     @router.get(
         "/v1/credit/reports/{report_id}",
         tags=["credit"],
-        summary="A report this member was issued (any report for credit.supervise)",
+        summary="A report this member was issued (any report for credit.supervise); ?format=pdf or "
+        "Accept: application/pdf for the Chinese PDF rendering with a QR code (report id and digest), "
+        "signed PAdES B-B",
+        responses={
+            200: {
+                "content": {
+                    "application/json": {},
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
     )
-    async def read(request: Request, report_id: str) -> Response:
+    async def read(request: Request, report_id: str, format: str = "json") -> Response:
         return await face.run(request, ReadReport(report_id=report_id), None)
 
     @router.post(

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from credit_world import credit_gateway_fixture, sandboxes_fixture  # noqa: F401 (the fixtures)
 
 import catalogs
 from adapters.sandboxes import RunningSandboxes, record_credit_repair, start_sandboxes
@@ -34,18 +34,6 @@ def _unrepaired_penalty(subject: CreditSubject) -> Any:
 
 PENALISED = _subject_with(SHENZHEN, lambda s: s.status == "active" and _unrepaired_penalty(s) is not None)
 OTHERS = [s for s in SHENZHEN.credit_subjects if s.uscc != PENALISED.uscc]
-
-
-@pytest.fixture(scope="module")
-def sandboxes() -> Iterator[RunningSandboxes]:
-    running = start_sandboxes(base_port=0)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def credit_gateway(start_gateway: Any, sandboxes: RunningSandboxes) -> Any:
-    return start_gateway(partner_urls=sandboxes.regions(), trust_list_urls={}, credit_quota_per_window=50)
 
 
 def _member(gateway: Any, member_id: str, *rights: str) -> Any:

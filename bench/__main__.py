@@ -1,7 +1,8 @@
-"""`python -m bench [all|relay|audit|recognition] [options]`.
+"""`python -m bench [all|relay|audit|recognition|credit] [options]`.
 
 `all` (the default, what `make bench` runs): the relay under load beside a bare proxy
-(bench/relay.py), the audit log (bench/audit.py) and recognition (bench/recognition.py); prints
+(bench/relay.py), the audit log (bench/audit.py), recognition (bench/recognition.py) and credit
+reports (bench/credit.py); prints
 each table and writes the headline figures to bench/results.json.
 """
 
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import trust
-from bench import audit, recognition, relay
+from bench import audit, credit, recognition, relay
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -52,12 +53,25 @@ def run_all(out: Path = RESULTS) -> int:
     figures["recognition_per_s"] = {r.kind: round(r.rate, 1) for r in recognised}
     figures["sm2_backend"] = trust.sm2_backend_in_use()
 
+    _say("== credit reports (one process: gateway, sandboxes and client) ==")
+    reports_issued, reports_verified = credit.measure(5.0)
+    for reports in (reports_issued, reports_verified):
+        print(f"credit {reports.what:<7} {reports.requests:>9} {reports.rate:>11.1f}/s")
+    figures["credit_reports_per_s"] = round(reports_issued.rate, 1)
+    figures["credit_verify_per_s"] = round(reports_verified.rate, 1)
+
     figures["bench_seconds"] = round(time.monotonic() - started, 1)
     figures["date"] = time.strftime("%Y-%m-%d")
     out.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
     summary = {
         key: figures.get(key)
-        for key in (*relay.HEADLINE, "audit_appends_per_s", "audit_verify_1m_s", "seal_verify_per_s")
+        for key in (
+            *relay.HEADLINE,
+            "audit_appends_per_s",
+            "audit_verify_1m_s",
+            "seal_verify_per_s",
+            "credit_reports_per_s",
+        )
     }
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     _say(f"wrote {out} ({figures['bench_seconds']} s)")
@@ -68,6 +82,8 @@ if __name__ == "__main__":
     arguments = sys.argv[1:]
     if arguments[:1] == ["recognition"]:
         sys.exit(recognition.main(arguments[1:]))
+    if arguments[:1] == ["credit"]:
+        sys.exit(credit.main(arguments[1:]))
     if arguments[:1] == ["audit"]:
         sys.exit(audit.main(arguments[1:]))
     if arguments[:1] == ["relay"]:

@@ -25,12 +25,13 @@ from cryptography.hazmat.primitives import serialization
 
 from gateway.settings import Settings, load_settings
 
-__all__ = ["DemoResult", "run_demo", "wait_for_trust_lists"]
+__all__ = ["DemoResult", "own_gateway", "run_demo", "wait_for_trust_lists"]
 
 # Members of the demo's own: it re-registers them as it needs, so they must never be ids that an
 # operator may have registered (the README's walk-through uses 442000.zsgov.window).
 SOAP_WINDOW = "442000.zsdemo.window"  # a Zhongshan service window, a SOAP system
 REST_WINDOW = "440300.szdemo.window"  # a Shenzhen service window, a REST system
+BANK = "442000.zsdemo.bank"  # a Zhongshan bank's loan system, asking for credit reports (REST)
 
 
 @dataclass(frozen=True)
@@ -78,35 +79,45 @@ def _gateway_for_demo(
         yield settings.public_url, settings
         return
     say(f"no Tongban gateway answers at {settings.public_url}: starting one of our own, with its own sandboxes")
+    with (
+        tempfile.TemporaryDirectory(prefix="tongban-demo-") as scratch,
+        own_gateway(Path(scratch) / "var") as started,
+    ):
+        yield started
+
+
+@contextmanager
+def own_gateway(var_dir: Path, **overrides: Any) -> Iterator[tuple[str, Settings]]:
+    """A gateway on a free loopback port in a background thread of this process, reaching the
+    cities' sandboxes (started here too, their data under var_dir/sandbox); settings `overrides`."""
     import uvicorn
 
     from adapters.sandboxes import start_sandboxes
     from gateway.app import create_app
 
-    with tempfile.TemporaryDirectory(prefix="tongban-demo-") as scratch:
-        var_dir = Path(scratch) / "var"
-        sandboxes = start_sandboxes(base_port=0, sandbox_dir=var_dir / "sandbox", step_seconds=0.5)
-        port = _free_port()
-        own = load_settings(
-            var_dir=var_dir,
-            port=port,
-            log_level="WARNING",
-            partner_urls=sandboxes.regions(),
-            trust_list_urls=sandboxes.trust_list_urls(),
-        )
-        server = uvicorn.Server(uvicorn.Config(create_app(own), host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
+    sandboxes = start_sandboxes(base_port=0, sandbox_dir=var_dir / "sandbox", step_seconds=0.5)
+    port = _free_port()
+    own = load_settings(
+        var_dir=var_dir,
+        port=port,
+        log_level="WARNING",
+        partner_urls=sandboxes.regions(),
+        trust_list_urls=sandboxes.trust_list_urls(),
+        **overrides,
+    )
+    server = uvicorn.Server(uvicorn.Config(create_app(own), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
         while not server.started:
             if not thread.is_alive():
-                raise RuntimeError("the demo gateway did not start")
+                raise RuntimeError("the gateway did not start")
             time.sleep(0.02)
-        try:
-            yield f"http://127.0.0.1:{port}", own
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
-            sandboxes.stop()
+        yield f"http://127.0.0.1:{port}", own
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sandboxes.stop()
 
 
 def wait_for_trust_lists(url: str, cities: Collection[str] | None = None, seconds: float = 15) -> dict[str, Any]:
@@ -124,13 +135,13 @@ def wait_for_trust_lists(url: str, cities: Collection[str] | None = None, second
         time.sleep(0.1)
 
 
-def _rsa_identity(directory: Path, member_id: str) -> tuple[Path, Path, bytes]:
-    """An RSA key and certificate for a SOAP member (kept, so a rerun reuses them)."""
+def _identity(directory: Path, member_id: str, algorithm: str = "ed25519") -> tuple[Path, Path, bytes]:
+    """A key and certificate for a member (kept, so a rerun reuses them): RSA for SOAP members."""
     from gateway.client import make_member_certificate
 
     key_file, cert_file = directory / f"{member_id}.key", directory / f"{member_id}.crt"
     if not key_file.exists():
-        key_pem, cert_pem = make_member_certificate(member_id, algorithm="rsa")
+        key_pem, cert_pem = make_member_certificate(member_id, algorithm=algorithm)
         directory.mkdir(parents=True, exist_ok=True)
         key_file.write_bytes(key_pem)
         key_file.chmod(0o600)
@@ -138,44 +149,50 @@ def _rsa_identity(directory: Path, member_id: str) -> tuple[Path, Path, bytes]:
     return key_file, cert_file, cert_file.read_bytes()
 
 
-def _register(settings: Settings, keys: Path) -> tuple[Any, tuple[Path, Path]]:
-    from gateway.client import MemberCredentials, make_member_certificate
+WINDOW_RIGHTS = (
+    "licences.lookup",
+    "licences.verify",
+    "licences.fetch",
+    "seals.verify",
+    "audit.read",
+    "applications.submit",
+    "credit.query",
+)
+
+
+def _register(settings: Settings, keys: Path) -> tuple[Any, Any, tuple[Path, Path]]:
+    """The demo's members: (the Shenzhen window's and the bank's REST credentials, the SOAP window's key and cert)."""
+    from gateway.client import MemberCredentials
     from gateway.clock import SystemClock
     from gateway.registry import add_member, find_member, grant
     from gateway.storage import Database
 
     now = SystemClock().now()
-    rest_key = keys / f"{REST_WINDOW}.key"
-    if not rest_key.exists():
-        key_pem, cert_pem = make_member_certificate(REST_WINDOW)
-        keys.mkdir(parents=True, exist_ok=True)
-        rest_key.write_bytes(key_pem)
-        rest_key.chmod(0o600)
-        (keys / f"{REST_WINDOW}.crt").write_bytes(cert_pem)
-    soap_key, soap_cert, soap_pem = _rsa_identity(keys, SOAP_WINDOW)
+    rest_key, _rest_cert, rest_pem = _identity(keys, REST_WINDOW)
+    bank_key, _bank_cert, bank_pem = _identity(keys, BANK)
+    soap_key, soap_cert, soap_pem = _identity(keys, SOAP_WINDOW, algorithm="rsa")
+    members = (
+        (REST_WINDOW, rest_pem, WINDOW_RIGHTS),
+        (SOAP_WINDOW, soap_pem, WINDOW_RIGHTS),
+        (BANK, bank_pem, ("credit.query",)),
+    )
     database = Database(settings.database_url)
     database.migrate()
     try:
         with database.write() as connection:
-            for member_id, pem in ((REST_WINDOW, (keys / f"{REST_WINDOW}.crt").read_bytes()), (SOAP_WINDOW, soap_pem)):
+            for member_id, pem, rights in members:
                 existing = find_member(connection, member_id)
                 if existing is None or existing.certificate.pem.encode() != x509.load_pem_x509_certificate(
                     pem
                 ).public_bytes(serialization.Encoding.PEM):
                     add_member(connection, member_id, pem, name="demo", now=now, replace=existing is not None)
-                for right in (
-                    "licences.lookup",
-                    "licences.verify",
-                    "licences.fetch",
-                    "seals.verify",
-                    "audit.read",
-                    "applications.submit",
-                ):
+                for right in rights:
                     grant(connection, member_id, right, now=now)
             _register_handling_systems(connection, settings, now)
     finally:
         database.dispose()
-    return MemberCredentials.from_pem_file(REST_WINDOW, rest_key), (soap_key, soap_cert)
+    rest = MemberCredentials.from_pem_file(REST_WINDOW, rest_key)
+    return rest, MemberCredentials.from_pem_file(BANK, bank_key), (soap_key, soap_cert)
 
 
 def _register_handling_systems(connection: Any, settings: Settings, now: Any) -> None:
@@ -224,7 +241,7 @@ def run_demo(
         _gateway_for_demo(settings, say, url_given=url_given) as (url, active),
         tempfile.TemporaryDirectory() as scratch,
     ):
-        rest, (soap_key, soap_cert) = _register(active, active.var_dir / "demo-keys")
+        rest, bank, (soap_key, soap_cert) = _register(active, active.var_dir / "demo-keys")
         info = httpx.get(f"{url}/.well-known/tongban", trust_env=False).json()
         jwks = httpx.get(f"{url}/.well-known/jwks.json", trust_env=False).json()
         gateway_cert = Path(scratch) / "gateway.crt"
@@ -280,9 +297,9 @@ def run_demo(
                 raise FileNotFoundError(f"no sample {path}: `make run` or `tongban sandbox` makes them")
             return path.read_bytes()
 
-        def post(path: str, payload: dict[str, Any], status: int = 200) -> dict[str, Any]:
+        def post(path: str, payload: dict[str, Any], status: int = 200, member: Any = rest) -> dict[str, Any]:
             body = json.dumps(payload).encode()
-            headers = rest.signed_headers(
+            headers = member.signed_headers(
                 "POST", url + path, body, audience=info["gateway_id"], headers={"content-type": "application/json"}
             )
             response = httpx.post(url + path, headers=headers, content=body, trust_env=False, timeout=30)
@@ -398,6 +415,65 @@ def run_demo(
                 f"(deadline {found['deadline']}, rated {rated['rating']['level']})"
             )
 
+        def open_penalties(subject: Any) -> list[Any]:
+            return [r for r in subject.records if r.kind == "administrative_penalty" and r.repaired_on is None]
+
+        # Shenzhen enterprises the seed gave a penalty still published (a rerun may find some repaired).
+        penalised = [s for s in data.city("shenzhen").credit_subjects if s.status == "active" and open_penalties(s)]
+
+        def credit_report(member: Any, code: str, purpose: str) -> dict[str, Any]:
+            return post("/v1/credit/reports", {"subject_code": code, "purpose": purpose}, status=201, member=member)
+
+        def verdict_of(signed: str) -> dict[str, Any]:
+            return post("/v1/credit/reports/verify", {"signed_report": signed}, member=bank)
+
+        def credit_report_for_a_bank() -> str:
+            issued = credit_report(bank, penalised[0].uscc, "financing")
+            report = issued["report"]
+            assert "administrative_penalties" in report["sections_withheld"], report["sections_withheld"]
+            valid = verdict_of(issued["signed_report"])
+            assert valid["verdict"] == "valid", valid
+            header, payload, signature = issued["signed_report"].split(".")
+            changed = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).replace(
+                b'"financing"', b'"Financing"', 1
+            )
+            forged = f"{header}.{base64.urlsafe_b64encode(changed).rstrip(b'=').decode()}.{signature}"
+            tampered = verdict_of(forged)
+            assert tampered["verdict"] == "tampered", tampered
+            return (
+                f"{report['subject']['name']} (Shenzhen) for financing: {len(report['sections'])} sections, "
+                f"withheld {', '.join(report['sections_withheld'])}; {valid['verdict']}; one byte changed: "
+                f"{tampered['verdict']}"
+            )
+
+        def credit_repair_supersedes() -> str:
+            from adapters.sandboxes import record_credit_repair
+            from gateway.clock import SystemClock
+
+            for subject in penalised:
+                approval = credit_report(rest, subject.uscc, "administrative_approval")
+                published = approval["report"]["sections"]["administrative_penalties"]
+                penalty = next((item for item in published if not item["repaired"]), None)
+                if penalty is not None:
+                    break
+            else:
+                raise RuntimeError("the Shenzhen sandbox has no unrepaired penalty left (a fresh sandbox has some)")
+            financing = credit_report(bank, subject.uscc, "financing")
+            assert verdict_of(approval["signed_report"])["verdict"] == "valid"
+            today = SystemClock().now().date()
+            record_credit_repair(
+                "440300", active.partner_urls["440300"], subject.uscc, penalty["decision_number"], today
+            )
+            superseded = verdict_of(approval["signed_report"])
+            assert superseded["verdict"] == "superseded", superseded
+            unaffected = verdict_of(financing["signed_report"])
+            assert unaffected["verdict"] == "valid", unaffected  # penalties were withheld from it
+            return (
+                f"{penalty['decision_number']} repaired: the window's approval report is {superseded['verdict']} "
+                f"({', '.join(superseded['changed_sections'])}); the bank's financing report stays "
+                f"{unaffected['verdict']}"
+            )
+
         try:  # the recognition flows need the cities' trust lists, loaded just after start-up
             wait_for_trust_lists(url)
         except RuntimeError as exc:
@@ -417,6 +493,8 @@ def run_demo(
             "Shenzhen window application handled in Zhongshan (SOAP), reported back",
             application_handled_in_zhongshan,
         )
+        _flow(results, "Shenzhen enterprise's credit report for a Zhongshan bank (financing)", credit_report_for_a_bank)
+        _flow(results, "credit repair in Shenzhen supersedes a report issued before", credit_repair_supersedes)
         if "id" in exchange:
             _flow(results, "evidence bundle of that exchange verified offline", evidence)
     return results

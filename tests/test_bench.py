@@ -102,3 +102,11 @@ def test_the_recognition_benchmark_verifies_every_kind(tmp_path: Path) -> None:
         "seal ses",
     }
     assert all(result.documents == 3 and result.rate > 0 and result.cpu_rate > 0 for result in results)
+
+
+def test_the_credit_benchmark_issues_and_verifies_through_the_gateway() -> None:
+    from bench.credit import measure
+
+    issued, verified = measure(seconds=60, limit=4)
+    assert (issued.what, issued.requests) == ("issue", 4) and issued.rate > 0 and issued.cpu_rate > 0
+    assert (verified.what, verified.requests) == ("verify", 4) and verified.rate > 0

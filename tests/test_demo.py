@@ -28,6 +28,9 @@ def test_demo_starts_its_own_gateway_and_sandboxes_and_every_flow_passes(tmp_pat
     assert "Shenzhen licence recognised at a Zhongshan window (SOAP)" in result.stdout
     assert "Zhongshan licence recognised at a Shenzhen window (REST)" in result.stdout
     assert "Shenzhen window application handled in Zhongshan (SOAP), reported back" in result.stdout
+    assert "Shenzhen enterprise's credit report for a Zhongshan bank (financing)" in result.stdout
+    assert "credit repair in Shenzhen supersedes a report issued before" in result.stdout
+    # A flow is ok only when its own checks held (for credit: withheld sections, valid, tampered, superseded).
     assert "│ FAILED" not in result.stdout
-    assert result.stdout.count(" ok ") >= 8
+    assert result.stdout.count(" ok ") >= 12
     assert "Warning" not in result.stderr and "Traceback" not in result.stderr  # only the demo's own lines

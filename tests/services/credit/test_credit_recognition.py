@@ -78,14 +78,17 @@ def _verify(gateway: Any, signed: str) -> dict[str, Any]:
     return answer.json()
 
 
+@pytest.mark.parametrize(("city", "region"), [("zhongshan", "442000"), ("hohhot", "150100")])
 def test_a_report_signed_by_another_citys_credit_platform_is_recognised(
-    recognising_gateway: Any, sandboxes: RunningSandboxes
+    recognising_gateway: Any, sandboxes: RunningSandboxes, city: str, region: str
 ) -> None:
-    subject = next(s for s in HOHHOT.credit_subjects if s.status == "active")
-    signed = _platform_report(sandboxes, subject, city="150100", role="credit-platform-ec", source="150100")
+    """The gateway is Shenzhen's (440300): a report Zhongshan's (SOAP) or Hohhot's platform signed
+    is recognised, and checked against what that platform holds now."""
+    subject = next(s for s in seed.generate().city(city).credit_subjects if s.status == "active")
+    signed = _platform_report(sandboxes, subject, city=region, role="credit-platform-ec", source=region)
     verdict = _verify(recognising_gateway, signed)
     assert (verdict["verdict"], verdict["recognised"]) == ("valid", True), verdict
-    assert "150100 credit platform" in verdict["reason"]
+    assert f"{region} credit platform" in verdict["reason"]
 
     header, payload, signature = signed.split(".")
     report = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

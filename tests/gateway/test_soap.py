@@ -213,9 +213,9 @@ NOT_SOAP = {
 @pytest.mark.parametrize("content_type", [SOAP11_TYPE, SOAP12_TYPE], ids=["soap11", "soap12"])
 @pytest.mark.parametrize("body", list(NOT_SOAP.values()), ids=list(NOT_SOAP))
 def test_a_body_that_is_no_soap_message_is_400_with_a_fault(gateway: Any, body: bytes, content_type: str) -> None:
-    started = time.monotonic()
+    # An answer at all is the point (a parser that hung would meet pytest's timeout); a wall-clock
+    # bound here failed on a loaded CI machine (2.25 s) and says nothing about correctness.
     response = post_soap(gateway, body, content_type)
-    assert time.monotonic() - started < 2
     assert response.status_code == 400, response.text
     assert response.headers["content-type"] == content_type  # the fault speaks the version asked for
     fault = etree.fromstring(response.content)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from gateway.runtime import Runtime
 
 __all__ = [
+    "AnsweredByTheGateway",
     "LocalOperation",
     "MAX_PAGE",
     "MAX_PAGE_SIZE",
@@ -70,19 +71,15 @@ def json_reply(status: int, data: Any) -> Message:
     return Message(status=status, headers=httpx.Headers({"content-type": "application/json"}), body=body)
 
 
-@dataclass
-class LocalOperation:
-    """An operation whose 'forward' is a query the gateway answers from its own database."""
+class AnsweredByTheGateway:
+    """What every operation the gateway answers itself shares (its own and the domain services'):
+    labelled by its name, no provider, nothing to translate or verify on the way, a JSON reply of
+    `exchange.result`. Subclasses (dataclasses) add their fields and `forward`, and override what
+    differs."""
 
     name: str
-    compute: Callable[[Runtime, Exchange], Any]
-    audited: bool = False
-    required_right: str | None = None
-    purpose_required: bool = False
-    max_body_bytes: int | None = None
-    not_found: str | None = None
-    provider: str | None = None
     status: int = 200
+    provider: str | None = None
 
     @property
     def service_label(self) -> str:
@@ -98,14 +95,29 @@ class LocalOperation:
     async def translate_request(self, exchange: Exchange, runtime: Runtime) -> None:
         return None
 
-    async def forward(self, exchange: Exchange, runtime: Runtime) -> None:
-        exchange.result = await runtime.in_thread(self.compute, runtime, exchange)
-
     async def verify_response(self, exchange: Exchange, runtime: Runtime) -> None:
         return None
 
     async def translate_response(self, exchange: Exchange, runtime: Runtime) -> None:
         exchange.reply = json_reply(self.status, exchange.result)
+
+
+@dataclass
+class LocalOperation(AnsweredByTheGateway):
+    """An operation whose 'forward' is a query the gateway answers from its own database."""
+
+    name: str
+    compute: Callable[[Runtime, Exchange], Any]
+    audited: bool = False
+    required_right: str | None = None
+    purpose_required: bool = False
+    max_body_bytes: int | None = None
+    not_found: str | None = None
+    provider: str | None = None
+    status: int = 200
+
+    async def forward(self, exchange: Exchange, runtime: Runtime) -> None:
+        exchange.result = await runtime.in_thread(self.compute, runtime, exchange)
 
 
 def member_view(member: Member) -> dict[str, Any]:

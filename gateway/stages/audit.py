@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from gateway.exchange import Exchange
     from gateway.runtime import Runtime
 
-__all__ = ["audit_failure", "audit_request", "audit_response"]
+__all__ = ["audit_event", "audit_failure", "audit_request", "audit_response"]
 
 # The headers that make a kept message evidence: what was signed, by whom, about what.
 EVIDENCE_HEADERS = (
@@ -50,6 +50,23 @@ def _base(exchange: Exchange, kind: str, runtime: Runtime) -> dict[str, Any]:
         "operation": operation.name,
         "service": operation.service_label,
     }
+
+
+async def audit_event(exchange: Exchange, runtime: Runtime, kind: str, **fields: Any) -> int | None:
+    """A domain service's own entry within an exchange (an application's state change, an evaluation
+    event): durable when this returns, so the service stores the change it records after it. Its
+    index, or None when the log keeps no index (a test's stand-in log)."""
+    entry = {
+        "v": 1,
+        "kind": kind,
+        "exchange_id": exchange.id,
+        "time": runtime.clock.now().isoformat(timespec="microseconds"),
+        "gateway": runtime.settings.gateway_id,
+        "client": exchange.caller.id if exchange.caller else None,
+        **fields,
+    }
+    receipt = await runtime.audit_log.append(entry, exchange_id=exchange.id)
+    return None if receipt is None else receipt.index
 
 
 def _timings_us(exchange: Exchange) -> dict[str, int]:

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 from gateway import errors
 from gateway.canonical import ApplicationSubmission, Party, SubmittedMaterial
 from gateway.clock import new_exchange_id
-from gateway.operations import json_reply, page_of
+from gateway.operations import AnsweredByTheGateway, page_of
 from gateway.services.applications import _store
 from gateway.services.applications._calendar import CalendarNotCovered, add_working_days
 from gateway.services.applications._rules import (
@@ -43,6 +43,7 @@ from gateway.services.applications._states import (
 )
 from gateway.services.applications._store import Event, Rating, StoredApplication, local_day
 from gateway.services.recognition import CONSENT_HEADER, recognition_of, verify_consent
+from gateway.stages.audit import audit_event
 from trust import JsonRejected, content_digest, parse_json
 
 if TYPE_CHECKING:
@@ -87,18 +88,7 @@ def _body(exchange: Exchange) -> Any:
 
 async def _audit(exchange: Exchange, runtime: Runtime, kind: str, application_id: str, **details: Any) -> int | None:
     """An audit entry of the application's own, durable before the change it records is stored."""
-    entry = {
-        "v": 1,
-        "kind": kind,
-        "exchange_id": exchange.id,
-        "time": runtime.clock.now().isoformat(timespec="microseconds"),
-        "gateway": runtime.settings.gateway_id,
-        "client": exchange.caller.id if exchange.caller else None,
-        "application_id": application_id,
-        **details,
-    }
-    receipt = await runtime.audit_log.append(entry, exchange_id=exchange.id)
-    return None if receipt is None else receipt.index
+    return await audit_event(exchange, runtime, kind, application_id=application_id, **details)
 
 
 async def _may_see(runtime: Runtime, exchange: Exchange, application: StoredApplication | None) -> StoredApplication:
@@ -121,7 +111,7 @@ async def _visible_cities(runtime: Runtime, exchange: Exchange) -> frozenset[str
 
 
 @dataclass
-class _ApplicationOperation:
+class _ApplicationOperation(AnsweredByTheGateway):
     name: str
     required_right: str | None = None
     audited: bool = True
@@ -129,30 +119,6 @@ class _ApplicationOperation:
     max_body_bytes: int | None = 16 * 1024 * 1024
     not_found: str | None = None
     status: int = 200
-
-    @property
-    def service_label(self) -> str:
-        return self.name
-
-    @property
-    def metric_label(self) -> str:
-        return self.name
-
-    @property
-    def provider(self) -> str | None:
-        return None
-
-    async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
-        return None
-
-    async def translate_request(self, exchange: Exchange, runtime: Runtime) -> None:
-        return None
-
-    async def verify_response(self, exchange: Exchange, runtime: Runtime) -> None:
-        return None
-
-    async def translate_response(self, exchange: Exchange, runtime: Runtime) -> None:
-        exchange.reply = json_reply(self.status, exchange.result)
 
     async def _read(self, runtime: Runtime, application_id: str) -> StoredApplication | None:
         def read() -> StoredApplication | None:

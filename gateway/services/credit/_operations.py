@@ -22,7 +22,7 @@ from catalogs.credit_purposes import CreditPurpose, credit_purposes
 from gateway import errors
 from gateway.clock import new_exchange_id
 from gateway.exchange import Exchange, Message
-from gateway.operations import json_reply, page_of
+from gateway.operations import AnsweredByTheGateway, json_reply, page_of
 from gateway.services.credit._pdf import PDF_CONTENT_TYPE, render_report_pdf, report_digest, signed_report_in
 from gateway.services.credit._report import (
     build_report,
@@ -88,7 +88,7 @@ def with_headers(reply: Message, extra: dict[str, str]) -> Message:
 
 
 @dataclass
-class CreditOperation:
+class CreditOperation(AnsweredByTheGateway):
     """What every credit operation shares: audited, answered by the gateway itself."""
 
     name: str = "credit"
@@ -98,32 +98,8 @@ class CreditOperation:
     max_body_bytes: int | None = MAX_BODY_BYTES
     not_found: str | None = None
 
-    @property
-    def service_label(self) -> str:
-        return self.name
-
-    @property
-    def metric_label(self) -> str:
-        return self.name
-
-    @property
-    def provider(self) -> str | None:
-        return None
-
-    async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
-        return None
-
-    async def translate_request(self, exchange: Exchange, runtime: Runtime) -> None:
-        return None
-
     async def forward(self, exchange: Exchange, runtime: Runtime) -> None:
         return None
-
-    async def verify_response(self, exchange: Exchange, runtime: Runtime) -> None:
-        return None
-
-    async def translate_response(self, exchange: Exchange, runtime: Runtime) -> None:
-        exchange.reply = json_reply(200, exchange.result)
 
 
 def _quota_limit(runtime: Runtime, purpose: str) -> int:

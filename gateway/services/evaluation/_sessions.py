@@ -30,11 +30,12 @@ import catalogs
 import trust
 from gateway import errors
 from gateway.exchange import Exchange, Message
-from gateway.operations import json_reply, whole_number
+from gateway.operations import AnsweredByTheGateway, json_reply, whole_number
 from gateway.services.evaluation._draw import ALGORITHM, draw, seed_commitment, snapshot_digest
 from gateway.services.evaluation._rights import ORGANISE_RIGHT, SUPERVISE_RIGHT, VENUE_RIGHT
 from gateway.services.evaluation._states import FLOW, SessionNotReady, StatePosition, move
 from gateway.services.evaluation.tables import evaluation_events, evaluation_sessions, evaluation_sittings
+from gateway.stages.audit import audit_event
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -374,20 +375,11 @@ def _advance(session: Session, when: str, to: str, reason: str) -> list[tuple[st
 async def _audit(
     runtime: Runtime, exchange: Exchange, session_id: str, event_id: int, kind: str, data: dict[str, Any]
 ) -> None:
-    entry = {
-        "v": 1,
-        "kind": f"evaluation.{kind}",
-        "exchange_id": exchange.id,
-        "time": runtime.clock.now().isoformat(timespec="microseconds"),
-        "gateway": runtime.settings.gateway_id,
-        "client": exchange.caller.id if exchange.caller else None,
-        "session_id": session_id,
-        "event_id": event_id,
-        "data": data,
-    }
-    receipt = await runtime.audit_log.append(entry, exchange_id=exchange.id)
-    if receipt is not None:
-        exchange.audit_indexes.append(receipt.index)
+    index = await audit_event(
+        exchange, runtime, f"evaluation.{kind}", session_id=session_id, event_id=event_id, data=data
+    )
+    if index is not None:
+        exchange.audit_indexes.append(index)
 
 
 # ---- views: identities for supervisors only ------------------------------------------------------
@@ -1023,7 +1015,7 @@ def follow_events(session_id: str) -> Handler:
 
 
 @dataclass
-class EvaluationOperation:
+class EvaluationOperation(AnsweredByTheGateway):
     """One evaluation request: audited, labelled with the session it concerns."""
 
     name: str
@@ -1040,21 +1032,8 @@ class EvaluationOperation:
     def service_label(self) -> str:
         return f"{self.name}/{self.session_id}" if self.session_id else self.name
 
-    @property
-    def metric_label(self) -> str:
-        return self.name
-
-    async def prepare(self, exchange: Exchange, runtime: Runtime) -> None:
-        return None
-
-    async def translate_request(self, exchange: Exchange, runtime: Runtime) -> None:
-        return None
-
     async def forward(self, exchange: Exchange, runtime: Runtime) -> None:
         exchange.result = await self.handler(runtime, exchange)
-
-    async def verify_response(self, exchange: Exchange, runtime: Runtime) -> None:
-        return None
 
     async def translate_response(self, exchange: Exchange, runtime: Runtime) -> None:
         status, data = exchange.result

@@ -29,7 +29,7 @@ from gateway import errors
 from gateway.canonical import Licence
 from gateway.exchange import Exchange
 from gateway.logs import log
-from gateway.operations import json_reply, page_of
+from gateway.operations import AnsweredByTheGateway, page_of
 from gateway.storage import Database
 from gateway.storage import trust_lists as stored_trust_lists
 
@@ -544,7 +544,7 @@ async def http_fetch(client: httpx.AsyncClient, url: str, *, timeout: float, max
 
 
 @dataclass
-class _RecognitionOperation:
+class _RecognitionOperation(AnsweredByTheGateway):
     """Common parts of the recognition operations: audited domain reads answered by the gateway."""
 
     name: str
@@ -553,27 +553,6 @@ class _RecognitionOperation:
     purpose_required: bool = False
     max_body_bytes: int | None = 12 * 1024 * 1024
     not_found: str | None = None
-
-    @property
-    def service_label(self) -> str:
-        return self.name
-
-    @property
-    def metric_label(self) -> str:
-        return self.name
-
-    @property
-    def provider(self) -> str | None:
-        return None
-
-    async def translate_request(self, exchange: Exchange, runtime: Runtime) -> None:
-        return None
-
-    async def verify_response(self, exchange: Exchange, runtime: Runtime) -> None:
-        return None
-
-    async def translate_response(self, exchange: Exchange, runtime: Runtime) -> None:
-        exchange.reply = json_reply(200, exchange.result)
 
 
 def recognition_of(runtime: Runtime) -> Recognition:

@@ -37,8 +37,8 @@ EVIDENCE_HEADERS = (
 )
 
 
-def _base(exchange: Exchange, kind: str, runtime: Runtime) -> dict[str, Any]:
-    operation = exchange.operation
+def _entry_head(exchange: Exchange, kind: str, runtime: Runtime) -> dict[str, Any]:
+    """What every entry of an exchange says: its kind, the exchange, when, which gateway, who called."""
     return {
         "v": 1,
         "kind": kind,
@@ -46,6 +46,13 @@ def _base(exchange: Exchange, kind: str, runtime: Runtime) -> dict[str, Any]:
         "time": runtime.clock.now().isoformat(timespec="microseconds"),
         "gateway": runtime.settings.gateway_id,
         "client": exchange.caller.id if exchange.caller else None,
+    }
+
+
+def _base(exchange: Exchange, kind: str, runtime: Runtime) -> dict[str, Any]:
+    operation = exchange.operation
+    return {
+        **_entry_head(exchange, kind, runtime),
         "provider": operation.provider,
         "operation": operation.name,
         "service": operation.service_label,
@@ -56,15 +63,7 @@ async def audit_event(exchange: Exchange, runtime: Runtime, kind: str, **fields:
     """A domain service's own entry within an exchange (an application's state change, an evaluation
     event): durable when this returns, so the service stores the change it records after it. Its
     index, or None when the log keeps no index (a test's stand-in log)."""
-    entry = {
-        "v": 1,
-        "kind": kind,
-        "exchange_id": exchange.id,
-        "time": runtime.clock.now().isoformat(timespec="microseconds"),
-        "gateway": runtime.settings.gateway_id,
-        "client": exchange.caller.id if exchange.caller else None,
-        **fields,
-    }
+    entry = {**_entry_head(exchange, kind, runtime), **fields}
     receipt = await runtime.audit_log.append(entry, exchange_id=exchange.id)
     return None if receipt is None else receipt.index
 

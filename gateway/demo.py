@@ -420,6 +420,13 @@ def run_demo(
 
         # Shenzhen enterprises the seed gave a penalty still published (a rerun may find some repaired).
         penalised = [s for s in data.city("shenzhen").credit_subjects if s.status == "active" and open_penalties(s)]
+        # Repairs use up the sandbox's published penalties until it restarts (the README's walk-through
+        # repairs Shenzhen's one): Hohhot's platform, which also takes repairs, has more.
+        repairable = [("440300", "Shenzhen", subject) for subject in penalised] + [
+            ("150100", "Hohhot", subject)
+            for subject in data.city("hohhot").credit_subjects
+            if subject.status == "active" and open_penalties(subject)
+        ]
 
         def credit_report(member: Any, code: str, purpose: str) -> dict[str, Any]:
             return post("/v1/credit/reports", {"subject_code": code, "purpose": purpose}, status=201, member=member)
@@ -450,26 +457,27 @@ def run_demo(
             from adapters.sandboxes import record_credit_repair
             from gateway.clock import SystemClock
 
-            for subject in penalised:
-                approval = credit_report(rest, subject.uscc, "administrative_approval")
-                published = approval["report"]["sections"]["administrative_penalties"]
-                penalty = next((item for item in published if not item["repaired"]), None)
-                if penalty is not None:
-                    break
-            else:
-                raise RuntimeError("the Shenzhen sandbox has no unrepaired penalty left (a fresh sandbox has some)")
+            def first_unrepaired() -> tuple[str, str, Any, dict[str, Any], dict[str, Any]]:
+                for region, city_name, subject in repairable:
+                    approval = credit_report(rest, subject.uscc, "administrative_approval")
+                    published = approval["report"]["sections"]["administrative_penalties"]
+                    penalty = next((item for item in published if not item["repaired"]), None)
+                    if penalty is not None:
+                        return region, city_name, subject, approval, penalty
+                raise RuntimeError("the sandboxes have no unrepaired penalty left; restart them (make run) for more")
+
+            region, city_name, subject, approval, penalty = first_unrepaired()
             financing = credit_report(bank, subject.uscc, "financing")
             assert verdict_of(approval["signed_report"])["verdict"] == "valid"
             today = SystemClock().now().date()
-            record_credit_repair(
-                "440300", active.partner_urls["440300"], subject.uscc, penalty["decision_number"], today
-            )
+            record_credit_repair(region, active.partner_urls[region], subject.uscc, penalty["decision_number"], today)
             superseded = verdict_of(approval["signed_report"])
             assert superseded["verdict"] == "superseded", superseded
             unaffected = verdict_of(financing["signed_report"])
             assert unaffected["verdict"] == "valid", unaffected  # penalties were withheld from it
             return (
-                f"{penalty['decision_number']} repaired: the window's approval report is {superseded['verdict']} "
+                f"{penalty['decision_number']} repaired at the {city_name} platform: the window's approval report is "
+                f"{superseded['verdict']} "
                 f"({', '.join(superseded['changed_sections'])}); the bank's financing report stays "
                 f"{unaffected['verdict']}"
             )
@@ -494,7 +502,7 @@ def run_demo(
             application_handled_in_zhongshan,
         )
         _flow(results, "Shenzhen enterprise's credit report for a Zhongshan bank (financing)", credit_report_for_a_bank)
-        _flow(results, "credit repair in Shenzhen supersedes a report issued before", credit_repair_supersedes)
+        _flow(results, "a credit repair at the platform supersedes a report issued before", credit_repair_supersedes)
         if "id" in exchange:
             _flow(results, "evidence bundle of that exchange verified offline", evidence)
     return results

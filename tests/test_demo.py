@@ -29,7 +29,7 @@ def test_demo_starts_its_own_gateway_and_sandboxes_and_every_flow_passes(tmp_pat
     assert "Zhongshan licence recognised at a Shenzhen window (REST)" in result.stdout
     assert "Shenzhen window application handled in Zhongshan (SOAP), reported back" in result.stdout
     assert "Shenzhen enterprise's credit report for a Zhongshan bank (financing)" in result.stdout
-    assert "credit repair in Shenzhen supersedes a report issued before" in result.stdout
+    assert "a credit repair at the platform supersedes a report issued before" in result.stdout
     # A flow is ok only when its own checks held (for credit: withheld sections, valid, tampered, superseded).
     assert "│ FAILED" not in result.stdout
     assert result.stdout.count(" ok ") >= 12

@@ -36,6 +36,7 @@ __all__ = [
     "parse_member_id",
     "registry_version_of",
     "revoke",
+    "right_named",
 ]
 
 MEMBER_ID = re.compile(r"^(?P<city>[1-8]\d{5})\.(?P<org>[a-z0-9][a-z0-9-]{0,62})\.(?P<system>[a-z0-9][a-z0-9-]{0,62})$")
@@ -267,6 +268,16 @@ def list_services(connection: Connection) -> list[Service]:
     return [_service_from_row(row) for row in connection.execute(select(services).order_by(services.c.id))]
 
 
+def right_named(service_id: str) -> str:
+    """The right a name grants: itself, or the right an alias stands for (the contract's
+    `credit.report` is the credit service's `credit.query`)."""
+    if "/" in service_id:
+        return service_id
+    from gateway.services import service_right_aliases  # the services import this module
+
+    return service_right_aliases().get(service_id, service_id)
+
+
 def _check_right_target(connection: Connection, service_id: str) -> None:
     rights = gateway_rights()
     if service_id in rights:
@@ -280,6 +291,7 @@ def _check_right_target(connection: Connection, service_id: str) -> None:
 def grant(connection: Connection, client_id: str, service_id: str, *, now: datetime) -> bool:
     """Give a member the right to call a service; False when it already had it."""
     get_member(connection, client_id)
+    service_id = right_named(service_id)
     _check_right_target(connection, service_id)
     try:
         with connection.begin_nested():
@@ -292,6 +304,7 @@ def grant(connection: Connection, client_id: str, service_id: str, *, now: datet
 
 def revoke(connection: Connection, client_id: str, service_id: str) -> bool:
     """Take a right away; False when the member did not have it."""
+    service_id = right_named(service_id)
     result = connection.execute(
         delete(access_rights).where(access_rights.c.client_id == client_id, access_rights.c.service_id == service_id)
     )

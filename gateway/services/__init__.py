@@ -39,6 +39,7 @@ __all__ = [
     "ServiceFace",
     "cli_modules",
     "domain_services",
+    "service_right_aliases",
     "service_rights",
 ]
 
@@ -65,6 +66,8 @@ class ServiceFace:
 class DomainService:
     name: str
     rights: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # right -> what it allows
+    # Other names a right is granted by (the contract's names), stored as the right itself.
+    right_aliases: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     routes: Callable[[ServiceFace], APIRouter] | None = None
     soap_operations: Mapping[str, SoapOperationSpec] = field(default_factory=lambda: _EMPTY)
     wsdl_schema: str = ""  # xs declarations (prefix tb) of its SOAP operations' elements and types
@@ -94,6 +97,16 @@ def domain_services() -> tuple[DomainService, ...]:
 def service_rights() -> dict[str, str]:
     """Every right the domain services define (imports the services: not for the CLI's hot paths)."""
     return {right: text for service in domain_services() for right, text in service.rights.items()}
+
+
+def service_right_aliases() -> dict[str, str]:
+    """alias -> right, over every service (imports the services)."""
+    aliases = {alias: right for service in domain_services() for alias, right in service.right_aliases.items()}
+    rights = service_rights()
+    for alias, right in aliases.items():
+        if right not in rights or alias in rights:
+            raise TypeError(f"the right alias {alias!r} must name a right ({right!r}) and not be one itself")
+    return aliases
 
 
 def cli_modules() -> list[tuple[str, str]]:

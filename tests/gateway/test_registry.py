@@ -67,3 +67,17 @@ def test_a_member_may_be_registered_again_with_its_own_key(connection: Connectio
     assert again.id == FIRST
     with pytest.raises(AlreadyRegistered, match="use --replace"):
         add_member(connection, FIRST, cert, now=NOW)
+
+
+def test_the_contracts_credit_report_right_grants_the_credit_services_query_right(connection: Connection) -> None:
+    """CONTRACT.md names `credit.report` as a gateway operation `access grant` takes: it is stored as
+    the credit service's `credit.query`, and revoked by either name."""
+    from gateway.registry import grant, has_right, revoke
+
+    _key, cert = make_member_certificate(FIRST)
+    add_member(connection, FIRST, cert, now=NOW)
+    assert grant(connection, FIRST, "credit.report", now=NOW)
+    assert has_right(connection, FIRST, "credit.query")
+    assert not grant(connection, FIRST, "credit.query", now=NOW)  # the same right
+    assert revoke(connection, FIRST, "credit.report")
+    assert not has_right(connection, FIRST, "credit.query")

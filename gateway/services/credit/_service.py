@@ -16,6 +16,7 @@ SERVICE = DomainService(
         CREDIT_QUERY_RIGHT: "ask for public-credit reports (one subject or a batch), within the quota per purpose",
         CREDIT_SUPERVISE_RIGHT: "read who asked about a subject and why, read any report, revoke a report",
     },
+    right_aliases={"credit.report": CREDIT_QUERY_RIGHT},  # the contract's example of a grantable operation
     routes=credit_routes,
     soap_operations=SOAP_OPERATIONS,
     wsdl_schema=WSDL_SCHEMA,

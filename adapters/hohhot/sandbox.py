@@ -224,6 +224,21 @@ def _expert_row(expert: Expert) -> dict[str, Any]:
         "work_unit_credit_code": expert.employer.id_number,
         "division_code": expert.city,
         "available_flag": "1" if expert.available else "0",
+        "avoid_unit_list": [
+            {
+                "unit_credit_code": relation.credit_code,
+                "relation_type": code_table("expert_relation").to_city(CITY, relation.relation),
+            }
+            for relation in expert.relations
+        ],
+        "punish_list": [
+            {
+                "punish_reason": sanction.reason,
+                "punish_start_date": sanction.starts_on.isoformat(),
+                "punish_end_date": sanction.ends_on.isoformat(),
+            }
+            for sanction in expert.sanctions
+        ],
     }
 
 

@@ -11,7 +11,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gateway.services import DomainService
-from gateway.services.evaluation._draw import ALGORITHM, DrawImpossible, check_record, draw, snapshot_digest
+from gateway.services.evaluation._draw import (
+    ALGORITHM,
+    ALGORITHMS,
+    DrawImpossible,
+    check_record,
+    draw,
+    snapshot_digest,
+)
 from gateway.services.evaluation._rights import ORGANISE_RIGHT, SUPERVISE_RIGHT, VENUE_RIGHT
 from gateway.services.evaluation._states import (
     FLOW,
@@ -26,6 +33,7 @@ from gateway.services.evaluation._states import (
 
 __all__ = [
     "ALGORITHM",
+    "ALGORITHMS",
     "DrawImpossible",
     "FLOW",
     "IllegalTransition",

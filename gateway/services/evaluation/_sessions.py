@@ -152,6 +152,7 @@ def _session_document(payload: dict[str, Any]) -> dict[str, Any]:
         {
             "project_code", "title", "tenderer", "bidders", "main_venue", "secondary_venues", "committee_size",
             "tenderer_representatives", "specialties", "evaluation_at", "avoid_recent_days", "criteria",
+            "supervising_department",
         },
     )  # fmt: skip
     size = _whole(payload, "committee_size", None, 5, MAX_COMMITTEE)
@@ -208,6 +209,12 @@ def _session_document(payload: dict[str, Any]) -> dict[str, Any]:
         "evaluation_at": when.isoformat(),
         "avoid_recent_days": _whole(payload, "avoid_recent_days", DEFAULT_RECENT_DAYS, 0, 3650),
         "criteria": _criteria(payload.get("criteria", list(DEFAULT_CRITERIA))),
+        # Its staff do not sit on the committee it supervises (监督部门工作人员回避).
+        "supervising_department": (
+            _organisation(payload["supervising_department"], "supervising_department")
+            if payload.get("supervising_department") is not None
+            else None
+        ),
     }
 
 
@@ -634,6 +641,13 @@ async def _pools(runtime: Runtime, venues: list[str]) -> _Pools:
                     "specialties": list(expert.specialties),
                     "available": expert.available,
                     "employer_credit_code": expert.employer.id_number,
+                    "relations": [
+                        {"credit_code": item.credit_code, "relation": item.relation} for item in expert.relations
+                    ],
+                    "sanctions": [
+                        {"starts_on": item.starts_on.isoformat(), "ends_on": item.ends_on.isoformat()}
+                        for item in expert.sanctions
+                    ],
                 }
                 for expert in experts
             ),
@@ -693,6 +707,7 @@ def draw_committee(session_id: str) -> Handler:
                 "tenderer": document["tenderer"]["credit_code"],
                 "drawn_on": drawn_on.isoformat(),
                 "recent_days": document["avoid_recent_days"],
+                "supervising_department": (document.get("supervising_department") or {}).get("credit_code"),
             },
             "pools": pools.snapshot,
             "pools_not_offered": pools.not_offered,

@@ -55,6 +55,7 @@ __all__ = [
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
+    from gateway.runtime import Runtime
     from gateway.services import ServiceFace
 
 
@@ -66,6 +67,14 @@ def evaluation_routes(face: ServiceFace) -> APIRouter:
     return routes(face)
 
 
+async def evaluation_background(runtime: Runtime) -> None:
+    """Suspension timers that ran out, acted on by the gateway (imported when the server starts, as the
+    routes are)."""
+    from gateway.services.evaluation._expiry import run_background
+
+    await run_background(runtime)
+
+
 SERVICE = DomainService(
     name="evaluation",
     rights={
@@ -74,6 +83,7 @@ SERVICE = DomainService(
         SUPERVISE_RIGHT: "supervise evaluation sessions: see the experts' identities and the whole draw record",
     },
     routes=evaluation_routes,
+    background=evaluation_background,
     endpoints={
         "evaluations": "/v1/evaluations",
         "evaluation": "/v1/evaluations/{session_id}",

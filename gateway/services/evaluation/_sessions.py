@@ -34,6 +34,7 @@ from gateway.operations import AnsweredByTheGateway, json_reply, whole_number
 from gateway.services.evaluation._draw import ALGORITHM, draw, seed_commitment, snapshot_digest
 from gateway.services.evaluation._rights import ORGANISE_RIGHT, SUPERVISE_RIGHT, VENUE_RIGHT
 from gateway.services.evaluation._states import FLOW, SessionNotReady, StatePosition, move
+from gateway.services.evaluation._suspension import mark_suspension, resume_window
 from gateway.services.evaluation.tables import evaluation_events, evaluation_sessions, evaluation_sittings
 from gateway.stages.audit import audit_event
 
@@ -579,9 +580,10 @@ def _guard(session: Session, to: str) -> None:
 def transition(session_id: str) -> Handler:
     async def handle(runtime: Runtime, exchange: Exchange) -> tuple[int, Any]:
         payload = _body(exchange)
-        _only(payload, {"to", "reason"})
+        _only(payload, {"to", "reason", "resume_within_minutes"})
         to = _text(payload, "to", high=32)
         reason = _text(payload, "reason", high=500) if payload.get("reason") is not None else None
+        resume_within = resume_window(payload, to)
 
         def change(session: Session) -> list[tuple[str, dict[str, Any]]]:
             before = session.position
@@ -593,7 +595,8 @@ def transition(session_id: str) -> Handler:
             if before.state == "suspended" and to == "scheduled":
                 _dissolve_committee(session)
             session.position = after
-            return [("state_changed", {"from": before.state, "to": after.state, "reason": reason})]
+            timer = mark_suspension(session.document, after.state, runtime.clock.now(), resume_within)
+            return [("state_changed", {"from": before.state, "to": after.state, "reason": reason, **timer})]
 
         return 200, await _changed_view(runtime, exchange, session_id, change)
 

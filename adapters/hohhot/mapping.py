@@ -128,8 +128,12 @@ def expert_from_partner(row: Any, where: str = "data") -> EvaluationExpert:
                 "sanctions": [
                     {
                         "reason": item.get("punish_reason"),
-                        "starts_on": _date(f"{where}.punish_list[{index}]", str(item.get("punish_start_date"))),
-                        "ends_on": _date(f"{where}.punish_list[{index}]", str(item.get("punish_end_date"))),
+                        "starts_on": _date(
+                            f"{where}.punish_list[{index}].punish_start_date", str(item.get("punish_start_date"))
+                        ),
+                        "ends_on": _date(
+                            f"{where}.punish_list[{index}].punish_end_date", str(item.get("punish_end_date"))
+                        ),
                     }
                     for index, item in enumerate(sanctions)
                 ],

@@ -4,6 +4,7 @@ with avoidance rules and a reserve, check-in attested by each venue, declaration
 stream every venue and supervisor can resume without gaps.
 
 The draw itself is `draw` / `check_record` (pure functions, re-run by `tongban evaluation redraw`).
+The service's background task acts on suspension timers that ran out (_suspension.py, _expiry.py).
 """
 
 from __future__ import annotations

@@ -82,6 +82,7 @@ def test_zhongshan_writes_and_reads_an_expert_the_same() -> None:
         (lambda e: setattr(e.find("CFJL/CF/KSRQ"), "text", "2026-01-01"), "CFJL/CF[1]/KSRQ"),
         (lambda e: setattr(e.find("HBDW/DW/GXLX"), "text", "01"), "HBDW/DW[1]/GXLX"),
         (lambda e: etree.SubElement(e, "XB"), "PBZJ/XB"),
+        (lambda e: setattr(e.find("CFJL/CF/JSRQ"), "text", "20000101"), "a sanction cannot end before it starts"),
     ],
 )
 def test_a_malformed_zhongshan_expert_names_its_element(change: Any, where: str) -> None:

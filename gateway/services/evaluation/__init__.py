@@ -45,8 +45,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fastapi import APIRouter
 
+    from gateway.demo import DemoContext
     from gateway.services import ServiceFace
 
 
@@ -58,6 +61,12 @@ def evaluation_routes(face: ServiceFace) -> APIRouter:
     return routes(face)
 
 
+def evaluation_demo(context: DemoContext) -> list[tuple[str, Callable[[], str]]]:
+    from gateway.services.evaluation._demo import evaluation_flows
+
+    return evaluation_flows(context)
+
+
 SERVICE = DomainService(
     name="evaluation",
     rights={
@@ -66,6 +75,7 @@ SERVICE = DomainService(
         SUPERVISE_RIGHT: "supervise evaluation sessions: see the experts' identities and the whole draw record",
     },
     routes=evaluation_routes,
+    demo_flows=evaluation_demo,
     endpoints={
         "evaluations": "/v1/evaluations",
         "evaluation": "/v1/evaluations/{session_id}",

@@ -189,11 +189,33 @@ TAMPERINGS: list[tuple[str, Callable[[dict[str, Any]], None], Callable[[dict[str
     ),
     ("a dropped event", lambda a: a["events"].pop(2), lambda a: {"events contiguous"}),
     (
+        "a report slipped in",  # its digest is its content's: only the manifest misses it
+        lambda a: a["documents"].update(
+            report={"content": {"ranking": []}, "digest": document_sha256({"ranking": []})}
+        ),
+        lambda a: {"document report"},
+    ),
+    (
+        "a report whose digest is not its content's",
+        lambda a: a["documents"].update(report={"content": {"ranking": []}, "digest": document_sha256({})}),
+        lambda a: {"document report", "report digest"},
+    ),
+    (
         "an event of another session",
         lambda a: a.update(session_id="EV20261208000000000000"),
         # and then no proven entry binds the manifest
         lambda a: {f"event {event['id']} of this session" for event in a["events"]} | {"manifest"},
     ),
+]
+
+
+MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
+    ("events not objects", lambda a: a.update(events=["created"])),
+    ("an event id a list", lambda a: a["events"][0].update(id=[1])),
+    ("audit a list", lambda a: a["events"][0].update(audit=["entry"])),
+    ("manifest a list", lambda a: a.update(manifest=["scores"])),
+    ("a report a string", lambda a: a["documents"].update(report="报告")),
+    ("a document not JSON's numbers", lambda a: a["documents"].update(scores=2**60)),
 ]
 
 
@@ -229,6 +251,19 @@ def test_an_aborted_then_archived_session_verifies_offline_and_tampering_is_name
     assert "FAIL" not in checked.stdout
     assert f"archive of session {session_id} verifies" in checked.stdout
 
+    # The same archive from the local database, by the command line; then the main venue's copy.
+    archive_file = tmp_path / "from-cli.json"
+    exported = CliRunner().invoke(
+        cli, ["evaluation", "archive", session_id, "-o", str(archive_file)], env=_cli_env(evaluation)
+    )
+    assert exported.exit_code == 0, exported.output
+    from_cli = json.loads(archive_file.read_text(encoding="utf-8"))
+    assert (
+        from_cli["manifest"] == archive["manifest"]
+        and from_cli["events"][-1]["audit"] == archive["events"][-1]["audit"]
+    )
+    assert _check(from_cli, key_file, tmp_path).exit_code == 0
+
     # The main venue's copy withholds what names the experts, and still verifies against the same manifest.
     venue_copy = evaluation.get(evaluation.venues[HOHHOT], f"{base}/archive").json()
     assert "draw" not in venue_copy["documents"] and set(venue_copy["withheld"]) == {"draw"}
@@ -242,6 +277,12 @@ def test_an_aborted_then_archived_session_verifies_offline_and_tampering_is_name
         result = _check(changed, key_file, tmp_path)
         if result.exit_code == 0 or _failed(result) != expected(changed):
             problems.append((label, sorted(_failed(result)), result.stderr))
+    for label, malform in MALFORMED:  # fails in one line, never a traceback
+        changed = copy.deepcopy(archive)
+        malform(changed)
+        result = _check(changed, key_file, tmp_path)
+        if result.exit_code == 0 or not result.stderr.startswith("tongban: archive does not verify"):
+            problems.append((label, [], result.stderr or repr(result.exception)))
     assert problems == []
 
 

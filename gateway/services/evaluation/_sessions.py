@@ -404,6 +404,10 @@ def _seat_view(seat: dict[str, Any], identities: bool) -> dict[str, Any]:
     view = {key: value for key, value in seat.items() if key != "identity"}
     if identities:
         view["identity"] = seat.get("identity")
+    elif "replaced" in seat:  # who gave way is as confidential as who sits
+        view["replaced"] = [
+            {key: value for key, value in item.items() if key != "identity"} for item in seat["replaced"]
+        ]
     return view
 
 

@@ -86,5 +86,7 @@ SERVICE = DomainService(
         "evaluation_replacements": "/v1/evaluations/{session_id}/replacements",
         "evaluation_scores": "/v1/evaluations/{session_id}/scores",
         "evaluation_events": "/v1/evaluations/{session_id}/events",
+        "evaluation_record": "/v1/evaluations/{session_id}/record",
+        "evaluation_archive": "/v1/evaluations/{session_id}/archive",
     },
 )

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from gateway.services import ServiceFace
+from gateway.services.evaluation._record import read_archive, read_record
 from gateway.services.evaluation._sessions import (
     ORGANISE_RIGHT,
     VENUE_RIGHT,
@@ -102,6 +103,24 @@ def evaluation_routes(face: ServiceFace) -> APIRouter:
         # `wait` is read (and checked) by the operation, from the query.
         return await face.run(
             request, EvaluationOperation("evaluation.events", follow_events(session_id), session_id), None
+        )
+
+    @router.get(
+        "/v1/evaluations/{session_id}/record",
+        summary="Every event with its audit entry and inclusion proof against one signed checkpoint",
+    )
+    async def record(request: Request, session_id: str) -> Response:
+        return await face.run(
+            request, EvaluationOperation("evaluation.record", read_record(session_id), session_id), None
+        )
+
+    @router.get(
+        "/v1/evaluations/{session_id}/archive",
+        summary="The archive bundle (signed, archived or aborted sessions), checked by `tongban audit check`",
+    )
+    async def archive(request: Request, session_id: str) -> Response:
+        return await face.run(
+            request, EvaluationOperation("evaluation.archive", read_archive(session_id), session_id), None
         )
 
     return router

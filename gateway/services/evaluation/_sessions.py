@@ -32,6 +32,7 @@ from gateway import errors
 from gateway.exchange import Exchange, Message
 from gateway.operations import AnsweredByTheGateway, json_reply, whole_number
 from gateway.services.evaluation._draw import ALGORITHM, draw, seed_commitment, snapshot_digest
+from gateway.services.evaluation._manifest import archive_binding
 from gateway.services.evaluation._rights import ORGANISE_RIGHT, SUPERVISE_RIGHT, VENUE_RIGHT
 from gateway.services.evaluation._states import FLOW, SessionNotReady, StatePosition, move
 from gateway.services.evaluation.tables import evaluation_events, evaluation_sessions, evaluation_sittings
@@ -272,15 +273,25 @@ def _last_event_id(connection: Connection, session_id: str) -> int:
 
 
 def _append_events(
-    connection: Connection, session_id: str, events: list[tuple[str, dict[str, Any]]], now: datetime
+    connection: Connection,
+    session_id: str,
+    events: list[tuple[str, dict[str, Any]]],
+    now: datetime,
+    audit_indexes: list[int | None] | None = None,
 ) -> list[int]:
     last = _last_event_id(connection, session_id)
     ids = []
     for offset, (kind, data) in enumerate(events, start=1):
         event_id = last + offset
+        audit_index = audit_indexes[offset - 1] if audit_indexes else None
         connection.execute(
             insert(evaluation_events).values(
-                session_id=session_id, event_id=event_id, kind=kind, data=_dumps(data), created_at=now
+                session_id=session_id,
+                event_id=event_id,
+                kind=kind,
+                data=_dumps(data),
+                created_at=now,
+                audit_index=audit_index,
             )
         )
         ids.append(event_id)
@@ -322,14 +333,16 @@ async def _change(runtime: Runtime, exchange: Exchange, session_id: str, change:
         return session, change(session), last
 
     session, events, last = await runtime.in_thread(prepare)
-    for offset, (kind, data) in enumerate(events, start=1):
+    audit_indexes = [
         await _audit(runtime, exchange, session_id, last + offset, kind, data)
+        for offset, (kind, data) in enumerate(events, start=1)
+    ]
 
     def write() -> None:
         with runtime.database.write() as connection:
             _save(connection, session, now)  # the version guard: ConcurrentChange if another got there first
             _keep_sittings(connection, session)
-            if _append_events(connection, session_id, events, now)[:1] not in ([], [last + 1]):
+            if _append_events(connection, session_id, events, now, audit_indexes)[:1] not in ([], [last + 1]):
                 raise ConcurrentChange(f"session {session_id} gained events while this request ran; retry")
 
     await runtime.in_thread(write)
@@ -374,12 +387,14 @@ def _advance(session: Session, when: str, to: str, reason: str) -> list[tuple[st
 
 async def _audit(
     runtime: Runtime, exchange: Exchange, session_id: str, event_id: int, kind: str, data: dict[str, Any]
-) -> None:
+) -> int | None:
+    """The event's audit entry, durable on return; its index (kept with the event for the record)."""
     index = await audit_event(
         exchange, runtime, f"evaluation.{kind}", session_id=session_id, event_id=event_id, data=data
     )
     if index is not None:
         exchange.audit_indexes.append(index)
+    return index
 
 
 # ---- views: identities for supervisors only ------------------------------------------------------
@@ -389,6 +404,10 @@ def _seat_view(seat: dict[str, Any], identities: bool) -> dict[str, Any]:
     view = {key: value for key, value in seat.items() if key != "identity"}
     if identities:
         view["identity"] = seat.get("identity")
+    elif "replaced" in seat:  # who gave way is as confidential as who sits
+        view["replaced"] = [
+            {key: value for key, value in item.items() if key != "identity"} for item in seat["replaced"]
+        ]
     return view
 
 
@@ -503,7 +522,7 @@ def create_session() -> Handler:
         now = runtime.clock.now()
         session_id = _new_session_id(runtime)
         created = {"state": "scheduled", "seed_commitment": document["seed_commitment"]}
-        await _audit(runtime, exchange, session_id, 1, "created", created)  # durable before it is stored
+        audit_index = await _audit(runtime, exchange, session_id, 1, "created", created)  # durable before stored
 
         def write() -> Session:
             with runtime.database.write() as connection:
@@ -520,7 +539,7 @@ def create_session() -> Handler:
                         updated_at=now,
                     )
                 )
-                _append_events(connection, session_id, [("created", created)], now)
+                _append_events(connection, session_id, [("created", created)], now, [audit_index])
                 return _load(connection, session_id)
 
         session = await runtime.in_thread(write)
@@ -586,7 +605,10 @@ def transition(session_id: str) -> Handler:
             if before.state == "suspended" and to == "scheduled":
                 _dissolve_committee(session)
             session.position = after
-            return [("state_changed", {"from": before.state, "to": after.state, "reason": reason})]
+            changed = {"from": before.state, "to": after.state, "reason": reason}
+            if after.state == "archived":  # the documents as archived: their manifest's digest, audited
+                changed.update(archive_binding(session.id, session.document))
+            return [("state_changed", changed)]
 
         return 200, await _changed_view(runtime, exchange, session_id, change)
 

@@ -21,6 +21,7 @@ __all__ = [
     "AFFAIR_STATUS",
     "AFFAIR_UPDATE",
     "BAD_REQUEST",
+    "CLOUD_SIGN",
     "EXPERT_DETAIL",
     "EXPERT_LIST",
     "HEALTH",
@@ -65,3 +66,6 @@ PROJECT_DETAIL: Final = "/api/trade/project/detail"  # ?project_code=
 EXPERT_LIST: Final = "/api/trade/expert/list"  # ?specialty_code=&available_flag=&page_num=&page_size=
 EXPERT_DETAIL: Final = "/api/trade/expert/detail"  # ?expert_code=
 SPECIALTY_LIST: Final = "/api/trade/specialty/list"
+# 云签名 (the city's cloud signature service for its residents)
+CLOUD_SIGN: Final = "/api/cloudsign/sign"  # POST {"cert_num", "sign_data" (base64), "sign_alg": "SM3withSM2"}
+CLOUD_SIGN_ALGORITHM: Final = "SM3withSM2"

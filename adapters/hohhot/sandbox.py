@@ -30,12 +30,18 @@ Unknown routes and crashes answer as the framework does: HTTP 404/405/500 with
     GET  /api/trade/expert/list?specialty_code=&available_flag=1   the expert pool (评标专家库)
     GET  /api/trade/expert/detail?expert_code=
     GET  /api/trade/specialty/list                 the specialty catalogue in Hohhot's codes
+    云签名 (cloud signature service, when the sandbox is given its `signing` desk)
+    POST /api/cloudsign/sign                       {"cert_num", "sign_data": base64, "sign_alg": "SM3withSM2"}:
+                                                   the resident's signature {"sign_value", "sign_cert",
+                                                   "cert_chain", "sign_alg"} (base64 DER); code 404 if not a resident
 
 The clock is a parameter (`now`), so tests pin the time a status change is stamped.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import random
 from collections.abc import Callable
@@ -49,6 +55,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.cloud_signing import CloudSigningDesk, NotAResident
 from adapters.hohhot import _wire
 from adapters.hohhot.mapping import CITY, HohhotMapping
 from adapters.sandbox_credit import AlreadyRepaired, PenaltyNotFound, with_repair
@@ -161,6 +168,9 @@ def seed_trading_centre(seed_data: SeedData) -> tuple[RemoteEvaluation, ...]:
     return tuple(found)
 
 
+_CLOUD_SIGN_MAX_BYTES: Final = 1024 * 1024
+
+
 class _Fault(Exception):
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
@@ -240,8 +250,14 @@ def _project_row(mapping: HohhotMapping, item: RemoteEvaluation) -> dict[str, An
     }
 
 
-def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime] | None = None) -> Starlette:
-    """The Hohhot sandbox as an ASGI app, holding `seed_data` (default: catalogs.seed.generate())."""
+def create_app(
+    seed_data: SeedData | None = None,
+    *,
+    now: Callable[[], datetime] | None = None,
+    signing: CloudSigningDesk | None = None,
+) -> Starlette:
+    """The Hohhot sandbox as an ASGI app, holding `seed_data` (default: catalogs.seed.generate());
+    with `signing`, it also plays the city's cloud signature service (云签名)."""
     data = seed_data or generate()
     city = data.city(CITY)
     clock = now or (lambda: datetime.now(UTC))
@@ -375,6 +391,40 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         ]
         return _JSON({"code": _wire.OK, "msg": "查询成功", "total": len(rows), "rows": rows})
 
+    async def cloud_sign(request: Request) -> Response:
+        assert signing is not None
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _Fault(_wire.BAD_REQUEST, "请求体不是有效的 JSON") from exc
+        if not isinstance(body, dict) or not isinstance(body.get("cert_num"), str):
+            raise _Fault(_wire.BAD_REQUEST, "缺少参数 cert_num")
+        if body.get("sign_alg") != _wire.CLOUD_SIGN_ALGORITHM:
+            raise _Fault(_wire.BAD_REQUEST, f"sign_alg 只支持 {_wire.CLOUD_SIGN_ALGORITHM}")
+        try:
+            data = base64.b64decode(str(body.get("sign_data")), validate=True)
+        except binascii.Error as exc:
+            raise _Fault(_wire.BAD_REQUEST, "sign_data 必须是 Base64") from exc
+        if not data or len(data) > _CLOUD_SIGN_MAX_BYTES:
+            raise _Fault(_wire.BAD_REQUEST, f"sign_data 长度须在 1 到 {_CLOUD_SIGN_MAX_BYTES} 字节之间")
+        try:
+            signed = signing.sign(body["cert_num"], data)
+        except NotAResident as exc:
+            raise _Fault(_wire.NOT_FOUND, f"未查询到用户 {body['cert_num']}") from exc
+
+        def b64(value: bytes) -> str:
+            return base64.b64encode(value).decode("ascii")
+
+        return _ok(
+            {
+                "cert_num": body["cert_num"],
+                "sign_alg": _wire.CLOUD_SIGN_ALGORITHM,
+                "sign_value": b64(signed.signature),
+                "sign_cert": b64(signed.certificate),
+                "cert_chain": [b64(item) for item in signed.chain],
+            }
+        )
+
     def framework_error(request: Request, status: int, error: str) -> Response:
         stamp = clock().astimezone(_BEIJING).isoformat(timespec="milliseconds")
         body = {"timestamp": stamp, "status": status, "error": error, "path": request.url.path}
@@ -408,6 +458,8 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         Route(_wire.EXPERT_DETAIL, expert),
         Route(_wire.SPECIALTY_LIST, specialty_list),
     ]
+    if signing is not None:
+        routes.append(Route(_wire.CLOUD_SIGN, cloud_sign, methods=["POST"]))
     return Starlette(routes=routes, exception_handlers={_Fault: fault, HTTPException: http_error, Exception: crash})
 
 

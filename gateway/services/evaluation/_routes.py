@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from gateway.services import ServiceFace
+from gateway.services.evaluation._report import draft_report, sign_report
 from gateway.services.evaluation._sessions import (
     ORGANISE_RIGHT,
     VENUE_RIGHT,
@@ -57,6 +58,14 @@ STEPS: Final = (
     ),
     _Step(
         "replacements", "evaluation.replace", replace_seat, ORGANISE_RIGHT, "Replace a seat's expert from the reserve"
+    ),
+    _Step("report", "evaluation.report", draft_report, ORGANISE_RIGHT, "Draft the report from the locked scores"),
+    _Step(
+        "signatures",
+        "evaluation.sign",
+        sign_report,
+        VENUE_RIGHT,
+        "A member's cloud signature (云签名) over the report, relayed by the seat's venue",
     ),
 )
 

@@ -1,8 +1,10 @@
 """Cloud signature services (云签名 / 协同签名): what a city's service answers, as the adapters hand it over,
 and the desk that plays that service in the city's sandbox.
 
-A resident's signing key never leaves the city's service: the resident authorises a signature (in the
-real systems through the service's app), the service signs with that person's SM2 key and answers the
+A resident's signing key never leaves the city's service: the client fetches the resident's certificate,
+hashes the data itself (e = SM3(Z || data), Z from the certificate's key and the signer id
+1234567812345678) and sends only the hash; the resident authorises the signature (in the real systems
+through the service's app), the service signs the hash with that person's SM2 key and answers the
 signature with the person's certificate, issued by the city's SM2 CA (subject CN=name,
 SERIALNUMBER=GB 11643 id number). The sandbox's desk makes a resident's key and certificate on first use
 and keeps them (under the sandbox's pki directory when it has one, in memory otherwise).
@@ -24,7 +26,7 @@ from cryptography.x509.oid import NameOID
 
 import trust
 
-__all__ = ["CLOUD_SIGNATURE_ALGORITHM", "CloudSignature", "CloudSigningDesk", "NotAResident"]
+__all__ = ["CLOUD_SIGNATURE_ALGORITHM", "CloudSignature", "CloudSigningDesk", "NotAResident", "digest_to_sign"]
 
 CLOUD_SIGNATURE_ALGORITHM: Final = "SM2-with-SM3"
 """GM/T 0003 over SM3(Z || data), Z with the default signer id 1234567812345678."""
@@ -40,6 +42,12 @@ class CloudSignature:
     certificate: bytes  # DER, the resident's
     chain: tuple[bytes, ...]  # DER, the issuing CA upwards
     algorithm: str = CLOUD_SIGNATURE_ALGORITHM
+
+
+def digest_to_sign(certificate: bytes, data: bytes) -> bytes:
+    """What a client sends the service to sign: e = SM3(Z || data), Z of the certificate's SM2 key with
+    the default signer id (GM/T 0009). The signature then verifies over `data` itself."""
+    return trust.sm3(trust.sm2_public_key_of_certificate(certificate).z(trust.SM2_SIGNER_ID) + data)
 
 
 class NotAResident(LookupError):
@@ -70,11 +78,21 @@ class CloudSigningDesk:
     def city(self) -> str:
         return self._city
 
-    def sign(self, id_number: str, data: bytes) -> CloudSignature:
-        """The resident's SM2 signature over `data`; NotAResident for anyone the city does not know."""
+    def certificate(self, id_number: str) -> tuple[bytes, tuple[bytes, ...]]:
+        """The resident's certificate (DER) and its chain, the issuing CA upwards; NotAResident."""
+        _key, certificate = self._key_of(id_number)
+        return certificate, self._chain()
+
+    def sign_digest(self, id_number: str, digest: bytes) -> CloudSignature:
+        """The resident's SM2 signature over e = SM3(Z || data), which the client computed with Z of the
+        resident's key (from the certificate) and the default signer id: the data never reaches the
+        service. NotAResident for anyone the city does not know; ValueError for a digest not of 32 bytes."""
         key, certificate = self._key_of(id_number)
+        return CloudSignature(trust.sm2_sign_digest(key, digest), certificate, self._chain())
+
+    def _chain(self) -> tuple[bytes, ...]:
         issuer = self._pki.identity(self._city, ISSUING_ROLE)
-        return CloudSignature(key.sign(data), certificate, (issuer.der, *self._pki.chain(self._city, ISSUING_ROLE)))
+        return (issuer.der, *self._pki.chain(self._city, ISSUING_ROLE))
 
     def _key_of(self, id_number: str) -> tuple[trust.Sm2PrivateKey, bytes]:
         name = self._residents.get(id_number)

@@ -22,6 +22,7 @@ __all__ = [
     "AFFAIR_UPDATE",
     "BAD_REQUEST",
     "CLOUD_SIGN",
+    "CLOUD_SIGN_CERT",
     "EXPERT_DETAIL",
     "EXPERT_LIST",
     "HEALTH",
@@ -67,5 +68,6 @@ EXPERT_LIST: Final = "/api/trade/expert/list"  # ?specialty_code=&available_flag
 EXPERT_DETAIL: Final = "/api/trade/expert/detail"  # ?expert_code=
 SPECIALTY_LIST: Final = "/api/trade/specialty/list"
 # 云签名 (the city's cloud signature service for its residents)
-CLOUD_SIGN: Final = "/api/cloudsign/sign"  # POST {"cert_num", "sign_data" (base64), "sign_alg": "SM3withSM2"}
+CLOUD_SIGN_CERT: Final = "/api/cloudsign/cert"  # ?cert_num=  the resident's signing certificate and its chain
+CLOUD_SIGN: Final = "/api/cloudsign/sign"  # POST {"cert_num", "sign_hash" (base64 SM3(Z||M)), "sign_alg"}
 CLOUD_SIGN_ALGORITHM: Final = "SM3withSM2"

@@ -25,7 +25,7 @@ import httpx
 from pydantic import BaseModel
 
 from adapters._base import DEFAULT_TIMEOUT, JsonHttpClient
-from adapters.cloud_signing import CloudSignature
+from adapters.cloud_signing import CloudSignature, digest_to_sign
 from adapters.hohhot import _wire
 from adapters.hohhot._exceptions import PartnerRejected, PartnerUnavailable
 from adapters.hohhot.mapping import HohhotMapping, MalformedPartnerData, expert_from_partner
@@ -40,7 +40,7 @@ from gateway.canonical import (
     Seal,
     TradingProject,
 )
-from trust import JsonRejected, parse_json
+from trust import JsonRejected, TrustError, parse_json
 
 __all__ = ["DEFAULT_TIMEOUT", "HohhotClient"]
 
@@ -96,8 +96,18 @@ class HohhotClient(JsonHttpClient):
 
     async def cloud_sign(self, id_number: str, data: bytes) -> CloudSignature | None:
         """A resident's signature over `data` by Hohhot's cloud signature service (云签名), made with the
-        resident's own key after the resident authorised it; None if the service knows no such person."""
-        body = {"cert_num": id_number, "sign_data": _b64(data), "sign_alg": _wire.CLOUD_SIGN_ALGORITHM}
+        resident's own key after the resident authorised it; None if the service knows no such person.
+        Only the hash leaves: the resident's certificate first, then SM3(Z || data) to sign."""
+        held = await self._send("GET", _wire.CLOUD_SIGN_CERT, params={"cert_num": id_number})
+        if held is None:
+            return None
+        found = held.get("data")
+        certificate = _unb64(found.get("sign_cert") if isinstance(found, dict) else None, "data.sign_cert")
+        try:
+            digest = digest_to_sign(certificate, data)
+        except (TrustError, ValueError) as exc:
+            raise MalformedPartnerData("data.sign_cert", "not an SM2 certificate") from exc
+        body = {"cert_num": id_number, "sign_hash": _b64(digest), "sign_alg": _wire.CLOUD_SIGN_ALGORITHM}
         envelope = await self._send("POST", _wire.CLOUD_SIGN, json=body)
         if envelope is None:
             return None

@@ -31,9 +31,10 @@ Unknown routes and crashes answer as the framework does: HTTP 404/405/500 with
     GET  /api/trade/expert/detail?expert_code=
     GET  /api/trade/specialty/list                 the specialty catalogue in Hohhot's codes
     云签名 (cloud signature service, when the sandbox is given its `signing` desk)
-    POST /api/cloudsign/sign                       {"cert_num", "sign_data": base64, "sign_alg": "SM3withSM2"}:
-                                                   the resident's signature {"sign_value", "sign_cert",
-                                                   "cert_chain", "sign_alg"} (base64 DER); code 404 if not a resident
+    GET  /api/cloudsign/cert?cert_num=             the resident's {"sign_cert", "cert_chain"} (base64 DER)
+    POST /api/cloudsign/sign                       {"cert_num", "sign_hash": base64 of SM3(Z || data), "sign_alg":
+                                                   "SM3withSM2"}: {"sign_value", "sign_cert", "cert_chain",
+                                                   "sign_alg"}; code 404 if not a resident
 
 The clock is a parameter (`now`), so tests pin the time a status change is stamped.
 """
@@ -168,7 +169,7 @@ def seed_trading_centre(seed_data: SeedData) -> tuple[RemoteEvaluation, ...]:
     return tuple(found)
 
 
-_CLOUD_SIGN_MAX_BYTES: Final = 1024 * 1024
+_SM3_BYTES: Final = 32
 
 
 class _Fault(Exception):
@@ -391,6 +392,18 @@ def create_app(
         ]
         return _JSON({"code": _wire.OK, "msg": "查询成功", "total": len(rows), "rows": rows})
 
+    def b64(value: bytes) -> str:
+        return base64.b64encode(value).decode("ascii")
+
+    async def cloud_sign_cert(request: Request) -> Response:
+        assert signing is not None
+        number = _required(request, "cert_num")
+        try:
+            certificate, chain = signing.certificate(number)
+        except NotAResident as exc:
+            raise _Fault(_wire.NOT_FOUND, f"未查询到用户 {number}") from exc
+        return _ok({"cert_num": number, "sign_cert": b64(certificate), "cert_chain": [b64(item) for item in chain]})
+
     async def cloud_sign(request: Request) -> Response:
         assert signing is not None
         try:
@@ -402,19 +415,15 @@ def create_app(
         if body.get("sign_alg") != _wire.CLOUD_SIGN_ALGORITHM:
             raise _Fault(_wire.BAD_REQUEST, f"sign_alg 只支持 {_wire.CLOUD_SIGN_ALGORITHM}")
         try:
-            data = base64.b64decode(str(body.get("sign_data")), validate=True)
+            digest = base64.b64decode(str(body.get("sign_hash")), validate=True)
         except binascii.Error as exc:
-            raise _Fault(_wire.BAD_REQUEST, "sign_data 必须是 Base64") from exc
-        if not data or len(data) > _CLOUD_SIGN_MAX_BYTES:
-            raise _Fault(_wire.BAD_REQUEST, f"sign_data 长度须在 1 到 {_CLOUD_SIGN_MAX_BYTES} 字节之间")
+            raise _Fault(_wire.BAD_REQUEST, "sign_hash 必须是 Base64") from exc
+        if len(digest) != _SM3_BYTES:
+            raise _Fault(_wire.BAD_REQUEST, f"sign_hash 必须是 {_SM3_BYTES} 字节的 SM3 杂凑值")
         try:
-            signed = signing.sign(body["cert_num"], data)
+            signed = signing.sign_digest(body["cert_num"], digest)
         except NotAResident as exc:
             raise _Fault(_wire.NOT_FOUND, f"未查询到用户 {body['cert_num']}") from exc
-
-        def b64(value: bytes) -> str:
-            return base64.b64encode(value).decode("ascii")
-
         return _ok(
             {
                 "cert_num": body["cert_num"],
@@ -459,6 +468,7 @@ def create_app(
         Route(_wire.SPECIALTY_LIST, specialty_list),
     ]
     if signing is not None:
+        routes.append(Route(_wire.CLOUD_SIGN_CERT, cloud_sign_cert))
         routes.append(Route(_wire.CLOUD_SIGN, cloud_sign, methods=["POST"]))
     return Starlette(routes=routes, exception_handlers={_Fault: fault, HTTPException: http_error, Exception: crash})
 

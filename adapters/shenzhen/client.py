@@ -19,7 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from adapters._base import DEFAULT_TIMEOUT, JsonHttpClient
-from adapters.cloud_signing import CloudSignature
+from adapters.cloud_signing import CloudSignature, digest_to_sign
 from adapters.shenzhen.mapping import (
     NOT_FOUND_CODE,
     OK_CODE,
@@ -38,7 +38,7 @@ from gateway.canonical import (
     Seal,
     TradingProject,
 )
-from trust import JsonRejected, parse_json
+from trust import JsonRejected, TrustError, parse_json
 
 __all__ = ["DEFAULT_TIMEOUT", "PartnerRejected", "PartnerUnavailable", "ShenzhenClient"]
 
@@ -138,8 +138,22 @@ class ShenzhenClient(JsonHttpClient):
 
     async def cloud_sign(self, id_number: str, data: bytes) -> CloudSignature | None:
         """A resident's signature over `data` by Shenzhen's cloud signature service (云签名), made with the
-        resident's own key after the resident authorised it; None if the service knows no such person."""
-        body = {"certNo": id_number, "signData": base64.b64encode(data).decode("ascii"), "signAlgorithm": "SM2"}
+        resident's own key after the resident authorised it; None if the service knows no such person.
+        Only the hash leaves: the resident's certificate first, then SM3(Z || data) to sign."""
+        held = await self._get(f"/api/sign/v1/certs/{_segment(id_number)}")
+        if held is None:
+            return None
+        certificate = _unb64(held.get("signCert") if isinstance(held, dict) else None, "data.signCert")
+        try:
+            digest = digest_to_sign(certificate, data)
+        except (TrustError, ValueError) as exc:
+            raise MalformedPartnerData("data.signCert", "not an SM2 certificate") from exc
+        body = {
+            "certNo": id_number,
+            "hashValue": base64.b64encode(digest).decode("ascii"),
+            "hashAlgorithm": "SM3",
+            "signAlgorithm": "SM2",
+        }
         answer = await self._send("POST", "/api/sign/v1/cosign", json=body)
         if answer is None:
             return None

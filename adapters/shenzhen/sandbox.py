@@ -30,9 +30,11 @@ envelope: success {"code": "00000", "message": "成功", "data": ...}; failure {
     GET  /api/trade/v1/projects/{projectCode}                one project
     GET  /api/trade/v1/experts?specialtyCode=                {"total": n, "list": [...]}: the expert pool (评标专家库)
     cloud signature service (云签名, when the sandbox is given its `signing` desk)
-    POST /api/sign/v1/cosign                                 body {"certNo", "signData" (base64), "signAlgorithm":
-                                                             "SM2"}: {"signValue", "signCert", "certChain"} (base64
-                                                             DER), the resident's signature; 404 40401 if not a resident
+    GET  /api/sign/v1/certs/{certNo}                         the resident's {"signCert", "certChain"} (base64 DER)
+    POST /api/sign/v1/cosign                                 body {"certNo", "hashValue" (base64 of SM3(Z || data)),
+                                                             "hashAlgorithm": "SM3", "signAlgorithm": "SM2"}:
+                                                             {"signValue", "signCert", "certChain"}, the resident's
+                                                             signature; 404 40401 if not a resident
 
 Error codes: 40001 bad request, 40401 no such record, 40400 no such endpoint, 40501 method not allowed,
 50001 internal error. The clock is a parameter (`now`), so tests pin the time a status change is stamped.
@@ -85,7 +87,7 @@ _SEEDED_STATES: Final[tuple[ApplicationState, ...]] = (
 _ITEM_CODES: Final = ("11440300TB0001000001", "11440300TB0002000003", "11440300TB0003000007")
 
 
-_COSIGN_MAX_BYTES: Final = 1024 * 1024
+_SM3_BYTES: Final = 32
 
 
 class _Fault(Exception):
@@ -292,6 +294,18 @@ def create_app(
         code = request.path_params["project_code"]
         return _ok(mapping.to_partner(found(store.projects.get(code), f"交易项目 {code} ")))
 
+    def b64(value: bytes) -> str:
+        return base64.b64encode(value).decode("ascii")
+
+    async def signing_certificate(request: Request) -> Response:
+        assert signing is not None
+        number = request.path_params["cert_no"]
+        try:
+            certificate, chain = signing.certificate(number)
+        except NotAResident as exc:
+            raise _Fault(404, NOT_FOUND_CODE, f"用户 {number} 不存在") from exc
+        return _ok({"certNo": number, "signCert": b64(certificate), "certChain": [b64(item) for item in chain]})
+
     async def cosign(request: Request) -> Response:
         assert signing is not None
         try:
@@ -300,22 +314,18 @@ def create_app(
             raise _Fault(400, "40001", "请求体不是有效的 JSON") from exc
         if not isinstance(body, dict) or not isinstance(body.get("certNo"), str):
             raise _Fault(400, "40001", "缺少参数 certNo")
-        if body.get("signAlgorithm") != "SM2":
-            raise _Fault(400, "40001", "signAlgorithm 只支持 SM2")
+        if body.get("signAlgorithm") != "SM2" or body.get("hashAlgorithm") != "SM3":
+            raise _Fault(400, "40001", "只支持 signAlgorithm SM2, hashAlgorithm SM3")
         try:
-            data = base64.b64decode(str(body.get("signData")), validate=True)
+            digest = base64.b64decode(str(body.get("hashValue")), validate=True)
         except binascii.Error as exc:
-            raise _Fault(400, "40001", "signData 必须是 Base64") from exc
-        if not data or len(data) > _COSIGN_MAX_BYTES:
-            raise _Fault(400, "40001", f"signData 长度须在 1 到 {_COSIGN_MAX_BYTES} 字节之间")
+            raise _Fault(400, "40001", "hashValue 必须是 Base64") from exc
+        if len(digest) != _SM3_BYTES:
+            raise _Fault(400, "40001", f"hashValue 必须是 {_SM3_BYTES} 字节的 SM3 杂凑值")
         try:
-            signed = signing.sign(body["certNo"], data)
+            signed = signing.sign_digest(body["certNo"], digest)
         except NotAResident as exc:
             raise _Fault(404, NOT_FOUND_CODE, f"用户 {body['certNo']} 不存在") from exc
-
-        def b64(value: bytes) -> str:
-            return base64.b64encode(value).decode("ascii")
-
         return _ok(
             {
                 "certNo": body["certNo"],
@@ -357,6 +367,7 @@ def create_app(
         Route("/api/trade/v1/projects/{project_code:path}", project),
     ]
     if signing is not None:
+        routes.append(Route("/api/sign/v1/certs/{cert_no}", signing_certificate))
         routes.append(Route("/api/sign/v1/cosign", cosign, methods=["POST"]))
     return Starlette(
         routes=routes,

@@ -12,8 +12,8 @@ A signature is taken only if (a) its certificate chains to a CA granted as a "ca
 list of the seat's venue city or of the expert's own city, valid and unrevoked now (the signing time);
 (b) the certificate names the seat's member (subject SERIALNUMBER = the GB 11643 id number); (c) the
 signature verifies over the report's canonical bytes: SM2 with SM3 and the signer id 1234567812345678,
-or ECDSA P-256 with SHA-256 for an EC certificate. Anything else is 422 evaluation.signature_invalid
-with the reason.
+or ECDSA P-256 with SHA-256 (a DER ECDSA-Sig-Value) for an EC certificate. Anything else is 422
+evaluation.signature_invalid with the reason.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ __all__ = [
 
 RANKING_RULE: Final = (
     "by mean total (the mean over the members of each member's total, to 0.01, half up), highest first; "
-    "ties broken by the mean mark of the price criterion, highest first, then by credit code, ascending"
+    "ties broken by the mean mark of the price criterion (when the criteria have one), highest first, "
+    "then by credit code, ascending"
 )
 PRICE_CRITERION: Final = "price"
 SIGNER_CA_SERVICE_TYPES: Final = frozenset({"ca"})

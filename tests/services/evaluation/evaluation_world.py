@@ -156,13 +156,14 @@ def run_to_scores_locked(
     marks: Callable[[int, int], dict[str, float]] = default_marks,
     *,
     bidders: list[Any] | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> str:
     """A session from creation through draw, check-in, clean declarations and scoring (`marks` by seat
-    index and bidder index, in the order the supervisor's view lists the seats) to scores_locked; its id."""
+    index and bidder index, in the order the supervisor's view lists the seats) to scores_locked; its id.
+    `overrides` replace fields of the creation request (session_request's)."""
     project = hohhot_project(evaluation.data)
-    created = evaluation.post(
-        evaluation.organiser, "/v1/evaluations", session_request(evaluation.data, project, bidders=bidders)
-    )
+    request = {**session_request(evaluation.data, project, bidders=bidders), **(overrides or {})}
+    created = evaluation.post(evaluation.organiser, "/v1/evaluations", request)
     assert created.status_code == 201, created.text
     session_id = created.json()["id"]
     base = f"/v1/evaluations/{session_id}"

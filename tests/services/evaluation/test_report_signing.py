@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 from evaluation_world import (
     HOHHOT,
+    SHENZHEN,
     SigningEvaluation,
     cloud_sign,
     evaluation_fixture,  # noqa: F401 (the `evaluation` fixture)
@@ -192,7 +193,9 @@ def test_bad_signatures_are_refused_with_the_reason_and_audited(signing_evaluati
         "certificate": _b64(certificate),
         "chain": [_b64(item) for item in chain],
     }
-    assert "not vouched for" in refused(unlisted)["detail"]
+    detail = refused(unlisted)["detail"]
+    assert "not vouched for" in detail and "NO_CERTIFICATE_CHAIN_FOUND" in detail
+    assert identity["id_number"] not in detail and identity["name"] not in detail
 
     # The right signature, relayed by the wrong venue; then by the right one; then once more.
     good = cloud_sign(evaluation.sandboxes, identity["city"], identity["id_number"], content_bytes)
@@ -202,3 +205,24 @@ def test_bad_signatures_are_refused_with_the_reason_and_audited(signing_evaluati
     second = evaluation.post(relay, f"{base}/signatures", signature_body(expert["seat"], good))
     assert second.status_code == 409
     assert evaluation.get(evaluation.organiser, base).json()["signatures"] == {"signed": [expert["seat"]]}
+
+
+def test_a_representative_from_another_city_signs_under_that_citys_trust_list(
+    signing_evaluation: SigningEvaluation,
+) -> None:
+    """The tenderer's representative sits at the main venue (Hohhot) but lives in Shenzhen: Shenzhen's
+    cloud signature service signs, and Shenzhen's trust list (the id number's city) vouches for it."""
+    evaluation = signing_evaluation
+    resident = evaluation.data.city("shenzhen").persons[0]
+    representative = [{"name": resident.name, "id_number": resident.id_number}]
+    session_id = run_to_scores_locked(evaluation, overrides={"tenderer_representatives": representative})
+    base = f"/v1/evaluations/{session_id}"
+    assert evaluation.post(evaluation.organiser, f"{base}/report", {}).status_code == 200
+    assert evaluation.post(evaluation.organiser, f"{base}/transitions", {"to": "signing"}).status_code == 200
+    t1 = next(seat for seat in evaluation.get(evaluation.supervisor, base).json()["seats"] if seat["seat"] == "T1")
+    assert t1["venue"] == HOHHOT
+    signed = sign_for_seat(evaluation, session_id, t1)
+    assert signed.status_code == 200, signed.text
+    record = evaluation.get(evaluation.supervisor, base).json()["signatures"]["by_seat"]["T1"]
+    issuer = x509.load_der_x509_certificate(base64.b64decode(record["chain"][0]))
+    assert issuer.subject == evaluation.sandboxes.material.pki.identity(SHENZHEN, "issuing-sm2").certificate.subject  # type: ignore[union-attr]

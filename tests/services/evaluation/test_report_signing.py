@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import rfc8785
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -20,6 +21,7 @@ from cryptography.x509.oid import NameOID
 from evaluation_world import (
     HOHHOT,
     SHENZHEN,
+    ZHONGSHAN,
     SigningEvaluation,
     cloud_sign,
     evaluation_fixture,  # noqa: F401 (the `evaluation` fixture)
@@ -207,13 +209,15 @@ def test_bad_signatures_are_refused_with_the_reason_and_audited(signing_evaluati
     assert evaluation.get(evaluation.organiser, base).json()["signatures"] == {"signed": [expert["seat"]]}
 
 
+@pytest.mark.parametrize("city", ["shenzhen", "zhongshan"])
 def test_a_representative_from_another_city_signs_under_that_citys_trust_list(
-    signing_evaluation: SigningEvaluation,
+    signing_evaluation: SigningEvaluation, city: str
 ) -> None:
-    """The tenderer's representative sits at the main venue (Hohhot) but lives in Shenzhen: Shenzhen's
-    cloud signature service signs, and Shenzhen's trust list (the id number's city) vouches for it."""
+    """The tenderer's representative sits at the main venue (Hohhot) but lives in another city: that
+    city's service signs (Zhongshan's, which no adapter reaches yet, stood in for by its SM2 CA), and
+    that city's trust list (the id number's city) vouches for it."""
     evaluation = signing_evaluation
-    resident = evaluation.data.city("shenzhen").persons[0]
+    resident = evaluation.data.city(city).persons[0]
     representative = [{"name": resident.name, "id_number": resident.id_number}]
     session_id = run_to_scores_locked(evaluation, overrides={"tenderer_representatives": representative})
     base = f"/v1/evaluations/{session_id}"
@@ -225,4 +229,5 @@ def test_a_representative_from_another_city_signs_under_that_citys_trust_list(
     assert signed.status_code == 200, signed.text
     record = evaluation.get(evaluation.supervisor, base).json()["signatures"]["by_seat"]["T1"]
     issuer = x509.load_der_x509_certificate(base64.b64decode(record["chain"][0]))
-    assert issuer.subject == evaluation.sandboxes.material.pki.identity(SHENZHEN, "issuing-sm2").certificate.subject  # type: ignore[union-attr]
+    region = {"shenzhen": SHENZHEN, "zhongshan": ZHONGSHAN}[city]
+    assert issuer.subject == evaluation.sandboxes.material.pki.identity(region, "issuing-sm2").certificate.subject  # type: ignore[union-attr]

@@ -85,6 +85,8 @@ SERVICE = DomainService(
         "evaluation_declarations": "/v1/evaluations/{session_id}/declarations",
         "evaluation_replacements": "/v1/evaluations/{session_id}/replacements",
         "evaluation_scores": "/v1/evaluations/{session_id}/scores",
+        "evaluation_report": "/v1/evaluations/{session_id}/report",
+        "evaluation_signatures": "/v1/evaluations/{session_id}/signatures",
         "evaluation_events": "/v1/evaluations/{session_id}/events",
         "evaluation_record": "/v1/evaluations/{session_id}/record",
         "evaluation_archive": "/v1/evaluations/{session_id}/archive",

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from gateway.services import ServiceFace
 from gateway.services.evaluation._record import read_archive, read_record
+from gateway.services.evaluation._report import draft_report, sign_report
 from gateway.services.evaluation._sessions import (
     ORGANISE_RIGHT,
     VENUE_RIGHT,
@@ -58,6 +59,14 @@ STEPS: Final = (
     ),
     _Step(
         "replacements", "evaluation.replace", replace_seat, ORGANISE_RIGHT, "Replace a seat's expert from the reserve"
+    ),
+    _Step("report", "evaluation.report", draft_report, ORGANISE_RIGHT, "Draft the report from the locked scores"),
+    _Step(
+        "signatures",
+        "evaluation.sign",
+        sign_report,
+        VENUE_RIGHT,
+        "A member's cloud signature (云签名) over the report, relayed by the seat's venue",
     ),
 )
 

@@ -420,7 +420,11 @@ def session_view(session: Session, identities: bool) -> dict[str, Any]:
         "version": session.version,
         "organiser": session.organiser,
         "created_at": session.created_at.isoformat(),
-        **{key: value for key, value in document.items() if key not in ("seats", "reserves", "draw", "scores")},
+        **{
+            key: value
+            for key, value in document.items()
+            if key not in ("seats", "reserves", "draw", "scores", "signatures")
+        },
         "seats": [_seat_view(seat, identities) for seat in document.get("seats", [])],
         "reserves_left": sum(1 for item in document.get("reserves", []) if item.get("used_for") is None),
         "identities_shown": identities,
@@ -435,6 +439,12 @@ def session_view(session: Session, identities: bool) -> dict[str, Any]:
         view["scoring"] = {"submitted": {seat: sorted(by_bidder) for seat, by_bidder in sorted(scores.items())}}
         if disclosed:
             view["scoring"].update(marks=scores, deviations=deviations(document))
+    signatures = document.get("signatures")
+    if signatures is not None:
+        # Which seats signed, for everyone; the certificates' subjects (who signed) for supervisors only.
+        view["signatures"] = {"signed": sorted(signatures)}
+        if identities:
+            view["signatures"]["by_seat"] = signatures
     return view
 
 
@@ -566,6 +576,12 @@ def _guard(session: Session, to: str) -> None:
     seats = session.document.get("seats", [])
     if to == "committee_drawn":
         raise SessionNotReady(f"the committee is drawn with POST /v1/evaluations/{session.id}/draw")
+    if to == "report_drafted":
+        raise SessionNotReady(f"the report is drafted with POST /v1/evaluations/{session.id}/report")
+    if to == "signed":
+        unsigned = [seat["seat"] for seat in seats if seat["seat"] not in session.document.get("signatures", {})]
+        if unsigned:
+            raise SessionNotReady(f"not every member has signed the report: {', '.join(unsigned)}")
     if to == "committee_complete":
         missing = [seat["seat"] for seat in seats if seat["checked_in"] is None]
         if missing:
@@ -623,6 +639,8 @@ def _dissolve_committee(session: Session) -> None:
     for seat in document["seats"]:
         seat["checked_in"] = seat["declaration"] = None
     document.pop("reserves", None)
+    for dropped in ("report", "signatures"):  # signed by the old committee: the new one drafts and signs anew
+        document.pop(dropped, None)
     earlier = document.pop("draw", None)
     if earlier is not None:
         document.setdefault("earlier_draws", []).append(earlier["snapshot_digest"])

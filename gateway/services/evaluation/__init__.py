@@ -54,8 +54,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fastapi import APIRouter
 
+    from gateway.demo import DemoContext
     from gateway.runtime import Runtime
     from gateway.services import ServiceFace
 
@@ -76,6 +79,12 @@ async def evaluation_background(runtime: Runtime) -> None:
     await run_background(runtime)
 
 
+def evaluation_demo(context: DemoContext) -> list[tuple[str, Callable[[], str]]]:
+    from gateway.services.evaluation._demo import evaluation_flows
+
+    return evaluation_flows(context)
+
+
 SERVICE = DomainService(
     name="evaluation",
     rights={
@@ -85,6 +94,7 @@ SERVICE = DomainService(
     },
     routes=evaluation_routes,
     background=evaluation_background,
+    demo_flows=evaluation_demo,
     endpoints={
         "evaluations": "/v1/evaluations",
         "evaluation": "/v1/evaluations/{session_id}",
@@ -94,6 +104,10 @@ SERVICE = DomainService(
         "evaluation_declarations": "/v1/evaluations/{session_id}/declarations",
         "evaluation_replacements": "/v1/evaluations/{session_id}/replacements",
         "evaluation_scores": "/v1/evaluations/{session_id}/scores",
+        "evaluation_report": "/v1/evaluations/{session_id}/report",
+        "evaluation_signatures": "/v1/evaluations/{session_id}/signatures",
         "evaluation_events": "/v1/evaluations/{session_id}/events",
+        "evaluation_record": "/v1/evaluations/{session_id}/record",
+        "evaluation_archive": "/v1/evaluations/{session_id}/archive",
     },
 )

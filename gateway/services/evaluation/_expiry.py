@@ -84,16 +84,18 @@ async def _expire(runtime: Runtime, session_id: str, now: datetime) -> bool:
         return False
     session, events, last = prepared
     exchange_id = new_exchange_id(runtime.clock, runtime.entropy)
-    for offset, (kind, data) in enumerate(events, start=1):
+    audit_indexes = [
         await audit_gateway_event(
             runtime, exchange_id, f"evaluation.{kind}", session_id=session_id, event_id=last + offset, data=data
         )
+        for offset, (kind, data) in enumerate(events, start=1)
+    ]
 
     def write() -> None:
         with runtime.database.write() as connection:
             _save(connection, session, now)  # the version guard: ConcurrentChange if another got there first
             _keep_sittings(connection, session)
-            if _append_events(connection, session_id, events, now)[:1] not in ([], [last + 1]):
+            if _append_events(connection, session_id, events, now, audit_indexes)[:1] not in ([], [last + 1]):
                 raise ConcurrentChange(f"session {session_id} gained events while its timer ran out")
 
     try:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +22,9 @@ from evaluation_world import (
     session_request,
 )
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from gateway.cli import app as cli
 from gateway.services.evaluation._expiry import SWEEP_SECONDS, expire_suspensions
 from gateway.storage import audit_entries
 
@@ -143,7 +147,7 @@ def test_the_suspension_window_is_checked(evaluation: Evaluation, clock: Shifted
 
 
 def test_a_session_resumed_in_time_goes_back_with_its_marks_and_an_expired_one_after_marks_is_aborted(
-    evaluation: Evaluation, clock: ShiftedClock
+    evaluation: Evaluation, clock: ShiftedClock, tmp_path: Path
 ) -> None:
     session_id, seats = _evaluating_session(evaluation, clock)
     bidder = session_request(evaluation.data, hohhot_project(evaluation.data))["bidders"][0]["credit_code"]
@@ -187,6 +191,23 @@ def test_a_session_resumed_in_time_goes_back_with_its_marks_and_an_expired_one_a
     moves_entered = [entry for entry in entries if entry["kind"] == "evaluation.state_changed"]
     assert len(moves_entered) == 1 + len(entries) - len(moves_entered)
     assert all(e["data"]["to"] == "aborted" and e["event_id"] == events[-1]["id"] for e in moves_entered)
+
+    # The gateway's own entry takes its place in the record: the archived session verifies offline.
+    assert _move(evaluation, clock, session_id, to="archived").status_code == 200
+    archive = _call(evaluation, clock, evaluation.supervisor, "GET", f"/v1/evaluations/{session_id}/archive")
+    assert archive.status_code == 200, archive.text
+    timer_event = next(e for e in archive.json()["events"] if e["data"].get("reason") == "suspension timer expired")
+    assert timer_event["audit"]["entry"]["client"] is None
+    settings = evaluation.gateway.settings
+    cli_env = {"TONGBAN_VAR_DIR": str(settings.var_dir), "TONGBAN_DATABASE_URL": settings.database_url}
+    key = CliRunner().invoke(cli, ["audit", "key"], env=cli_env)
+    assert key.exit_code == 0, key.output
+    (tmp_path / "audit-key.pem").write_text(key.stdout)
+    (tmp_path / "archive.json").write_text(archive.text, encoding="utf-8")
+    bare = {name: None for name in os.environ if name.startswith("TONGBAN_")}
+    arguments = ["audit", "check", str(tmp_path / "archive.json"), "--key", str(tmp_path / "audit-key.pem")]
+    checked = CliRunner().invoke(cli, arguments, env=bare)
+    assert checked.exit_code == 0 and "FAIL" not in checked.stdout, checked.output
 
 
 def test_a_session_left_past_its_deadline_is_re_formed_by_the_background_task(

@@ -234,7 +234,8 @@ def test_a_session_left_past_its_deadline_is_re_formed_by_the_background_task(
         "from": "committee_drawn", "to": "suspended", "reason": "副场设备故障", "resume_by": resume_by
     }  # fmt: skip
     assert expiry["data"] == {
-        "from": "suspended", "to": "scheduled", "reason": "suspension timer expired", "resume_by": resume_by
+        "from": "suspended", "to": "scheduled", "reason": "suspension timer expired", "resume_by": resume_by,
+        "seed_commitment": view["seed_commitment"],  # the next draw's new seed, committed to now
     }  # fmt: skip
 
     # Audited like any change: the event's entry, with the gateway's own exchange id and no caller.

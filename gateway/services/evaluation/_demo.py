@@ -135,8 +135,8 @@ def _score_and_lock(session: _Session) -> str:
             )
     locked = session.move("scores_locked")
     flagged = locked["scoring"]["deviations"]
-    marks = "1 mark" if len(flagged) == 1 else f"{len(flagged)} marks"
-    return f"{len(document['seats'])} members marked {len(bidders)} bidders; {marks} flagged; locked"
+    flags = "1 mark" if len(flagged) == 1 else f"{len(flagged)} marks"
+    return f"{len(document['seats'])} members marked {len(bidders)} bidders; {flags} flagged; locked"
 
 
 def _report_and_signatures(session: _Session) -> str:

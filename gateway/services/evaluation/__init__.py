@@ -8,7 +8,7 @@ The draw itself is `draw` / `check_record` (pure functions, re-run by `tongban e
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gateway.services import DomainService
 from gateway.services.evaluation._draw import ALGORITHM, DrawImpossible, check_record, draw, snapshot_digest
@@ -47,6 +47,7 @@ __all__ = [
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
+    from gateway.runtime import Runtime
     from gateway.services import ServiceFace
 
 
@@ -58,6 +59,25 @@ def evaluation_routes(face: ServiceFace) -> APIRouter:
     return routes(face)
 
 
+def _start_live(runtime: Runtime) -> Any:
+    """The process's fan-out of live events (imported late, as the routes are)."""
+    from gateway.services.evaluation._live import start_hub
+
+    return start_hub(runtime)
+
+
+async def _listen(runtime: Runtime) -> None:
+    from gateway.services.evaluation._live import listen_for_events
+
+    await listen_for_events(runtime)
+
+
+async def _stop_live(runtime: Runtime) -> None:
+    from gateway.services.evaluation._live import stop_hub
+
+    await stop_hub(runtime)
+
+
 SERVICE = DomainService(
     name="evaluation",
     rights={
@@ -66,6 +86,9 @@ SERVICE = DomainService(
         SUPERVISE_RIGHT: "supervise evaluation sessions: see the experts' identities and the whole draw record",
     },
     routes=evaluation_routes,
+    setup=_start_live,
+    background=_listen,
+    shutdown=_stop_live,
     endpoints={
         "evaluations": "/v1/evaluations",
         "evaluation": "/v1/evaluations/{session_id}",

@@ -7,8 +7,10 @@ What wakes a feed:
     this process wrote the event       wake() right after the write commits (no wait at all)
     another process or node wrote it   PostgreSQL: NOTIFY evaluation_events '<session>:<event id>',
                                        sent in the event's own transaction, heard by this process's
-                                       one LISTEN connection; SQLite: the feed polls every
-                                       SQLITE_POLL_SECONDS (the processes of one node share the file)
+                                       one LISTEN connection; SQLite: every SQLITE_POLL_SECONDS one
+                                       query asks for the last event id of every session followed
+                                       here (the processes of one node share the file), and the
+                                       feeds of those that moved read their new events
 
 A subscriber never misses or repeats an event: it reads from the table whatever its queue cannot
 vouch for (when it starts, after a gap, when its queue overflowed because it fell behind), and
@@ -49,6 +51,7 @@ LISTENING_POLL_SECONDS: Final = 1.0  # with NOTIFY heard, the table is still rea
 QUEUE_BATCHES: Final = 64  # a subscriber this many batches behind reads the table instead
 READ_LIMIT: Final = 500
 LISTEN_RETRY_SECONDS: Final = 1.0
+FEED_IDLE_SECONDS: Final = 5.0  # a feed reads its session now and then even if nothing woke it
 
 Event = dict[str, Any]
 Reader = Callable[["Database", str, int, int], list[Event]]  # (database, session, after, limit)
@@ -109,28 +112,41 @@ class _Feed:
 
     def __init__(self, hub: EventHub, session_id: str) -> None:
         self.hub, self.session_id = hub, session_id
+        self.last: int | None = None  # the last event id read; None until the feed has started
         self.subscribers: set[Subscription] = set()
         self.woken = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
-        last = await self.hub.in_thread(_last_event_id, self.hub.database, self.session_id)
+        self.last = await self.hub.in_thread(_last_event_id, self.hub.database, self.session_id)
         while self.subscribers:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.woken.wait(), self.hub.poll_seconds)
+                await asyncio.wait_for(self.woken.wait(), FEED_IDLE_SECONDS)
             self.woken.clear()
+            if not self.subscribers:
+                break
             try:
-                found = await self.hub.read(self.session_id, last)
+                found = await self.hub.read(self.session_id, self.last)
             except Exception:  # the database failing now and then must not end the feed
                 log.exception("evaluation events of %s could not be read", self.session_id)
                 await asyncio.sleep(self.hub.poll_seconds)
                 continue
             if found:
-                last = found[-1]["id"]
+                self.last = found[-1]["id"]
                 for subscriber in list(self.subscribers):
                     subscriber.offer(found)
                 if len(found) == READ_LIMIT:
                     self.woken.set()
+
+
+def _last_event_ids(database: Database, session_ids: list[str]) -> dict[str, int]:
+    with database.read() as connection:
+        rows = connection.execute(
+            select(evaluation_events.c.session_id, func.max(evaluation_events.c.event_id))
+            .where(evaluation_events.c.session_id.in_(session_ids))
+            .group_by(evaluation_events.c.session_id)
+        ).all()
+    return {session_id: int(last) for session_id, last in rows}
 
 
 def _last_event_id(database: Database, session_id: str) -> int:
@@ -154,6 +170,7 @@ class EventHub:
         self.reader = reader
         self.feeds: dict[str, _Feed] = {}
         self.listening = False  # a LISTEN connection is up: other processes' events wake the feeds
+        self.poller: asyncio.Task[None] | None = None
 
     @property
     def poll_seconds(self) -> float:
@@ -172,7 +189,27 @@ class EventHub:
             feed.task = asyncio.create_task(self._run(feed))
         else:
             feed.subscribers.add(subscription)
+        if self.poller is None or self.poller.done():
+            self.poller = asyncio.create_task(self._poll())
         return subscription
+
+    async def _poll(self) -> None:
+        """While any session is followed here: one query for all their last ids, waking the feeds
+        that are behind (events another process wrote; with LISTEN up, only a safety net)."""
+        while self.feeds:
+            await asyncio.sleep(self.poll_seconds)
+            started = {session_id: feed for session_id, feed in self.feeds.items() if feed.last is not None}
+            if not started:
+                continue
+            try:
+                latest = await self.in_thread(_last_event_ids, self.database, list(started))
+            except Exception:
+                log.exception("evaluation events: the poll failed")
+                continue
+            for session_id, last in latest.items():
+                feed = started[session_id]
+                if feed.last is not None and last > feed.last:
+                    feed.woken.set()
 
     async def _run(self, feed: _Feed) -> None:
         try:
@@ -194,6 +231,10 @@ class EventHub:
             feed.woken.set()
 
     async def close(self) -> None:
+        if self.poller is not None:
+            self.poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.poller
         for feed in list(self.feeds.values()):
             for subscription in list(feed.subscribers):
                 subscription.closed = True

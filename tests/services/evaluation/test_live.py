@@ -20,6 +20,7 @@ import anyio
 import httpx
 import pytest
 import websockets.sync.client
+from conftest import Gateway, free_port
 from evaluation_world import (
     HOHHOT,
     SHENZHEN,
@@ -32,7 +33,7 @@ from evaluation_world import (
 from sqlalchemy import insert
 from websockets.exceptions import InvalidStatus
 
-from gateway.client import verify_gateway_event, verify_gateway_stream_head
+from gateway.client import verify_gateway_event, verify_gateway_response, verify_gateway_stream_head
 from gateway.services.evaluation import _live, _stream
 from gateway.services.evaluation._sessions import read_events
 from gateway.services.evaluation.tables import evaluation_events
@@ -43,6 +44,13 @@ from gateway.storage import Database
 def _frequent_keep_alives(monkeypatch: pytest.MonkeyPatch) -> None:
     """A follower's reading thread notices that the test is done with it at the next keep-alive."""
     monkeypatch.setattr(_stream, "KEEPALIVE_SECONDS", 0.3)
+
+
+class _Bound:
+    """Where a server started by the test itself listens (conftest's Gateway wants a server)."""
+
+    def __init__(self, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}"
 
 
 def _create(evaluation: Evaluation) -> str:
@@ -92,6 +100,8 @@ class Follower:
                     if line == "\n":
                         self._block("".join(block))
                         block = []
+        except httpx.HTTPError:
+            pass  # the server cut the stream (a test stops it)
         finally:
             self.response.close()  # here: the connection belongs to this thread
         self.items.put("closed")
@@ -258,8 +268,11 @@ def test_callers_without_a_right_to_the_session_are_refused(evaluation: Evaluati
         assert refused.value.response.status_code == status
         problem = json.loads(refused.value.response.body)
         assert problem["code"] in ("access.denied", "auth.missing_token")
-        verify_gateway_event_head = refused.value.response.headers["x-tongban-exchange-id"]
-        assert verify_gateway_event_head
+        denial = refused.value.response  # the refused handshake's answer is signed like any
+        as_http = httpx.Response(
+            denial.status_code, headers=list(denial.headers.raw_items()), content=bytes(denial.body or b"")
+        )
+        verify_gateway_response(as_http, evaluation.gateway.jwks())
 
 
 def _socket(evaluation: Evaluation, member: Any, session_id: str, last_event_id: int | None = None) -> Any:
@@ -368,3 +381,34 @@ def test_postgresql_notify_wakes_the_other_process(
         _move(other, session_id, "delayed")
         (event,) = follower.take(1, timeout=5)
         assert event["id"] == 2 and time.monotonic() - started < 3
+
+
+def test_a_stopping_server_ends_its_streams_and_audits_them(evaluation: Evaluation, tmp_path: Any) -> None:
+    """As `tongban serve` runs it (timeout_graceful_shutdown): held-open streams do not keep a
+    stopping server waiting, and each still gets its closing entry."""
+    import uvicorn
+
+    from gateway.app import create_app
+
+    runtime = evaluation.gateway.runtime
+    session_id = _create(evaluation)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port, log_level="warning",
+                       timeout_graceful_shutdown=1)
+    )  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    second = Evaluation(Gateway(runtime, _Bound(port)), evaluation.data, evaluation.organiser, evaluation.venues,
+                        evaluation.supervisor, evaluation.outsider)  # fmt: skip
+    with following(second, evaluation.supervisor, session_id) as follower:
+        assert len(follower.take(1)) == 1
+        exchange_id = follower.response.headers["x-tongban-exchange-id"]
+        started = time.monotonic()
+        server.should_exit = True
+        thread.join(timeout=15)
+        assert not thread.is_alive() and time.monotonic() - started < 5
+    closing = _closing_entry(evaluation, exchange_id)
+    assert closing["items_sent"] == 1

@@ -55,6 +55,8 @@ class SigningMiddleware:
                     return
                 start_message = message
                 return
+            if message["type"] == "websocket.accept":
+                status_holder["status"] = 101
             if message["type"] != f"{prefix}.response.body" or streaming:
                 await send(message)
                 return
@@ -69,7 +71,7 @@ class SigningMiddleware:
         finally:
             # Labels from closed sets only (see gateway.metrics): the template, never the path.
             template = getattr(scope.get("route"), "path", UNMATCHED)
-            method = method_label(scope.get("method", ""))
+            method = method_label(scope.get("method", "GET"))  # a WebSocket handshake is a GET
             REQUESTS.labels(template, method, str(status_holder.get("status", 500))).inc()
             log.debug(
                 "answered",

@@ -54,6 +54,7 @@ class SandboxSpec:
     protocol: str
     systems: tuple[SandboxSystem, ...] = ()
     handles_applications: bool = False  # its create_app takes `handling` (adapters/sandbox_handling.py)
+    cloud_signing: bool = False  # its create_app takes `signing` (adapters/cloud_signing.py): 云签名 for residents
 
     @property
     def handling_member(self) -> str | None:
@@ -76,6 +77,7 @@ SANDBOXES: tuple[SandboxSpec, ...] = (
             SandboxSystem("440300.szggzy.trading", "深圳公共资源交易中心", "trading_centre", "/api/trade/v1"),
         ),
         handles_applications=True,
+        cloud_signing=True,
     ),
     SandboxSpec(
         "zhongshan",
@@ -113,6 +115,7 @@ SANDBOXES: tuple[SandboxSpec, ...] = (
             SandboxSystem("150100.hhzsj.seal", "呼和浩特市电子印章平台", "seal_platform", "/api/seal"),
             SandboxSystem("150100.hhggzy.trading", "呼和浩特市公共资源交易中心", "trading_centre", "/api/trade"),
         ),
+        cloud_signing=True,
     ),
 )
 
@@ -193,6 +196,8 @@ def start_sandboxes(
         options: dict[str, Any] = {}
         if spec.handles_applications:
             options["handling"] = _handling_desk(spec, sandbox_dir, step_seconds)
+        if spec.cloud_signing and material is not None and sandbox_dir is not None:
+            options["signing"] = _signing_desk(spec, material.pki, data, sandbox_dir)
         app = importlib.import_module(spec.module).create_app(seed_data=data, **options)
         if sandbox_dir is not None:
             app = PkiPublication(app, sandbox_dir / "pki" / spec.region)
@@ -240,6 +245,17 @@ def _handling_desk(spec: SandboxSpec, sandbox_dir: Path | None, step_seconds: fl
         credentials = MemberCredentials.from_pem_file(member_id, key_file)
         reporter = Reporter(member_id, credentials.signed_headers)
     return HandlingDesk(spec.region, reporter=reporter, step_seconds=step_seconds)
+
+
+def _signing_desk(spec: SandboxSpec, pki: Any, data: Any, sandbox_dir: Path) -> Any:
+    """The city's cloud signature service for its residents (persons and pool experts of the seed);
+    their keys kept under the city's PKI folder (never published: PkiPublication serves only lists)."""
+    from adapters.cloud_signing import CloudSigningDesk
+
+    city = data.city(spec.city)
+    residents = {person.id_number: person.name for person in (*city.persons, *city.experts)}
+    keys_dir = sandbox_dir / "pki" / spec.region / "cloud-sign"
+    return CloudSigningDesk(pki, spec.region, residents, keys_dir=keys_dir)
 
 
 # The demo PKI identity each kind of partner system signs with (trust._pki roles).

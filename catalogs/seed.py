@@ -18,7 +18,8 @@ city or a record in one city leaves the others unchanged.
 Every city also has a pool of bid-evaluation experts (评标专家库, `CitySeed.experts`) for remote
 evaluations: fictional people with valid identity numbers, specialties from the code table
 evaluation_specialty, employed by the city's seeded companies or by generated public institutions.
-They come from a stream of their own too.
+They come from a stream of their own too; so do the enterprises a few of them declared related and the
+sanctions recorded against a few (in force on AS_OF, and one over), added after the pool is made.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ from gateway.canonical import (
     CommitmentOutcome,
     CreditRecord,
     CreditSubject,
+    ExpertRelation,
+    ExpertRelationKind,
+    ExpertSanction,
     Licence,
     LicenceStatus,
     Party,
@@ -878,6 +882,8 @@ class Expert(BaseModel):
     employer: Party = Field(description="where the expert works: a company or public institution, by its USCC")
     city: str = Field(pattern=r"^[1-8]\d{5}$", description="GB/T 2260 code of the pool's city")
     available: bool = Field(description="False: suspended, on leave or otherwise not to be drawn")
+    relations: tuple[ExpertRelation, ...] = Field(default=(), description="enterprises the expert declared related")
+    sanctions: tuple[ExpertSanction, ...] = Field(default=(), description="recorded sanctions, past ones too")
 
 
 _EXPERT_TITLES: Final[dict[str, tuple[str, ...]]] = {
@@ -946,10 +952,54 @@ def _expert_pool(profile: _Profile, city_seed: CitySeed, seed: int, as_of: date)
     return tuple(experts)
 
 
+EXPERTS_WITH_RELATIONS: Final = 4
+_SANCTIONS: Final = (
+    # (reason, starts this many days before as_of, lasts this many days): two in force, one over.
+    ("评标过程中未按评标办法评审，暂停评标资格六个月", 40, 183),
+    ("无正当理由不参加评标，暂停评标资格一年", 120, 365),
+    ("评标专家年度考核不合格，通报批评", 500, 180),
+)
+
+
+def _avoidance_grounds(
+    profile: _Profile, city_seed: CitySeed, experts: tuple[Expert, ...], seed: int, as_of: date
+) -> tuple[Expert, ...]:
+    """The pool's declared relations and recorded sanctions, added to experts already made, from a random
+    stream of their own (so that nothing generated before moves): a few experts related to the city's
+    companies, and one sanction each for as many available experts as _SANCTIONS holds, never two of one
+    main specialty and never where that specialty already has an expert not to be drawn."""
+    rng = random.Random(f"tongban-sandbox:{seed}:{profile.city}:expert-avoidance")
+    subjects = {subject.uscc: subject for subject in city_seed.credit_subjects}
+    companies = [
+        party.id_number
+        for party in city_seed.enterprises
+        if subjects[party.id_number].status == "active" and subjects[party.id_number].subject_type == "enterprise"
+    ]
+    relation_kinds: tuple[ExpertRelationKind, ...] = get_args(ExpertRelationKind)
+    changed = list(experts)
+    for index in rng.sample(range(len(changed)), k=EXPERTS_WITH_RELATIONS):
+        codes = rng.sample(
+            [code for code in companies if code != changed[index].employer.id_number], k=rng.choice((1, 2))
+        )
+        relations = tuple(ExpertRelation(credit_code=code, relation=rng.choice(relation_kinds)) for code in codes)
+        changed[index] = changed[index].model_copy(update={"relations": relations})
+    groups = len(code_table("evaluation_specialty").canonical_codes)
+    blocked = {index % groups for index, expert in enumerate(changed) if not expert.available}
+    open_groups = rng.sample(sorted(set(range(groups)) - blocked), k=len(_SANCTIONS))
+    for group, (reason, before, days) in zip(open_groups, _SANCTIONS, strict=True):
+        index = rng.choice(range(group, len(changed), groups))
+        starts_on = as_of - timedelta(days=before)
+        sanction = ExpertSanction(reason=reason, starts_on=starts_on, ends_on=starts_on + timedelta(days=days))
+        changed[index] = changed[index].model_copy(update={"sanctions": (sanction,)})
+    return tuple(changed)
+
+
 def generate(seed: int = DEFAULT_SEED, *, as_of: date = AS_OF) -> SeedData:
     """The sandboxes' fictional data for every city: the same seed and day always give the same data."""
     cities = []
     for profile in _profiles():
         city_seed = _CityGenerator(profile, seed, as_of).generate()
-        cities.append(dataclasses.replace(city_seed, experts=_expert_pool(profile, city_seed, seed, as_of)))
+        experts = _expert_pool(profile, city_seed, seed, as_of)
+        experts = _avoidance_grounds(profile, city_seed, experts, seed, as_of)
+        cities.append(dataclasses.replace(city_seed, experts=experts))
     return SeedData(seed=seed, as_of=as_of, cities=tuple(cities))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 __all__ = [
     "ApplicationState",
@@ -18,6 +18,9 @@ __all__ = [
     "CreditRecordKind",
     "CreditSubject",
     "EvaluationExpert",
+    "ExpertRelation",
+    "ExpertRelationKind",
+    "ExpertSanction",
     "HolderIdType",
     "Licence",
     "LicenceStatus",
@@ -68,6 +71,8 @@ TradingCategory = Literal[
 TradingProjectStatus = Literal[
     "announced", "bid_opened", "evaluating", "candidates_publicised", "awarded", "terminated"
 ]
+# 近亲属任职, 持股 (现持有或近三年曾持有), 近三年曾任职
+ExpertRelationKind = Literal["close_relative_employed", "shareholder", "former_employer"]
 
 
 class _Canonical(BaseModel):
@@ -223,6 +228,31 @@ class TradingProject(_Canonical):
     status: TradingProjectStatus = Field(description="canonical project status, catalogs: trading_project_status")
 
 
+class ExpertRelation(_Canonical):
+    """An enterprise an expert declared to the pool as related (回避关系): a close relative works there, the
+    expert holds or held shares in it, or worked for it in the last three years."""
+
+    credit_code: str = Field(min_length=18, max_length=18, description="the enterprise's unified social credit code")
+    relation: ExpertRelationKind = Field(description="canonical kind, catalogs: expert_relation")
+
+
+class ExpertSanction(_Canonical):
+    """A sanction the pool recorded against an expert (暂停评标资格, 通报批评...), in force on the days
+    from `starts_on` through `ends_on`."""
+
+    reason: str = Field(min_length=1, max_length=200)
+    starts_on: date
+    ends_on: date
+
+    @field_validator("ends_on")
+    @classmethod
+    def _ends_after_it_starts(cls, ends_on: date, info: ValidationInfo) -> date:
+        starts_on = info.data.get("starts_on")
+        if starts_on is not None and ends_on < starts_on:
+            raise ValueError("a sanction cannot end before it starts")
+        return ends_on
+
+
 class EvaluationExpert(_Canonical):
     """A bid-evaluation expert in a city's pool (评标专家库), as the gateway's expert draw reads it."""
 
@@ -236,3 +266,5 @@ class EvaluationExpert(_Canonical):
     employer: Party = Field(description="where the expert works, by its unified social credit code")
     city: str = Field(pattern=r"^[1-8]\d{5}$", description="GB/T 2260 code of the pool's city")
     available: bool = Field(description="False: suspended, sanctioned, on leave or otherwise not to be drawn")
+    relations: tuple[ExpertRelation, ...] = Field(default=(), description="the enterprises the expert declared")
+    sanctions: tuple[ExpertSanction, ...] = Field(default=(), description="recorded sanctions, past ones too")

@@ -613,14 +613,15 @@ def audit_export(
 @audit_app.command("check")
 @one_line_errors
 def audit_check(
-    bundle_file: Annotated[Path, typer.Argument(metavar="FILE", help="An evidence bundle")],
+    bundle_file: Annotated[Path, typer.Argument(metavar="FILE", help="An evidence bundle or a session archive")],
     key: Annotated[Path, typer.Option("--key", metavar="PEM", help="The log's public key (tongban audit key)")],
 ) -> None:
-    """Verify an evidence bundle offline: no database, no network, only the log's public key."""
+    """Verify an evidence bundle or a session archive offline: no database, no network, only the
+    log's public key."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-    from gateway.audit import check_evidence
+    from gateway.audit import ARCHIVE_FORMAT, check_archive, check_evidence
 
     public_key = load_pem_public_key(key.read_bytes())
     if not isinstance(public_key, Ed25519PublicKey):
@@ -631,13 +632,18 @@ def audit_check(
         raise fail(f"{bundle_file} is not a JSON evidence bundle: {exc}") from None
     if not isinstance(bundle, dict):
         raise fail(f"{bundle_file} is not a JSON evidence bundle")
-    report = check_evidence(bundle, public_key)
+    archive = bundle.get("format") == ARCHIVE_FORMAT
+    report = check_archive(bundle, public_key) if archive else check_evidence(bundle, public_key)
     for check in report.checks:
         typer.echo(f"{'ok  ' if check.passed else 'FAIL'}  {check.name}: {check.detail}")
+    what = "archive" if archive else "evidence"
     if not report.passed:
         failed = next((c for c in report.checks if not c.passed), None)
-        raise fail(f"evidence does not verify: {failed.name if failed else 'empty bundle'}")
-    typer.echo(f"evidence for exchange {bundle.get('exchange_id')} verifies")
+        raise fail(f"{what} does not verify: {failed.name if failed else 'empty bundle'}")
+    if archive:
+        typer.echo(f"archive of session {bundle.get('session_id')} verifies")
+    else:
+        typer.echo(f"evidence for exchange {bundle.get('exchange_id')} verifies")
 
 
 @audit_app.command("key")

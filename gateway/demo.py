@@ -12,7 +12,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 
 from gateway.settings import Settings, load_settings
 
-__all__ = ["DemoResult", "own_gateway", "run_demo", "wait_for_trust_lists"]
+__all__ = ["DemoContext", "DemoResult", "own_gateway", "run_demo", "wait_for_trust_lists"]
 
 # Members of the demo's own: it re-registers them as it needs, so they must never be ids that an
 # operator may have registered (the README's walk-through uses 442000.zsgov.window).
@@ -158,6 +158,65 @@ WINDOW_RIGHTS = (
     "applications.submit",
     "credit.query",
 )
+
+
+def _register_member(settings: Settings, keys: Path, member_id: str, rights: Sequence[str]) -> Any:
+    """A demo member registered (its key kept under `keys`, so a rerun reuses it) with `rights`;
+    its credentials."""
+    from gateway.client import MemberCredentials
+    from gateway.clock import SystemClock
+    from gateway.registry import add_member, find_member, grant
+    from gateway.storage import Database
+
+    key_file, _cert_file, pem = _identity(keys, member_id)
+    now = SystemClock().now()
+    database = Database(settings.database_url)
+    database.migrate()
+    try:
+        with database.write() as connection:
+            existing = find_member(connection, member_id)
+            if existing is None or existing.certificate.pem.encode() != pem:
+                add_member(connection, member_id, pem, name="demo", now=now, replace=existing is not None)
+            for right in rights:
+                grant(connection, member_id, right, now=now)
+    finally:
+        database.dispose()
+    return MemberCredentials.from_pem_file(member_id, key_file)
+
+
+@dataclass(frozen=True)
+class DemoContext:
+    """What a domain service's demo flows get (DomainService.demo_flows): the gateway, the seed data
+    the sandboxes hold, members made on demand, and signed calls whose answers are checked."""
+
+    url: str
+    settings: Settings
+    gateway_id: str
+    jwks: Mapping[str, Any]
+    data: Any  # catalogs.seed.SeedData
+    keys: Path
+
+    def member(self, member_id: str, rights: Sequence[str]) -> Any:
+        """A registered member with `rights`: its credentials (gateway.client.MemberCredentials)."""
+        return _register_member(self.settings, self.keys, member_id, rights)
+
+    def call(
+        self, member: Any, method: str, path: str, payload: Any = None, *, status: int | None = 200
+    ) -> httpx.Response:
+        """A signed request as `member`; the answer must have `status` (None: any) and the gateway's
+        signature."""
+        from gateway.client import verify_gateway_response
+
+        body = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
+        extra = {"content-type": "application/json"} if payload is not None else None
+        headers = member.signed_headers(method, self.url + path, body, audience=self.gateway_id, headers=extra)
+        response = httpx.request(
+            method, self.url + path, headers=headers, content=body or None, trust_env=False, timeout=30
+        )
+        if status is not None:
+            assert response.status_code == status, f"{method} {path}: {response.status_code} {response.text[:300]}"
+        verify_gateway_response(response, dict(self.jwks))
+        return response
 
 
 def _register(settings: Settings, keys: Path) -> tuple[Any, Any, tuple[Path, Path]]:
@@ -505,4 +564,22 @@ def run_demo(
         _flow(results, "a credit repair at the platform supersedes a report issued before", credit_repair_supersedes)
         if "id" in exchange:
             _flow(results, "evidence bundle of that exchange verified offline", evidence)
+        _run_service_flows(
+            results, DemoContext(url, active, info["gateway_id"], jwks, data, active.var_dir / "demo-keys")
+        )
     return results
+
+
+def _run_service_flows(results: list[DemoResult], context: DemoContext) -> None:
+    from gateway.services import domain_services
+
+    for service in domain_services():
+        if service.demo_flows is None:
+            continue
+        try:
+            flows = service.demo_flows(context)
+        except Exception as exc:  # a service that cannot even set its flows up is one failed row
+            results.append(DemoResult(f"{service.name} flows", False, f"{type(exc).__name__}: {exc}"[:200]))
+            continue
+        for name, step in flows:
+            _flow(results, name, step)

@@ -103,6 +103,7 @@ if TYPE_CHECKING:  # what type checkers and readers see; at run time each name l
         Sm2PrivateKey,
         Sm2PublicKey,
         sm2_backend_in_use,
+        sm2_sign_digest,
         sm2_z,
         sm3,
     )
@@ -281,6 +282,7 @@ __all__ = [
     "signature_parameters",
     "sm2_backend_in_use",
     "sm2_public_key_of_certificate",
+    "sm2_sign_digest",
     "sm2_z",
     "sm3",
     "status_list_entry",
@@ -361,6 +363,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "Sm2PrivateKey",
         "Sm2PublicKey",
         "sm2_backend_in_use",
+        "sm2_sign_digest",
         "sm2_z",
         "sm3",
     ),

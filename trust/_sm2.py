@@ -46,6 +46,7 @@ __all__ = [
     "Sm2PrivateKey",
     "Sm2PublicKey",
     "sm2_backend_in_use",
+    "sm2_sign_digest",
     "sm2_z",
     "sm3",
 ]
@@ -637,3 +638,16 @@ def _sec1_scalar(data: bytes) -> int:
         raise
     except (ValueError, TypeError, KeyError) as exc:
         raise UnsupportedKey("not a PKCS#8 or SEC1 private key") from exc
+
+
+def sm2_sign_digest(private_key: Sm2PrivateKey, digest: bytes) -> bytes:
+    """A DER SM2Signature over a digest e = SM3(Z || message) that the caller computed: what a co-signing
+    service (协同签名) does when its client hashes the data itself. gmssl-pyx signs, as every backend does."""
+    import gmssl_pyx
+
+    if len(digest) != 32:
+        raise ValueError("an SM3 digest is 32 bytes")
+    try:
+        return bytes(gmssl_pyx.sm2_sign_sm3_digest(private_key.scalar, bytes(digest)))
+    except gmssl_pyx.GmsslInnerError as exc:
+        raise UnsupportedKey("GmSSL refused the SM2 key") from exc

@@ -21,6 +21,8 @@ __all__ = [
     "AFFAIR_STATUS",
     "AFFAIR_UPDATE",
     "BAD_REQUEST",
+    "CLOUD_SIGN",
+    "CLOUD_SIGN_CERT",
     "EXPERT_DETAIL",
     "EXPERT_LIST",
     "HEALTH",
@@ -65,3 +67,7 @@ PROJECT_DETAIL: Final = "/api/trade/project/detail"  # ?project_code=
 EXPERT_LIST: Final = "/api/trade/expert/list"  # ?specialty_code=&available_flag=&page_num=&page_size=
 EXPERT_DETAIL: Final = "/api/trade/expert/detail"  # ?expert_code=
 SPECIALTY_LIST: Final = "/api/trade/specialty/list"
+# 云签名 (the city's cloud signature service for its residents)
+CLOUD_SIGN_CERT: Final = "/api/cloudsign/cert"  # ?cert_num=  the resident's signing certificate and its chain
+CLOUD_SIGN: Final = "/api/cloudsign/sign"  # POST {"cert_num", "sign_hash" (base64 SM3(Z||M)), "sign_alg"}
+CLOUD_SIGN_ALGORITHM: Final = "SM3withSM2"

@@ -17,6 +17,7 @@ names come from the field map (the filtered field's Hohhot name), codes from the
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
@@ -24,6 +25,7 @@ import httpx
 from pydantic import BaseModel
 
 from adapters._base import DEFAULT_TIMEOUT, JsonHttpClient
+from adapters.cloud_signing import CloudSignature, digest_to_sign
 from adapters.hohhot import _wire
 from adapters.hohhot._exceptions import PartnerRejected, PartnerUnavailable
 from adapters.hohhot.mapping import HohhotMapping, MalformedPartnerData, expert_from_partner
@@ -38,7 +40,7 @@ from gateway.canonical import (
     Seal,
     TradingProject,
 )
-from trust import JsonRejected, parse_json
+from trust import JsonRejected, TrustError, parse_json
 
 __all__ = ["DEFAULT_TIMEOUT", "HohhotClient"]
 
@@ -91,6 +93,35 @@ class HohhotClient(JsonHttpClient):
         if specialty is not None:
             params["specialty_code"] = code_table("evaluation_specialty").to_city("hohhot", specialty)
         return await self._all(_wire.EXPERT_LIST, params, expert_from_partner)
+
+    async def cloud_sign(self, id_number: str, data: bytes) -> CloudSignature | None:
+        """A resident's signature over `data` by Hohhot's cloud signature service (云签名), made with the
+        resident's own key after the resident authorised it; None if the service knows no such person.
+        Only the hash leaves: the resident's certificate first, then SM3(Z || data) to sign."""
+        held = await self._send("GET", _wire.CLOUD_SIGN_CERT, params={"cert_num": id_number})
+        if held is None:
+            return None
+        found = held.get("data")
+        certificate = _unb64(found.get("sign_cert") if isinstance(found, dict) else None, "data.sign_cert")
+        try:
+            digest = digest_to_sign(certificate, data)
+        except (TrustError, ValueError) as exc:
+            raise MalformedPartnerData("data.sign_cert", "not an SM2 certificate") from exc
+        body = {"cert_num": id_number, "sign_hash": _b64(digest), "sign_alg": _wire.CLOUD_SIGN_ALGORITHM}
+        envelope = await self._send("POST", _wire.CLOUD_SIGN, json=body)
+        if envelope is None:
+            return None
+        answer = envelope.get("data")
+        if not isinstance(answer, dict) or answer.get("sign_alg") != _wire.CLOUD_SIGN_ALGORITHM:
+            raise MalformedPartnerData("data", f"not a {_wire.CLOUD_SIGN_ALGORITHM} cloud signature")
+        chain = answer.get("cert_chain")
+        if not isinstance(chain, list):
+            raise MalformedPartnerData("data.cert_chain", "expected an array of base64 certificates")
+        return CloudSignature(
+            _unb64(answer.get("sign_value"), "data.sign_value"),
+            _unb64(answer.get("sign_cert"), "data.sign_cert"),
+            tuple(_unb64(item, f"data.cert_chain[{index}]") for index, item in enumerate(chain)),
+        )
 
     async def update_application_status(
         self, application_id: str, state: ApplicationState, note: str | None = None
@@ -172,3 +203,16 @@ class HohhotClient(JsonHttpClient):
         if code >= 500:
             raise PartnerUnavailable(described, status=status, code=code)
         raise PartnerRejected(described, status=status, code=code)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: Any, where: str) -> bytes:
+    try:
+        if not isinstance(text, str):
+            raise ValueError("not a string")
+        return base64.b64decode(text, validate=True)
+    except ValueError as exc:  # binascii.Error is a ValueError
+        raise MalformedPartnerData(where, "expected base64") from exc

@@ -101,6 +101,8 @@ def expert_from_partner(row: Any, where: str = "data") -> EvaluationExpert:
         raise MalformedPartnerData(f"{where}.specialty_list", f"unknown specialty: {exc}") from exc
     if row.get("available_flag") not in ("0", "1"):
         raise MalformedPartnerData(f"{where}.available_flag", 'expected "0" or "1"')
+    relations = _listed(row, "avoid_unit_list", where)
+    sanctions = _listed(row, "punish_list", where)
     try:
         return EvaluationExpert.model_validate(
             {
@@ -116,7 +118,41 @@ def expert_from_partner(row: Any, where: str = "data") -> EvaluationExpert:
                 },
                 "city": row.get("division_code"),
                 "available": row.get("available_flag") == "1",
+                "relations": [
+                    {
+                        "credit_code": item.get("unit_credit_code"),
+                        "relation": _relation(item.get("relation_type"), f"{where}.avoid_unit_list[{index}]"),
+                    }
+                    for index, item in enumerate(relations)
+                ],
+                "sanctions": [
+                    {
+                        "reason": item.get("punish_reason"),
+                        "starts_on": _date(
+                            f"{where}.punish_list[{index}].punish_start_date", str(item.get("punish_start_date"))
+                        ),
+                        "ends_on": _date(
+                            f"{where}.punish_list[{index}].punish_end_date", str(item.get("punish_end_date"))
+                        ),
+                    }
+                    for index, item in enumerate(sanctions)
+                ],
             }
         )
     except ValidationError as exc:
         raise MalformedPartnerData(where, f"not an expert record: {exc.errors()[0]['msg']}") from exc
+
+
+def _listed(row: dict[str, Any], name: str, where: str) -> list[dict[str, Any]]:
+    """An expert's list of objects (absent: none), each checked to be an object."""
+    items = row.get(name) or []
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise MalformedPartnerData(f"{where}.{name}", "expected an array of objects")
+    return items
+
+
+def _relation(code: Any, where: str) -> str:
+    try:
+        return code_table("expert_relation").from_city(CITY, str(code))
+    except CatalogError as exc:
+        raise MalformedPartnerData(f"{where}.relation_type", f"unknown relation: {exc}") from exc

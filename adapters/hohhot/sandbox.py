@@ -30,12 +30,19 @@ Unknown routes and crashes answer as the framework does: HTTP 404/405/500 with
     GET  /api/trade/expert/list?specialty_code=&available_flag=1   the expert pool (评标专家库)
     GET  /api/trade/expert/detail?expert_code=
     GET  /api/trade/specialty/list                 the specialty catalogue in Hohhot's codes
+    云签名 (cloud signature service, when the sandbox is given its `signing` desk)
+    GET  /api/cloudsign/cert?cert_num=             the resident's {"sign_cert", "cert_chain"} (base64 DER)
+    POST /api/cloudsign/sign                       {"cert_num", "sign_hash": base64 of SM3(Z || data), "sign_alg":
+                                                   "SM3withSM2"}: {"sign_value", "sign_cert", "cert_chain",
+                                                   "sign_alg"}; code 404 if not a resident
 
 The clock is a parameter (`now`), so tests pin the time a status change is stamped.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import random
 from collections.abc import Callable
@@ -49,6 +56,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.cloud_signing import CloudSigningDesk, NotAResident
 from adapters.hohhot import _wire
 from adapters.hohhot.mapping import CITY, HohhotMapping
 from adapters.sandbox_credit import AlreadyRepaired, PenaltyNotFound, with_repair
@@ -161,6 +169,9 @@ def seed_trading_centre(seed_data: SeedData) -> tuple[RemoteEvaluation, ...]:
     return tuple(found)
 
 
+_SM3_BYTES: Final = 32
+
+
 class _Fault(Exception):
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
@@ -224,6 +235,21 @@ def _expert_row(expert: Expert) -> dict[str, Any]:
         "work_unit_credit_code": expert.employer.id_number,
         "division_code": expert.city,
         "available_flag": "1" if expert.available else "0",
+        "avoid_unit_list": [
+            {
+                "unit_credit_code": relation.credit_code,
+                "relation_type": code_table("expert_relation").to_city(CITY, relation.relation),
+            }
+            for relation in expert.relations
+        ],
+        "punish_list": [
+            {
+                "punish_reason": sanction.reason,
+                "punish_start_date": sanction.starts_on.isoformat(),
+                "punish_end_date": sanction.ends_on.isoformat(),
+            }
+            for sanction in expert.sanctions
+        ],
     }
 
 
@@ -240,8 +266,14 @@ def _project_row(mapping: HohhotMapping, item: RemoteEvaluation) -> dict[str, An
     }
 
 
-def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime] | None = None) -> Starlette:
-    """The Hohhot sandbox as an ASGI app, holding `seed_data` (default: catalogs.seed.generate())."""
+def create_app(
+    seed_data: SeedData | None = None,
+    *,
+    now: Callable[[], datetime] | None = None,
+    signing: CloudSigningDesk | None = None,
+) -> Starlette:
+    """The Hohhot sandbox as an ASGI app, holding `seed_data` (default: catalogs.seed.generate());
+    with `signing`, it also plays the city's cloud signature service (云签名)."""
     data = seed_data or generate()
     city = data.city(CITY)
     clock = now or (lambda: datetime.now(UTC))
@@ -375,6 +407,48 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         ]
         return _JSON({"code": _wire.OK, "msg": "查询成功", "total": len(rows), "rows": rows})
 
+    def b64(value: bytes) -> str:
+        return base64.b64encode(value).decode("ascii")
+
+    async def cloud_sign_cert(request: Request) -> Response:
+        assert signing is not None
+        number = _required(request, "cert_num")
+        try:
+            certificate, chain = signing.certificate(number)
+        except NotAResident as exc:
+            raise _Fault(_wire.NOT_FOUND, f"未查询到用户 {number}") from exc
+        return _ok({"cert_num": number, "sign_cert": b64(certificate), "cert_chain": [b64(item) for item in chain]})
+
+    async def cloud_sign(request: Request) -> Response:
+        assert signing is not None
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _Fault(_wire.BAD_REQUEST, "请求体不是有效的 JSON") from exc
+        if not isinstance(body, dict) or not isinstance(body.get("cert_num"), str):
+            raise _Fault(_wire.BAD_REQUEST, "缺少参数 cert_num")
+        if body.get("sign_alg") != _wire.CLOUD_SIGN_ALGORITHM:
+            raise _Fault(_wire.BAD_REQUEST, f"sign_alg 只支持 {_wire.CLOUD_SIGN_ALGORITHM}")
+        try:
+            digest = base64.b64decode(str(body.get("sign_hash")), validate=True)
+        except binascii.Error as exc:
+            raise _Fault(_wire.BAD_REQUEST, "sign_hash 必须是 Base64") from exc
+        if len(digest) != _SM3_BYTES:
+            raise _Fault(_wire.BAD_REQUEST, f"sign_hash 必须是 {_SM3_BYTES} 字节的 SM3 杂凑值")
+        try:
+            signed = signing.sign_digest(body["cert_num"], digest)
+        except NotAResident as exc:
+            raise _Fault(_wire.NOT_FOUND, f"未查询到用户 {body['cert_num']}") from exc
+        return _ok(
+            {
+                "cert_num": body["cert_num"],
+                "sign_alg": _wire.CLOUD_SIGN_ALGORITHM,
+                "sign_value": b64(signed.signature),
+                "sign_cert": b64(signed.certificate),
+                "cert_chain": [b64(item) for item in signed.chain],
+            }
+        )
+
     def framework_error(request: Request, status: int, error: str) -> Response:
         stamp = clock().astimezone(_BEIJING).isoformat(timespec="milliseconds")
         body = {"timestamp": stamp, "status": status, "error": error, "path": request.url.path}
@@ -408,6 +482,9 @@ def create_app(seed_data: SeedData | None = None, *, now: Callable[[], datetime]
         Route(_wire.EXPERT_DETAIL, expert),
         Route(_wire.SPECIALTY_LIST, specialty_list),
     ]
+    if signing is not None:
+        routes.append(Route(_wire.CLOUD_SIGN_CERT, cloud_sign_cert))
+        routes.append(Route(_wire.CLOUD_SIGN, cloud_sign, methods=["POST"]))
     return Starlette(routes=routes, exception_handlers={_Fault: fault, HTTPException: http_error, Exception: crash})
 
 

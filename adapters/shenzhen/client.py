@@ -12,12 +12,14 @@ httpx's errors are translated in exactly one place (`_send`), `raise ... from ex
 
 from __future__ import annotations
 
+import base64
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 
 from adapters._base import DEFAULT_TIMEOUT, JsonHttpClient
+from adapters.cloud_signing import CloudSignature, digest_to_sign
 from adapters.shenzhen.mapping import (
     NOT_FOUND_CODE,
     OK_CODE,
@@ -36,7 +38,7 @@ from gateway.canonical import (
     Seal,
     TradingProject,
 )
-from trust import JsonRejected, parse_json
+from trust import JsonRejected, TrustError, parse_json
 
 __all__ = ["DEFAULT_TIMEOUT", "PartnerRejected", "PartnerUnavailable", "ShenzhenClient"]
 
@@ -134,6 +136,38 @@ class ShenzhenClient(JsonHttpClient):
             raise MalformedPartnerData("data.list", "expected the expert pool's JSON array")
         return [expert_from_partner(row, f"data.list[{index}]") for index, row in enumerate(rows)]
 
+    async def cloud_sign(self, id_number: str, data: bytes) -> CloudSignature | None:
+        """A resident's signature over `data` by Shenzhen's cloud signature service (云签名), made with the
+        resident's own key after the resident authorised it; None if the service knows no such person.
+        Only the hash leaves: the resident's certificate first, then SM3(Z || data) to sign."""
+        held = await self._get(f"/api/sign/v1/certs/{_segment(id_number)}")
+        if held is None:
+            return None
+        certificate = _unb64(held.get("signCert") if isinstance(held, dict) else None, "data.signCert")
+        try:
+            digest = digest_to_sign(certificate, data)
+        except (TrustError, ValueError) as exc:
+            raise MalformedPartnerData("data.signCert", "not an SM2 certificate") from exc
+        body = {
+            "certNo": id_number,
+            "hashValue": base64.b64encode(digest).decode("ascii"),
+            "hashAlgorithm": "SM3",
+            "signAlgorithm": "SM2",
+        }
+        answer = await self._send("POST", "/api/sign/v1/cosign", json=body)
+        if answer is None:
+            return None
+        if not isinstance(answer, dict) or answer.get("signAlgorithm") != "SM2":
+            raise MalformedPartnerData("data", "not an SM2 cloud signature")
+        chain = answer.get("certChain")
+        if not isinstance(chain, list):
+            raise MalformedPartnerData("data.certChain", "expected an array of base64 certificates")
+        return CloudSignature(
+            _unb64(answer.get("signValue"), "data.signValue"),
+            _unb64(answer.get("signCert"), "data.signCert"),
+            tuple(_unb64(item, f"data.certChain[{index}]") for index, item in enumerate(chain)),
+        )
+
     async def update_application_status(
         self, application_id: str, state: ApplicationState, note: str | None = None
     ) -> ApplicationStatus | None:
@@ -182,3 +216,12 @@ class ShenzhenClient(JsonHttpClient):
         if not isinstance(envelope, dict) or code != OK_CODE or "data" not in envelope:
             raise MalformedPartnerData("<envelope>", f"{described}: not Shenzhen's {{code, message, data}} envelope")
         return envelope["data"]
+
+
+def _unb64(text: Any, where: str) -> bytes:
+    try:
+        if not isinstance(text, str):
+            raise ValueError("not a string")
+        return base64.b64decode(text, validate=True)
+    except ValueError as exc:  # binascii.Error is a ValueError
+        raise MalformedPartnerData(where, "expected base64") from exc

@@ -91,6 +91,14 @@ def expert_to_partner(expert: EvaluationExpert) -> dict[str, Any]:
         "workUnit": {"unitName": expert.employer.name, "creditCode": expert.employer.id_number},
         "regionCode": expert.city,
         "expertStatus": "1" if expert.available else "2",
+        "avoidUnits": [
+            {"creditCode": item.credit_code, "relationType": code_table("expert_relation").to_city(CITY, item.relation)}
+            for item in expert.relations
+        ],
+        "penalties": [
+            {"reason": item.reason, "startDate": item.starts_on.isoformat(), "endDate": item.ends_on.isoformat()}
+            for item in expert.sanctions
+        ],
     }
 
 
@@ -104,6 +112,8 @@ def expert_from_partner(row: Any, where: str = "data") -> EvaluationExpert:
         raise MalformedPartnerData(f"{where}.workUnit", "expected the work unit's object")
     if row.get("expertStatus") not in ("1", "2"):
         raise MalformedPartnerData(f"{where}.expertStatus", 'expected "1" or "2"')
+    relations = _objects(row, "avoidUnits", where)
+    sanctions = _objects(row, "penalties", where)
     try:
         specialties = tuple(code_table("evaluation_specialty").from_city(CITY, str(code)) for code in codes)
     except CatalogError as exc:
@@ -119,7 +129,41 @@ def expert_from_partner(row: Any, where: str = "data") -> EvaluationExpert:
                 "employer": {"name": unit.get("unitName"), "id_type": "uscc", "id_number": unit.get("creditCode")},
                 "city": row.get("regionCode"),
                 "available": row.get("expertStatus") == "1",
+                "relations": [
+                    {
+                        "credit_code": item.get("creditCode"),
+                        "relation": _relation(item.get("relationType"), f"{where}.avoidUnits[{index}]"),
+                    }
+                    for index, item in enumerate(relations)
+                ],
+                "sanctions": [
+                    {
+                        "reason": item.get("reason"),
+                        "starts_on": _day(item.get("startDate"), f"{where}.penalties[{index}].startDate"),
+                        "ends_on": _day(item.get("endDate"), f"{where}.penalties[{index}].endDate"),
+                    }
+                    for index, item in enumerate(sanctions)
+                ],
             }
         )
     except ValidationError as exc:
         raise MalformedPartnerData(where, f"not an expert record: {exc.errors()[0]['msg']}") from exc
+
+
+def _objects(row: dict[str, Any], name: str, where: str) -> list[dict[str, Any]]:
+    """An expert's array of objects (absent: none), each checked to be an object."""
+    items = row.get(name) or []
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise MalformedPartnerData(f"{where}.{name}", "expected an array of objects")
+    return items
+
+
+def _relation(code: Any, where: str) -> str:
+    try:
+        return code_table("expert_relation").from_city(CITY, str(code))
+    except CatalogError as exc:
+        raise MalformedPartnerData(f"{where}.relationType", f"unknown relation: {exc}") from exc
+
+
+def _day(raw: Any, where: str) -> date:
+    return _parse(where, str(raw), _ISO_DATE, date.fromisoformat, "an ISO 8601 date (YYYY-MM-DD)")

@@ -29,6 +29,12 @@ envelope: success {"code": "00000", "message": "成功", "data": ...}; failure {
     GET  /api/trade/v1/projects?projectStatus=               {"total": n, "list": [...]}; status optional
     GET  /api/trade/v1/projects/{projectCode}                one project
     GET  /api/trade/v1/experts?specialtyCode=                {"total": n, "list": [...]}: the expert pool (评标专家库)
+    cloud signature service (云签名, when the sandbox is given its `signing` desk)
+    GET  /api/sign/v1/certs/{certNo}                         the resident's {"signCert", "certChain"} (base64 DER)
+    POST /api/sign/v1/cosign                                 body {"certNo", "hashValue" (base64 of SM3(Z || data)),
+                                                             "hashAlgorithm": "SM3", "signAlgorithm": "SM2"}:
+                                                             {"signValue", "signCert", "certChain"}, the resident's
+                                                             signature; 404 40401 if not a resident
 
 Error codes: 40001 bad request, 40401 no such record, 40400 no such endpoint, 40501 method not allowed,
 50001 internal error. The clock is a parameter (`now`), so tests pin the time a status change is stamped.
@@ -36,6 +42,8 @@ Error codes: 40001 bad request, 40401 no such record, 40400 no such endpoint, 40
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +56,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.cloud_signing import CloudSigningDesk, NotAResident
 from adapters.sandbox_credit import AlreadyRepaired, PenaltyNotFound, with_repair
 from adapters.sandbox_handling import HandlingDesk
 from adapters.shenzhen.mapping import NOT_FOUND_CODE, OK_CODE, ShenzhenMapping, expert_to_partner
@@ -76,6 +85,9 @@ _SEEDED_STATES: Final[tuple[ApplicationState, ...]] = (
     "delivered",
 )
 _ITEM_CODES: Final = ("11440300TB0001000001", "11440300TB0002000003", "11440300TB0003000007")
+
+
+_SM3_BYTES: Final = 32
 
 
 class _Fault(Exception):
@@ -129,10 +141,11 @@ def create_app(
     *,
     now: Callable[[], datetime] | None = None,
     handling: HandlingDesk | None = None,
+    signing: CloudSigningDesk | None = None,
 ) -> Starlette:
     """The Shenzhen sandbox as an ASGI app, holding `seed_data` (default: catalogs.seed.generate()).
     `handling` receives applications from other cities (default: a desk that moves only when told
-    and reports to nobody)."""
+    and reports to nobody); with `signing`, it also plays the city's cloud signature service (云签名)."""
     city = (seed_data or generate()).city("shenzhen")
     clock = now or (lambda: datetime.now(UTC))
     desk = handling or HandlingDesk("440300", now=clock)
@@ -281,6 +294,48 @@ def create_app(
         code = request.path_params["project_code"]
         return _ok(mapping.to_partner(found(store.projects.get(code), f"交易项目 {code} ")))
 
+    def b64(value: bytes) -> str:
+        return base64.b64encode(value).decode("ascii")
+
+    async def signing_certificate(request: Request) -> Response:
+        assert signing is not None
+        number = request.path_params["cert_no"]
+        try:
+            certificate, chain = signing.certificate(number)
+        except NotAResident as exc:
+            raise _Fault(404, NOT_FOUND_CODE, f"用户 {number} 不存在") from exc
+        return _ok({"certNo": number, "signCert": b64(certificate), "certChain": [b64(item) for item in chain]})
+
+    async def cosign(request: Request) -> Response:
+        assert signing is not None
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _Fault(400, "40001", "请求体不是有效的 JSON") from exc
+        if not isinstance(body, dict) or not isinstance(body.get("certNo"), str):
+            raise _Fault(400, "40001", "缺少参数 certNo")
+        if body.get("signAlgorithm") != "SM2" or body.get("hashAlgorithm") != "SM3":
+            raise _Fault(400, "40001", "只支持 signAlgorithm SM2, hashAlgorithm SM3")
+        try:
+            digest = base64.b64decode(str(body.get("hashValue")), validate=True)
+        except binascii.Error as exc:
+            raise _Fault(400, "40001", "hashValue 必须是 Base64") from exc
+        if len(digest) != _SM3_BYTES:
+            raise _Fault(400, "40001", f"hashValue 必须是 {_SM3_BYTES} 字节的 SM3 杂凑值")
+        try:
+            signed = signing.sign_digest(body["certNo"], digest)
+        except NotAResident as exc:
+            raise _Fault(404, NOT_FOUND_CODE, f"用户 {body['certNo']} 不存在") from exc
+        return _ok(
+            {
+                "certNo": body["certNo"],
+                "signAlgorithm": "SM2",
+                "signValue": b64(signed.signature),
+                "signCert": b64(signed.certificate),
+                "certChain": [b64(item) for item in signed.chain],
+            }
+        )
+
     async def fault(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, _Fault)
         return _error(exc.status, exc.code, exc.message)
@@ -311,6 +366,9 @@ def create_app(
         Route("/api/trade/v1/experts", experts),
         Route("/api/trade/v1/projects/{project_code:path}", project),
     ]
+    if signing is not None:
+        routes.append(Route("/api/sign/v1/certs/{cert_no}", signing_certificate))
+        routes.append(Route("/api/sign/v1/cosign", cosign, methods=["POST"]))
     return Starlette(
         routes=routes,
         exception_handlers={_Fault: fault, HTTPException: http_error, Exception: crash},

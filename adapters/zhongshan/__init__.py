@@ -2,7 +2,8 @@
 
     ZhongshanMapping    pure mapping between canonical records and Zhongshan's XML (field map driven)
     ZhongshanClient     zeep-based PartnerClient for DzzzCxService (licences), XyxxCxService (credit),
-                        BjztTbService (application status), DzyzCxService (seals), JyxmCxService (trading)
+                        BjztTbService (application status), DzyzCxService (seals), JyxmCxService (trading,
+                        and the expert pool: find_experts)
     create_app          the runnable sandbox of Zhongshan's systems (Starlette, SOAP 1.1)
 
 The WSDLs ship as package data in adapters/zhongshan/wsdl/.
@@ -11,6 +12,7 @@ The WSDLs ship as package data in adapters/zhongshan/wsdl/.
 from __future__ import annotations
 
 from adapters.zhongshan._exceptions import MalformedPartnerData, PartnerError, PartnerRejected, PartnerUnavailable
+from adapters.zhongshan._experts import expert_from_partner, expert_to_partner
 from adapters.zhongshan.client import ZhongshanClient
 from adapters.zhongshan.mapping import ZhongshanMapping
 from adapters.zhongshan.sandbox import create_app, sample_applications
@@ -23,5 +25,7 @@ __all__ = [
     "ZhongshanClient",
     "ZhongshanMapping",
     "create_app",
+    "expert_from_partner",
+    "expert_to_partner",
     "sample_applications",
 ]

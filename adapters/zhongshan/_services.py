@@ -12,6 +12,7 @@ __all__ = [
     "ERROR_INTERNAL",
     "ERROR_MISSING_PARAMETER",
     "ERROR_UNKNOWN_OPERATION",
+    "EXPERT_SEARCH",
     "FAULT_DETAIL",
     "NAMESPACES",
     "OPERATIONS",
@@ -73,11 +74,17 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
     Operation("DzyzCxService", "SearchDzyz", "Seal", ("holder.id_number",), 1, many=True),
     Operation("JyxmCxService", "QueryJyxm", "TradingProject", ("project_code",), 1, many=False),
     Operation("JyxmCxService", "SearchJyxm", "TradingProject", ("status",), 0, many=True),
+    # The expert pool: its records and its one parameter are read outside the field map (see EXPERT_SEARCH).
+    Operation("JyxmCxService", "SearchPbzj", "EvaluationExpert", (), 0, many=True),
 )
 
 
 SUBMIT: Final = ("BjztTbService", "TjBj")
 """The operation that takes an application (a BJXX record) and answers its status (BJZT)."""
+
+
+EXPERT_SEARCH: Final = ("JyxmCxService", "SearchPbzj")
+"""The operation that lists the trading centre's expert pool (PBZJ records, adapters/zhongshan/_experts.py)."""
 
 
 def operation(service: str, name: str) -> Operation | None:

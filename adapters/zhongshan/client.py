@@ -35,7 +35,9 @@ from pydantic import BaseModel
 from zeep.transports import AsyncTransport
 
 from adapters.zhongshan._exceptions import MalformedPartnerData, PartnerRejected, PartnerUnavailable
+from adapters.zhongshan._experts import SPECIALTY_PARAMETER, expert_from_partner
 from adapters.zhongshan._services import (
+    EXPERT_SEARCH,
     FAULT_DETAIL,
     NAMESPACES,
     SOAP_ENV,
@@ -45,7 +47,16 @@ from adapters.zhongshan._services import (
     wsdl_resource,
 )
 from adapters.zhongshan.mapping import ZhongshanMapping
-from gateway.canonical import ApplicationStatus, ApplicationSubmission, CreditSubject, Licence, Seal, TradingProject
+from catalogs import code_table
+from gateway.canonical import (
+    ApplicationStatus,
+    ApplicationSubmission,
+    CreditSubject,
+    EvaluationExpert,
+    Licence,
+    Seal,
+    TradingProject,
+)
 from trust import XmlRejected, parse_xml
 
 __all__ = ["ZhongshanClient"]
@@ -91,22 +102,33 @@ class ZhongshanClient:
         return service
 
     async def _call(self, op: Operation, record_type: type[_Record], **arguments: Any) -> list[_Record]:
-        """Call one operation; the one place where httpx, zeep and SOAP faults become our errors."""
+        """Call one operation whose parameters and records the field map names."""
         parameters = {
             self._mapping.value_name(op.record_type, path): self._mapping.value_to_partner(op.record_type, path, value)
             for path, value in arguments.items()
             if value is not None
         }
+        return self._read_answer(op, await self._invoke(op, parameters), record_type)
+
+    async def _invoke(self, op: Operation, parameters: dict[str, str]) -> httpx.Response:
+        """Send one operation with zeep; the one place where httpx and zeep errors become ours."""
         try:
-            response = await getattr(self._service(op.service), op.name)(**parameters)
+            response: httpx.Response = await getattr(self._service(op.service), op.name)(**parameters)
         except httpx.HTTPError as exc:
             raise PartnerUnavailable(f"Zhongshan {op.service} unreachable: {type(exc).__name__}") from exc
         except zeep.exceptions.Error as exc:
             raise PartnerUnavailable(f"Zhongshan {op.service}: {exc}") from exc
-        return self._read_answer(op, response, record_type)
+        return response
 
     def _read_answer(self, op: Operation, response: httpx.Response, record_type: type[_Record]) -> list[_Record]:
-        """The records of an operation's answer; the one place where SOAP faults become our errors."""
+        """The records of an operation's answer, read by the field map."""
+        try:
+            return [self._mapping.from_partner(element, record_type) for element in self._answer(op, response)]
+        except ValueError as exc:
+            raise MalformedPartnerData(f"Zhongshan {op.service} answered malformed data: {exc}") from exc
+
+    def _answer(self, op: Operation, response: httpx.Response) -> list[Any]:
+        """The record elements of an operation's answer; the one place where SOAP faults become our errors."""
         status = response.status_code
         try:
             root = parse_xml(response.content)
@@ -123,12 +145,7 @@ class ZhongshanClient:
         answer = body.find(f"{{{op.namespace}}}{op.name}Response")
         if answer is None:
             raise MalformedPartnerData(f"Zhongshan {op.service} answered without {op.name}Response")
-        try:
-            return [
-                self._mapping.from_partner(element, record_type) for element in answer if isinstance(element.tag, str)
-            ]
-        except ValueError as exc:
-            raise MalformedPartnerData(f"Zhongshan {op.service} answered malformed data: {exc}") from exc
+        return [element for element in answer if isinstance(element.tag, str)]
 
     @staticmethod
     def _unreadable(op: Operation, status: int, problem: str) -> PartnerUnavailable | MalformedPartnerData:
@@ -227,6 +244,23 @@ class ZhongshanClient:
     async def get_trading_project(self, project_code: str) -> TradingProject | None:
         """One trading project by its code (项目编号), or None; beyond PartnerClient."""
         return await self._one("JyxmCxService", "QueryJyxm", TradingProject, project_code=project_code)
+
+    async def find_experts(self, specialty: str | None = None) -> list[EvaluationExpert]:
+        """The trading centre's expert pool (评标专家库), every expert (available or not: the draw says why
+        one is excluded), optionally only those of one canonical specialty (catalogs: evaluation_specialty)."""
+        op = operation(*EXPERT_SEARCH)
+        assert op is not None
+        parameters = {}
+        if specialty is not None:
+            parameters[SPECIALTY_PARAMETER] = code_table("evaluation_specialty").to_city("zhongshan", specialty)
+        response = await self._invoke(op, parameters)
+        try:
+            return [
+                expert_from_partner(element, f"PBZJ[{index}]")
+                for index, element in enumerate(self._answer(op, response), start=1)
+            ]
+        except ValueError as exc:
+            raise MalformedPartnerData(f"Zhongshan {op.service} answered malformed data: {exc}") from exc
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""

@@ -6,7 +6,8 @@
     POST /services/BjztTbService           SOAP 1.1 (QueryBjzt; TjBj: an application received in another city,
                                            moved on and reported to the gateway by adapters/sandbox_handling.py)
     POST /services/DzyzCxService           SOAP 1.1 (QueryDzyz, SearchDzyz): the seal platform, GB18030
-    POST /services/JyxmCxService           SOAP 1.1 (QueryJyxm, SearchJyxm): the trading centre
+    POST /services/JyxmCxService           SOAP 1.1 (QueryJyxm, SearchJyxm): the trading centre; SearchPbzj: its
+                                           expert pool (评标专家库), every expert, or those of one specialty (ZYDM)
     GET  /services/<service>?wsdl          the service's WSDL, soap:address pointing at this server
     GET  /health                           {"status": "ok", ...}
 
@@ -34,12 +35,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.sandbox_handling import HandlingDesk
+from adapters.zhongshan._experts import SPECIALTY_PARAMETER, expert_to_partner
 from adapters.zhongshan._services import (
     ERROR_BAD_PARAMETER,
     ERROR_BAD_REQUEST,
     ERROR_INTERNAL,
     ERROR_MISSING_PARAMETER,
     ERROR_UNKNOWN_OPERATION,
+    EXPERT_SEARCH,
     FAULT_DETAIL,
     NAMESPACES,
     SOAP_ENV,
@@ -49,9 +52,16 @@ from adapters.zhongshan._services import (
     wsdl_resource,
 )
 from adapters.zhongshan.mapping import ZhongshanMapping
-from catalogs import code_table
+from catalogs import CatalogError, code_table
 from catalogs.seed import SeedData, generate
-from gateway.canonical import ApplicationStatus, ApplicationSubmission, Licence, Seal, TradingProject
+from gateway.canonical import (
+    ApplicationStatus,
+    ApplicationSubmission,
+    EvaluationExpert,
+    Licence,
+    Seal,
+    TradingProject,
+)
 from trust import XmlRejected, parse_xml
 
 __all__ = ["create_app", "sample_applications"]
@@ -97,6 +107,7 @@ class _Store:
     applications: dict[str, ApplicationStatus] = field(default_factory=dict)
     seals: dict[str, Seal] = field(default_factory=dict)
     projects: dict[str, TradingProject] = field(default_factory=dict)
+    experts: dict[str, EvaluationExpert] = field(default_factory=dict)
     desk: HandlingDesk | None = None
 
     def answer(self, op: Operation, arguments: dict[str, Any]) -> list[BaseModel]:
@@ -241,14 +252,29 @@ class _SoapService:
         if op is None:
             raise _Fault("Client", ERROR_UNKNOWN_OPERATION, f"不支持的操作：{call.tag}")
         if (self.name, op.name) == SUBMIT:
-            records: list[BaseModel] = [self.receive(call)]
+            elements = [self.mapping.to_partner(self.receive(call))]
+        elif (self.name, op.name) == EXPERT_SEARCH:
+            elements = [expert_to_partner(expert) for expert in self.experts(call)]
         else:
-            records = self.store.answer(op, self.arguments(op, call))
+            elements = [self.mapping.to_partner(record) for record in self.store.answer(op, self.arguments(op, call))]
         envelope, body = _envelope()
         response = etree.SubElement(body, f"{{{self.namespace}}}{op.name}Response", nsmap={"tns": self.namespace})
-        for record in records:
-            response.append(self.mapping.to_partner(record))
+        for element in elements:
+            response.append(element)
         return envelope
+
+    def experts(self, call: Any) -> list[EvaluationExpert]:
+        """The pool in the order of its numbers, or only the experts of the specialty ZYDM names."""
+        given = [child for child in call if isinstance(child.tag, str)]
+        if any(_local(child) != SPECIALTY_PARAMETER for child in given) or len(given) > 1:
+            raise _Fault("Client", ERROR_BAD_PARAMETER, f"参数错误：SearchPbzj 只接受 {SPECIALTY_PARAMETER}")
+        text = (given[0].text or "").strip() if given else ""
+        try:
+            wanted = code_table("evaluation_specialty").from_city("zhongshan", text) if text else None
+        except CatalogError:
+            raise _Fault("Client", ERROR_BAD_PARAMETER, f"参数错误：专业代码 {text} 无效") from None
+        experts = sorted(self.store.experts.values(), key=lambda expert: expert.expert_id)
+        return [expert for expert in experts if wanted is None or wanted in expert.specialties]
 
     def receive(self, call: Any) -> ApplicationStatus:
         records = [child for child in call if isinstance(child.tag, str)]
@@ -301,6 +327,9 @@ def create_app(
         },
         seals={seal.seal_code: seal for seal in zhongshan.seals},
         projects={project.project_code: project for project in zhongshan.trading_projects},
+        experts={
+            expert.expert_id: EvaluationExpert.model_validate(expert.model_dump()) for expert in zhongshan.experts
+        },
         desk=desk,
     )
     mapping = ZhongshanMapping()

@@ -1,12 +1,20 @@
 """Audit: the append-only, verifiable record of everything that crosses the gateway.
 
 An RFC 9162 Merkle tree over RFC 8785 canonical JSON entries, C2SP signed checkpoints, inclusion
-and consistency proofs, encrypted bodies kept apart from the tree, and evidence bundles that a
-third party checks offline with only the log's public key.
+and consistency proofs, encrypted bodies kept apart from the tree, and evidence bundles (one
+exchange) and session archives (one evaluation session's events and documents) that a third party
+checks offline with only the log's public key.
 """
 
 from __future__ import annotations
 
+from gateway.audit._archive import (
+    ARCHIVE_FORMAT,
+    check_archive,
+    document_sha256,
+    manifest_of,
+    prove_entries,
+)
 from gateway.audit._bodies import BodyCipher, BodyUnreadable
 from gateway.audit._checkpoint import (
     Checkpoint,
@@ -52,6 +60,7 @@ from gateway.audit._witness import (
 )
 
 __all__ = [
+    "ARCHIVE_FORMAT",
     "AuditLog",
     "AuditReceipt",
     "BodyCipher",
@@ -78,14 +87,18 @@ __all__ = [
     "add_signature",
     "build_evidence",
     "canonical_entry",
+    "check_archive",
     "check_evidence",
     "cosign_checkpoint",
+    "document_sha256",
     "format_checkpoint",
     "leaf_hash",
     "load_witnessed",
+    "manifest_of",
     "open_note",
     "parse_checkpoint",
     "parse_verifier_key",
+    "prove_entries",
     "root_from_leaf_hashes",
     "save_witnessed",
     "sign_note",

@@ -13,12 +13,13 @@ routes (one service may call another's published functions, e.g. the catalogue's
     endpoints    -> listed in /.well-known/tongban
     setup        -> builds the service's state once per process, kept in runtime.services[name]
     background   -> runs while the server runs (cancelled at stop); shutdown releases the state
+    demo_flows   -> `tongban demo` runs them (after the gateway's own flows), each a row of its table
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fastapi import APIRouter, Request, Response
 
+    from gateway.demo import DemoContext
     from gateway.exchange import Operation
     from gateway.runtime import Runtime
     from gateway.settings import Settings
@@ -75,6 +77,8 @@ class DomainService:
     setup: Callable[[Runtime], Any] | None = None
     background: Callable[[Runtime], Coroutine[Any, Any, None]] | None = None
     shutdown: Callable[[Runtime], Awaitable[None]] | None = None
+    # `tongban demo`'s flows: (name, step) pairs; a step returns what it showed, or raises.
+    demo_flows: Callable[[DemoContext], Sequence[tuple[str, Callable[[], str]]]] | None = None
 
 
 @cache

@@ -22,7 +22,14 @@ if TYPE_CHECKING:
     from gateway.exchange import Exchange
     from gateway.runtime import Runtime
 
-__all__ = ["audit_event", "audit_failure", "audit_request", "audit_response", "audit_stream_closed"]
+__all__ = [
+    "audit_event",
+    "audit_failure",
+    "audit_gateway_event",
+    "audit_request",
+    "audit_response",
+    "audit_stream_closed",
+]
 
 # The headers that make a kept message evidence: what was signed, by whom, about what.
 EVIDENCE_HEADERS = (
@@ -39,13 +46,17 @@ EVIDENCE_HEADERS = (
 
 def _entry_head(exchange: Exchange, kind: str, runtime: Runtime) -> dict[str, Any]:
     """What every entry of an exchange says: its kind, the exchange, when, which gateway, who called."""
+    return _head(kind, exchange.id, exchange.caller.id if exchange.caller else None, runtime)
+
+
+def _head(kind: str, exchange_id: str, client: str | None, runtime: Runtime) -> dict[str, Any]:
     return {
         "v": 1,
         "kind": kind,
-        "exchange_id": exchange.id,
+        "exchange_id": exchange_id,
         "time": runtime.clock.now().isoformat(timespec="microseconds"),
         "gateway": runtime.settings.gateway_id,
-        "client": exchange.caller.id if exchange.caller else None,
+        "client": client,
     }
 
 
@@ -65,6 +76,16 @@ async def audit_event(exchange: Exchange, runtime: Runtime, kind: str, **fields:
     index, or None when the log keeps no index (a test's stand-in log)."""
     entry = {**_entry_head(exchange, kind, runtime), **fields}
     receipt = await runtime.audit_log.append(entry, exchange_id=exchange.id)
+    return None if receipt is None else receipt.index
+
+
+async def audit_gateway_event(runtime: Runtime, exchange_id: str, kind: str, **fields: Any) -> int | None:
+    """An entry for what the gateway does by itself, with no caller (an evaluation's suspension timer
+    running out): the same head, client null, and an exchange id the gateway made for the act (one per
+    act, new_exchange_id), so its entries are found together as an exchange's are. Durable when this
+    returns; its index, or None when the log keeps no index."""
+    entry = {**_head(kind, exchange_id, None, runtime), **fields}
+    receipt = await runtime.audit_log.append(entry, exchange_id=exchange_id)
     return None if receipt is None else receipt.index
 
 

@@ -40,6 +40,7 @@ from gateway.canonical import (
     ApplicationSubmission,
     CreditRecord,
     CreditSubject,
+    ExpertRelationKind,
     HolderIdType,
     Licence,
     LicenceStatus,
@@ -160,6 +161,7 @@ def test_translation_is_real_no_two_cities_share_a_code_and_none_uses_the_canoni
         ("seal_status", SealStatus),
         ("trading_category", TradingCategory),
         ("trading_project_status", TradingProjectStatus),
+        ("expert_relation", ExpertRelationKind),
     ],
 )
 def test_tables_hold_exactly_the_canonical_models_codes(name: str, annotation: Any) -> None:

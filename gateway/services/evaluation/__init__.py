@@ -4,6 +4,7 @@ with avoidance rules and a reserve, check-in attested by each venue, declaration
 stream every venue and supervisor can resume without gaps.
 
 The draw itself is `draw` / `check_record` (pure functions, re-run by `tongban evaluation redraw`).
+The service's background task acts on suspension timers that ran out (_suspension.py, _expiry.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gateway.services import DomainService
-from gateway.services.evaluation._draw import ALGORITHM, DrawImpossible, check_record, draw, snapshot_digest
+from gateway.services.evaluation._draw import (
+    ALGORITHM,
+    ALGORITHMS,
+    DrawImpossible,
+    check_record,
+    draw,
+    snapshot_digest,
+)
 from gateway.services.evaluation._rights import ORGANISE_RIGHT, SUPERVISE_RIGHT, VENUE_RIGHT
 from gateway.services.evaluation._states import (
     FLOW,
@@ -26,6 +34,7 @@ from gateway.services.evaluation._states import (
 
 __all__ = [
     "ALGORITHM",
+    "ALGORITHMS",
     "DrawImpossible",
     "FLOW",
     "IllegalTransition",
@@ -45,8 +54,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fastapi import APIRouter
 
+    from gateway.demo import DemoContext
     from gateway.runtime import Runtime
     from gateway.services import ServiceFace
 
@@ -66,16 +78,27 @@ def _start_live(runtime: Runtime) -> Any:
     return start_hub(runtime)
 
 
-async def _listen(runtime: Runtime) -> None:
-    from gateway.services.evaluation._live import listen_for_events
-
-    await listen_for_events(runtime)
-
-
 async def _stop_live(runtime: Runtime) -> None:
     from gateway.services.evaluation._live import stop_hub
 
     await stop_hub(runtime)
+
+
+async def evaluation_background(runtime: Runtime) -> None:
+    """Suspension timers that ran out, acted on by the gateway, and (on PostgreSQL) the process's
+    LISTEN for other processes' events (imported when the server starts, as the routes are)."""
+    import asyncio
+
+    from gateway.services.evaluation._expiry import run_background
+    from gateway.services.evaluation._live import listen_for_events
+
+    await asyncio.gather(run_background(runtime), listen_for_events(runtime))
+
+
+def evaluation_demo(context: DemoContext) -> list[tuple[str, Callable[[], str]]]:
+    from gateway.services.evaluation._demo import evaluation_flows
+
+    return evaluation_flows(context)
 
 
 SERVICE = DomainService(
@@ -87,8 +110,9 @@ SERVICE = DomainService(
     },
     routes=evaluation_routes,
     setup=_start_live,
-    background=_listen,
+    background=evaluation_background,
     shutdown=_stop_live,
+    demo_flows=evaluation_demo,
     endpoints={
         "evaluations": "/v1/evaluations",
         "evaluation": "/v1/evaluations/{session_id}",
@@ -98,6 +122,10 @@ SERVICE = DomainService(
         "evaluation_declarations": "/v1/evaluations/{session_id}/declarations",
         "evaluation_replacements": "/v1/evaluations/{session_id}/replacements",
         "evaluation_scores": "/v1/evaluations/{session_id}/scores",
+        "evaluation_report": "/v1/evaluations/{session_id}/report",
+        "evaluation_signatures": "/v1/evaluations/{session_id}/signatures",
         "evaluation_events": "/v1/evaluations/{session_id}/events",
+        "evaluation_record": "/v1/evaluations/{session_id}/record",
+        "evaluation_archive": "/v1/evaluations/{session_id}/archive",
     },
 )

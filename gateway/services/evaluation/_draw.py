@@ -8,6 +8,14 @@ snapshot and the revealed seed re-runs it and gets the same committee, reserves 
 
 The seed is committed to (its SHA-256) when the session is created, before any pool is read, and
 revealed with the draw; the snapshot's SHA-256 over its canonical JSON is in the record too.
+
+Avoidance (each exclusion with its rule and detail), by the record's algorithm:
+
+    v1  unavailable, employed_by_bidder, employed_by_tenderer, recently_evaluated_for_tenderer
+    v2  v1's, and related_to_bidder / related_to_tenderer (a relation the expert declared to the pool),
+        staff_of_supervising_department, under_sanction (a sanction in force on the draw date);
+        its snapshot carries each expert's relations and sanctions and the session's supervising
+        department, so a v1 snapshot is re-run by the v1 rules, never read as "nothing to avoid"
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from gateway import errors
 
 __all__ = [
     "ALGORITHM",
+    "ALGORITHMS",
     "DrawImpossible",
     "canonical_json",
     "check_record",
@@ -30,7 +39,18 @@ __all__ = [
     "snapshot_digest",
 ]
 
-ALGORITHM: Final = "tongban-draw-v1 (HMAC-SHA256 ranking)"
+ALGORITHM_V1: Final = "tongban-draw-v1 (HMAC-SHA256 ranking)"
+ALGORITHM: Final = (
+    "tongban-draw-v2 (HMAC-SHA256 ranking; avoids declared relations, the supervising department, sanctions)"
+)
+ALGORITHMS: Final = (ALGORITHM_V1, ALGORITHM)
+"""Every algorithm a published record may name and this code re-runs; the first draws are v1's."""
+
+_RELATION_WORDS: Final = {
+    "close_relative_employed": "a close relative works for",
+    "shareholder": "holds or held shares in",
+    "former_employer": "worked in the last three years for",
+}
 
 
 class DrawImpossible(errors.Conflict):
@@ -51,8 +71,35 @@ def snapshot_digest(snapshot: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(snapshot)).hexdigest()
 
 
+def _v2_reasons(expert: dict[str, Any], session: dict[str, Any]) -> list[dict[str, str]]:
+    """The rules v2 adds: declared relations, the supervising department's staff, sanctions in force."""
+    reasons = []
+    for relation in expert["relations"]:
+        words = _RELATION_WORDS[relation["relation"]]
+        if relation["credit_code"] in session["bidders"]:
+            reasons.append({"rule": "related_to_bidder", "detail": f"{words} the bidder {relation['credit_code']}"})
+        if relation["credit_code"] == session["tenderer"]:
+            reasons.append({"rule": "related_to_tenderer", "detail": f"{words} the tenderer"})
+    department = session["supervising_department"]
+    if department is not None and expert["employer_credit_code"] == department:
+        reasons.append(
+            {"rule": "staff_of_supervising_department", "detail": f"works for the supervising department {department}"}
+        )
+    drawn_on = date.fromisoformat(session["drawn_on"])
+    for sanction in expert["sanctions"]:
+        if date.fromisoformat(sanction["starts_on"]) <= drawn_on <= date.fromisoformat(sanction["ends_on"]):
+            reasons.append(
+                {
+                    "rule": "under_sanction",
+                    "detail": f"under a sanction from {sanction['starts_on']} until {sanction['ends_on']}",
+                }
+            )
+            break
+    return reasons
+
+
 def _exclusion_reasons(
-    expert: dict[str, Any], session: dict[str, Any], recent: list[dict[str, Any]]
+    expert: dict[str, Any], session: dict[str, Any], recent: list[dict[str, Any]], algorithm: str
 ) -> list[dict[str, str]]:
     reasons = []
     if not expert["available"]:
@@ -78,17 +125,23 @@ def _exclusion_reasons(
                 }
             )
             break
+    if algorithm != ALGORITHM_V1:
+        reasons += _v2_reasons(expert, session)
     return reasons
 
 
-def draw(snapshot: dict[str, Any], seed_hex: str) -> dict[str, Any]:
+def draw(snapshot: dict[str, Any], seed_hex: str, algorithm: str = ALGORITHM) -> dict[str, Any]:
     """{"committee", "reserves", "exclusions"} for the snapshot {"session", "pools", "recent"}.
 
     session: specialties, venues (in order, main first), seats (experts to draw), reserves,
-    bidders and tenderer (credit codes), drawn_on (ISO date), recent_days.
-    pools: venue -> experts {expert_id, city, specialties, available, employer_credit_code}.
+    bidders and tenderer (credit codes), drawn_on (ISO date), recent_days; v2: supervising_department
+    (credit code or null).
+    pools: venue -> experts {expert_id, city, specialties, available, employer_credit_code}; v2: relations
+    [{credit_code, relation}] and sanctions [{starts_on, ends_on}] (ISO dates, both days included).
     recent: earlier sittings {city, expert_id, tenderer, on}.
     """
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown draw algorithm {algorithm!r}; this gateway re-runs: {'; '.join(ALGORITHMS)}")
     session, recent = snapshot["session"], snapshot["recent"]
     key = bytes.fromhex(seed_hex)
     wanted = session["specialties"]
@@ -97,7 +150,7 @@ def draw(snapshot: dict[str, Any], seed_hex: str) -> dict[str, Any]:
         for expert in snapshot["pools"].get(venue, []):
             if not set(expert["specialties"]) & set(wanted):
                 continue  # not a candidate at all: nothing to avoid
-            reasons = _exclusion_reasons(expert, session, recent)
+            reasons = _exclusion_reasons(expert, session, recent, algorithm)
             if reasons:
                 exclusions.append({"expert_id": expert["expert_id"], "city": expert["city"], "reasons": reasons})
             else:
@@ -162,12 +215,18 @@ def draw(snapshot: dict[str, Any], seed_hex: str) -> dict[str, Any]:
 def check_record(record: dict[str, Any]) -> list[str]:
     """What does not hold in a published draw record (empty: it re-runs to the same result)."""
     problems = []
+    algorithm = record.get("algorithm")
+    if algorithm not in ALGORITHMS:
+        return [
+            f"the record cannot be re-run: its algorithm {algorithm!r} is not one this version re-runs: "
+            f"{'; '.join(ALGORITHMS)}"
+        ]
     try:
         if seed_commitment(record["seed"]) != record["seed_commitment"]:
             problems.append("the revealed seed does not match the commitment made before the draw")
         if snapshot_digest(record["snapshot"]) != record["snapshot_digest"]:
             problems.append("the pool snapshot does not match its digest")
-        again = draw(record["snapshot"], record["seed"])
+        again = draw(record["snapshot"], record["seed"], algorithm)
     except (KeyError, TypeError, ValueError, errors.TongbanError) as exc:
         return [*problems, f"the record cannot be re-run: {type(exc).__name__}: {exc}"]
     for part in ("committee", "reserves", "exclusions"):

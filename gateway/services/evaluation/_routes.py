@@ -11,6 +11,8 @@ from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import Response
 
 from gateway.services import ServiceFace
+from gateway.services.evaluation._record import read_archive, read_record
+from gateway.services.evaluation._report import draft_report, sign_report
 from gateway.services.evaluation._sessions import (
     ORGANISE_RIGHT,
     VENUE_RIGHT,
@@ -58,6 +60,14 @@ STEPS: Final = (
     ),
     _Step(
         "replacements", "evaluation.replace", replace_seat, ORGANISE_RIGHT, "Replace a seat's expert from the reserve"
+    ),
+    _Step("report", "evaluation.report", draft_report, ORGANISE_RIGHT, "Draft the report from the locked scores"),
+    _Step(
+        "signatures",
+        "evaluation.sign",
+        sign_report,
+        VENUE_RIGHT,
+        "A member's cloud signature (云签名) over the report, relayed by the seat's venue",
     ),
 )
 
@@ -112,5 +122,23 @@ def evaluation_routes(face: ServiceFace) -> APIRouter:
     @router.websocket("/v1/evaluations/{session_id}/events", name="evaluation_events_websocket")
     async def events_websocket(websocket: WebSocket, session_id: str) -> None:
         await follow_over_websocket(face, websocket, session_id)
+
+    @router.get(
+        "/v1/evaluations/{session_id}/record",
+        summary="Every event with its audit entry and inclusion proof against one signed checkpoint",
+    )
+    async def record(request: Request, session_id: str) -> Response:
+        return await face.run(
+            request, EvaluationOperation("evaluation.record", read_record(session_id), session_id), None
+        )
+
+    @router.get(
+        "/v1/evaluations/{session_id}/archive",
+        summary="The archive bundle (signed, archived or aborted sessions), checked by `tongban audit check`",
+    )
+    async def archive(request: Request, session_id: str) -> Response:
+        return await face.run(
+            request, EvaluationOperation("evaluation.archive", read_archive(session_id), session_id), None
+        )
 
     return router

@@ -34,8 +34,10 @@ from gateway.operations import AnsweredByTheGateway, json_reply, whole_number
 from gateway.services.evaluation._draw import ALGORITHM, draw, seed_commitment, snapshot_digest
 from gateway.services.evaluation._event_signatures import signed_event
 from gateway.services.evaluation._live import event_written, notify_event
+from gateway.services.evaluation._manifest import archive_binding
 from gateway.services.evaluation._rights import ORGANISE_RIGHT, SUPERVISE_RIGHT, VENUE_RIGHT
 from gateway.services.evaluation._states import FLOW, SessionNotReady, StatePosition, move
+from gateway.services.evaluation._suspension import mark_suspension, resume_window
 from gateway.services.evaluation.tables import evaluation_events, evaluation_sessions, evaluation_sittings
 from gateway.stages.audit import audit_event
 
@@ -154,6 +156,7 @@ def _session_document(payload: dict[str, Any]) -> dict[str, Any]:
         {
             "project_code", "title", "tenderer", "bidders", "main_venue", "secondary_venues", "committee_size",
             "tenderer_representatives", "specialties", "evaluation_at", "avoid_recent_days", "criteria",
+            "supervising_department",
         },
     )  # fmt: skip
     size = _whole(payload, "committee_size", None, 5, MAX_COMMITTEE)
@@ -210,6 +213,12 @@ def _session_document(payload: dict[str, Any]) -> dict[str, Any]:
         "evaluation_at": when.isoformat(),
         "avoid_recent_days": _whole(payload, "avoid_recent_days", DEFAULT_RECENT_DAYS, 0, 3650),
         "criteria": _criteria(payload.get("criteria", list(DEFAULT_CRITERIA))),
+        # Its staff do not sit on the committee it supervises (监督部门工作人员回避).
+        "supervising_department": (
+            _organisation(payload["supervising_department"], "supervising_department")
+            if payload.get("supervising_department") is not None
+            else None
+        ),
     }
 
 
@@ -274,15 +283,25 @@ def _last_event_id(connection: Connection, session_id: str) -> int:
 
 
 def _append_events(
-    connection: Connection, session_id: str, events: list[tuple[str, dict[str, Any]]], now: datetime
+    connection: Connection,
+    session_id: str,
+    events: list[tuple[str, dict[str, Any]]],
+    now: datetime,
+    audit_indexes: list[int | None] | None = None,
 ) -> list[int]:
     last = _last_event_id(connection, session_id)
     ids = []
     for offset, (kind, data) in enumerate(events, start=1):
         event_id = last + offset
+        audit_index = audit_indexes[offset - 1] if audit_indexes else None
         connection.execute(
             insert(evaluation_events).values(
-                session_id=session_id, event_id=event_id, kind=kind, data=_dumps(data), created_at=now
+                session_id=session_id,
+                event_id=event_id,
+                kind=kind,
+                data=_dumps(data),
+                created_at=now,
+                audit_index=audit_index,
             )
         )
         ids.append(event_id)
@@ -326,14 +345,16 @@ async def _change(runtime: Runtime, exchange: Exchange, session_id: str, change:
         return session, change(session), last
 
     session, events, last = await runtime.in_thread(prepare)
-    for offset, (kind, data) in enumerate(events, start=1):
+    audit_indexes = [
         await _audit(runtime, exchange, session_id, last + offset, kind, data)
+        for offset, (kind, data) in enumerate(events, start=1)
+    ]
 
     def write() -> None:
         with runtime.database.write() as connection:
             _save(connection, session, now)  # the version guard: ConcurrentChange if another got there first
             _keep_sittings(connection, session)
-            if _append_events(connection, session_id, events, now)[:1] not in ([], [last + 1]):
+            if _append_events(connection, session_id, events, now, audit_indexes)[:1] not in ([], [last + 1]):
                 raise ConcurrentChange(f"session {session_id} gained events while this request ran; retry")
 
     await runtime.in_thread(write)
@@ -379,12 +400,14 @@ def _advance(session: Session, when: str, to: str, reason: str) -> list[tuple[st
 
 async def _audit(
     runtime: Runtime, exchange: Exchange, session_id: str, event_id: int, kind: str, data: dict[str, Any]
-) -> None:
+) -> int | None:
+    """The event's audit entry, durable on return; its index (kept with the event for the record)."""
     index = await audit_event(
         exchange, runtime, f"evaluation.{kind}", session_id=session_id, event_id=event_id, data=data
     )
     if index is not None:
         exchange.audit_indexes.append(index)
+    return index
 
 
 # ---- views: identities for supervisors only ------------------------------------------------------
@@ -394,6 +417,10 @@ def _seat_view(seat: dict[str, Any], identities: bool) -> dict[str, Any]:
     view = {key: value for key, value in seat.items() if key != "identity"}
     if identities:
         view["identity"] = seat.get("identity")
+    elif "replaced" in seat:  # who gave way is as confidential as who sits
+        view["replaced"] = [
+            {key: value for key, value in item.items() if key != "identity"} for item in seat["replaced"]
+        ]
     return view
 
 
@@ -406,7 +433,11 @@ def session_view(session: Session, identities: bool) -> dict[str, Any]:
         "version": session.version,
         "organiser": session.organiser,
         "created_at": session.created_at.isoformat(),
-        **{key: value for key, value in document.items() if key not in ("seats", "reserves", "draw", "scores")},
+        **{
+            key: value
+            for key, value in document.items()
+            if key not in ("seats", "reserves", "draw", "scores", "signatures")
+        },
         "seats": [_seat_view(seat, identities) for seat in document.get("seats", [])],
         "reserves_left": sum(1 for item in document.get("reserves", []) if item.get("used_for") is None),
         "identities_shown": identities,
@@ -421,6 +452,12 @@ def session_view(session: Session, identities: bool) -> dict[str, Any]:
         view["scoring"] = {"submitted": {seat: sorted(by_bidder) for seat, by_bidder in sorted(scores.items())}}
         if disclosed:
             view["scoring"].update(marks=scores, deviations=deviations(document))
+    signatures = document.get("signatures")
+    if signatures is not None:
+        # Which seats signed, for everyone; the certificates' subjects (who signed) for supervisors only.
+        view["signatures"] = {"signed": sorted(signatures)}
+        if identities:
+            view["signatures"]["by_seat"] = signatures
     return view
 
 
@@ -508,7 +545,7 @@ def create_session() -> Handler:
         now = runtime.clock.now()
         session_id = _new_session_id(runtime)
         created = {"state": "scheduled", "seed_commitment": document["seed_commitment"]}
-        await _audit(runtime, exchange, session_id, 1, "created", created)  # durable before it is stored
+        audit_index = await _audit(runtime, exchange, session_id, 1, "created", created)  # durable before stored
 
         def write() -> Session:
             with runtime.database.write() as connection:
@@ -525,7 +562,7 @@ def create_session() -> Handler:
                         updated_at=now,
                     )
                 )
-                _append_events(connection, session_id, [("created", created)], now)
+                _append_events(connection, session_id, [("created", created)], now, [audit_index])
                 return _load(connection, session_id)
 
         session = await runtime.in_thread(write)
@@ -553,6 +590,12 @@ def _guard(session: Session, to: str) -> None:
     seats = session.document.get("seats", [])
     if to == "committee_drawn":
         raise SessionNotReady(f"the committee is drawn with POST /v1/evaluations/{session.id}/draw")
+    if to == "report_drafted":
+        raise SessionNotReady(f"the report is drafted with POST /v1/evaluations/{session.id}/report")
+    if to == "signed":
+        unsigned = [seat["seat"] for seat in seats if seat["seat"] not in session.document.get("signatures", {})]
+        if unsigned:
+            raise SessionNotReady(f"not every member has signed the report: {', '.join(unsigned)}")
     if to == "committee_complete":
         missing = [seat["seat"] for seat in seats if seat["checked_in"] is None]
         if missing:
@@ -578,9 +621,10 @@ def _guard(session: Session, to: str) -> None:
 def transition(session_id: str) -> Handler:
     async def handle(runtime: Runtime, exchange: Exchange) -> tuple[int, Any]:
         payload = _body(exchange)
-        _only(payload, {"to", "reason"})
+        _only(payload, {"to", "reason", "resume_within_minutes"})
         to = _text(payload, "to", high=32)
         reason = _text(payload, "reason", high=500) if payload.get("reason") is not None else None
+        resume_within = resume_window(payload, to)
 
         def change(session: Session) -> list[tuple[str, dict[str, Any]]]:
             before = session.position
@@ -592,7 +636,11 @@ def transition(session_id: str) -> Handler:
             if before.state == "suspended" and to == "scheduled":
                 _dissolve_committee(session)
             session.position = after
-            return [("state_changed", {"from": before.state, "to": after.state, "reason": reason})]
+            changed = {"from": before.state, "to": after.state, "reason": reason}
+            changed.update(mark_suspension(session.document, after.state, runtime.clock.now(), resume_within))
+            if after.state == "archived":  # the documents as archived: their manifest's digest, audited
+                changed.update(archive_binding(session.id, session.document))
+            return [("state_changed", changed)]
 
         return 200, await _changed_view(runtime, exchange, session_id, change)
 
@@ -607,6 +655,8 @@ def _dissolve_committee(session: Session) -> None:
     for seat in document["seats"]:
         seat["checked_in"] = seat["declaration"] = None
     document.pop("reserves", None)
+    for dropped in ("report", "signatures"):  # signed by the old committee: the new one drafts and signs anew
+        document.pop(dropped, None)
     earlier = document.pop("draw", None)
     if earlier is not None:
         document.setdefault("earlier_draws", []).append(earlier["snapshot_digest"])
@@ -640,6 +690,13 @@ async def _pools(runtime: Runtime, venues: list[str]) -> _Pools:
                     "specialties": list(expert.specialties),
                     "available": expert.available,
                     "employer_credit_code": expert.employer.id_number,
+                    "relations": [
+                        {"credit_code": item.credit_code, "relation": item.relation} for item in expert.relations
+                    ],
+                    "sanctions": [
+                        {"starts_on": item.starts_on.isoformat(), "ends_on": item.ends_on.isoformat()}
+                        for item in expert.sanctions
+                    ],
                 }
                 for expert in experts
             ),
@@ -699,6 +756,7 @@ def draw_committee(session_id: str) -> Handler:
                 "tenderer": document["tenderer"]["credit_code"],
                 "drawn_on": drawn_on.isoformat(),
                 "recent_days": document["avoid_recent_days"],
+                "supervising_department": (document.get("supervising_department") or {}).get("credit_code"),
             },
             "pools": pools.snapshot,
             "pools_not_offered": pools.not_offered,

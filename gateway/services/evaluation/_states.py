@@ -5,7 +5,7 @@ pauses (delayed, suspended) that return to the state they interrupted.
       -> scores_locked -> report_drafted -> signing -> signed -> archived
     delayed    from scheduled, committee_drawn or checking_in; back to where it was, or aborted
     suspended  from any state from scheduled to signing; back to where it was, to scheduled (the
-               committee is re-formed: drawn again), or aborted
+               committee is re-formed: drawn again), or aborted; with a timer (_suspension.py)
     aborted    ends the session; only archived follows
 """
 

@@ -1,4 +1,4 @@
-"""`tongban evaluation ...`: re-run a published expert draw from its record."""
+"""`tongban evaluation ...`: re-run a published expert draw from its record; write a session's archive."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli_support import fail, one_line_errors
+from gateway.cli_support import fail, one_line_errors, settings
 
 __all__ = ["app"]
 
@@ -40,4 +40,37 @@ def redraw(
     typer.echo(
         f"the draw re-runs to the same result: {committee}; {len(data['reserves'])} reserves, "
         f"{len(data['exclusions'])} exclusions"
+    )
+
+
+@app.command()
+@one_line_errors
+def archive(
+    session_id: Annotated[str, typer.Argument(metavar="SESSION_ID")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Where to write the archive")],
+    withhold_identities: Annotated[
+        bool, typer.Option(help="Leave out the documents that name the experts, as the main venue receives it")
+    ] = False,
+) -> None:
+    """Write a signed, archived or aborted session's archive bundle from the local database (check it
+    with `tongban audit check FILE --key PEM`)."""
+    from gateway.runtime import Runtime
+    from gateway.services.evaluation._record import ARCHIVABLE_IN, build_archive
+    from gateway.services.evaluation._sessions import _load
+
+    runtime = Runtime.build(settings())
+    try:
+        with runtime.database.read() as connection:
+            session = _load(connection, session_id)
+        if session.position.state not in ARCHIVABLE_IN:
+            raise fail(
+                f"session {session_id} is {session.position.state}: it is archived once signed, archived or aborted"
+            )
+        bundle = build_archive(runtime, session, identities=not withhold_identities)
+    finally:
+        runtime.database.dispose()
+    output.write_text(json.dumps(bundle, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    withheld = f"; withheld: {', '.join(bundle['withheld'])}" if bundle["withheld"] else ""
+    typer.echo(
+        f"{output}: {len(bundle['events'])} events proven, documents {', '.join(sorted(bundle['documents']))}{withheld}"
     )

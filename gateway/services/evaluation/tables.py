@@ -1,4 +1,4 @@
-"""The evaluation service's tables, on the gateway's shared metadata (migration 0007)."""
+"""The evaluation service's tables, on the gateway's shared metadata (migrations 0007, 0009)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ evaluation_events = Table(
     Column("kind", String(40), nullable=False),
     Column("data", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("audit_index", BigInteger, nullable=True),  # the event's entry in the audit log (0009)
 )
 
 # Who sat on which tenderer's committee, when: the "evaluated for the same tenderer lately" rule.

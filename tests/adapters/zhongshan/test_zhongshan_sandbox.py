@@ -154,7 +154,7 @@ def test_wsdl_is_served_with_this_servers_address(sandbox: str) -> None:
     client = zeep.Client(f"{sandbox}/services/DzzzCxService?wsdl", settings=settings)
     assert set(client.service._binding._operations) == {"QueryDzzz", "SearchDzzz"}
     client = zeep.Client(f"{sandbox}/services/JyxmCxService?wsdl", settings=settings)
-    assert set(client.service._binding._operations) == {"QueryJyxm", "SearchJyxm"}
+    assert set(client.service._binding._operations) == {"QueryJyxm", "SearchJyxm", "SearchPbzj"}
 
 
 def test_health(sandbox: str) -> None:

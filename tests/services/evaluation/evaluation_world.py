@@ -3,20 +3,29 @@ with an organiser, one venue member per city and a supervisor; and helpers to ca
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+import rfc8785
 
+from adapters.cloud_signing import CloudSignature, CloudSigningDesk, digest_to_sign
+from adapters.hohhot import HohhotClient, seed_trading_centre
 from adapters.hohhot import create_app as hohhot_sandbox
-from adapters.hohhot import seed_trading_centre
+from adapters.sandbox_documents import holder_city
+from adapters.sandboxes import RunningSandboxes, start_sandboxes
+from adapters.shenzhen import ShenzhenClient
 from adapters.shenzhen import create_app as shenzhen_sandbox
 from adapters.zhongshan import create_app as zhongshan_sandbox
 from catalogs import seed
 from catalogs.seed import SeedData
+from gateway.demo import wait_for_trust_lists
+from gateway.settings import SANDBOX_TRUST_LIST_PATH
 
 HOHHOT, ZHONGSHAN, SHENZHEN = "150100", "442000", "440300"
 
@@ -124,3 +133,162 @@ def session_request(
         "specialties": list(project.specialties),
         "evaluation_at": "2026-12-08T09:00:00+08:00",
     }
+
+
+# ---- a session run to scores_locked; the cities' cloud signature services (云签名) --------------------
+
+
+def default_marks(seat_index: int, bidder_index: int) -> dict[str, float]:
+    """Marks with a known ranking (see test_report_signing): the first bidder leads with a mean total
+    of 83.21; the second and third tie at 78.00, the third's higher price mark ranking it first; the
+    rest follow at 70 - index. No mark deviates."""
+    if bidder_index == 0:
+        return {"technical": 50 + (seat_index % 3) * 0.25, "commercial": 25, "price": 8}
+    if bidder_index == 1:
+        return {"technical": 45, "commercial": 25, "price": 8}
+    if bidder_index == 2:
+        return {"technical": 44, "commercial": 25, "price": 9}
+    return {"technical": 40 - bidder_index, "commercial": 25, "price": 5}
+
+
+def run_to_scores_locked(
+    evaluation: Evaluation,
+    marks: Callable[[int, int], dict[str, float]] = default_marks,
+    *,
+    bidders: list[Any] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> str:
+    """A session from creation through draw, check-in, clean declarations and scoring (`marks` by seat
+    index and bidder index, in the order the supervisor's view lists the seats) to scores_locked; its id.
+    `overrides` replace fields of the creation request (session_request's)."""
+    project = hohhot_project(evaluation.data)
+    request = {**session_request(evaluation.data, project, bidders=bidders), **(overrides or {})}
+    created = evaluation.post(evaluation.organiser, "/v1/evaluations", request)
+    assert created.status_code == 201, created.text
+    session_id = created.json()["id"]
+    base = f"/v1/evaluations/{session_id}"
+
+    def organise(path: str, body: dict[str, Any]) -> None:
+        answer = evaluation.post(evaluation.organiser, f"{base}/{path}", body)
+        assert answer.status_code == 200, answer.text
+
+    organise("draw", {})
+    seats = evaluation.get(evaluation.supervisor, base).json()["seats"]
+    for seat in seats:
+        checked = evaluation.post(
+            evaluation.venues[seat["venue"]], f"{base}/checkins", {"seat": seat["seat"], "venue": seat["venue"]}
+        )
+        assert checked.status_code == 200, checked.text
+    organise("transitions", {"to": "committee_complete"})
+    for seat in seats:
+        declared = evaluation.post(
+            evaluation.venues[seat["venue"]], f"{base}/declarations", {"seat": seat["seat"], "conflict": False}
+        )
+        assert declared.status_code == 200, declared.text
+    organise("transitions", {"to": "evaluating"})
+    codes = [bidder["credit_code"] for bidder in created.json()["bidders"]]
+    for seat_index, seat in enumerate(seats):
+        for bidder_index, code in enumerate(codes):
+            body = {"seat": seat["seat"], "bidder": code, "scores": marks(seat_index, bidder_index)}
+            scored = evaluation.post(evaluation.venues[seat["venue"]], f"{base}/scores", body)
+            assert scored.status_code == 200, scored.text
+    organise("transitions", {"to": "scores_locked"})
+    return session_id
+
+
+@dataclass
+class SigningEvaluation(Evaluation):
+    """The evaluation world with the sandboxes' PKI: trust lists, CRLs and cloud signature services."""
+
+    sandboxes: RunningSandboxes
+
+
+@pytest.fixture(name="signing_sandboxes", scope="module")
+def signing_sandboxes_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandboxes]:
+    """(Import it with `signing_evaluation_fixture`.) The three sandboxes with their demo PKI."""
+    running = start_sandboxes(base_port=0, sandbox_dir=tmp_path_factory.mktemp("var") / "sandbox")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(name="signing_evaluation")
+def signing_evaluation_fixture(start_gateway: Any, signing_sandboxes: RunningSandboxes) -> SigningEvaluation:
+    """A gateway holding the three cities' trust lists, with the members of the `evaluation` fixture."""
+    assert signing_sandboxes.material is not None
+    regions = signing_sandboxes.regions()
+    pki_dir = signing_sandboxes.material.directory / "pki"
+    gateway = start_gateway(
+        partner_urls=regions,
+        trust_list_urls={region: f"{url}{SANDBOX_TRUST_LIST_PATH}" for region, url in regions.items()},
+        trust_list_operators={region: pki_dir / region / "trust-list-operator.crt" for region in regions},
+    )
+    wait_for_trust_lists(gateway.url, set(regions))
+    organiser = gateway.add_member("150100.hhggzy.organiser")
+    gateway.grant(organiser.id, "evaluation.organise")
+    venues = {}
+    for city, name in ((HOHHOT, "hhggzy"), (ZHONGSHAN, "zsggzy"), (SHENZHEN, "szggzy")):
+        venues[city] = gateway.add_member(f"{city}.{name}.venue")
+        gateway.grant(venues[city].id, "evaluation.venue")
+    supervisor = gateway.add_member("150100.hhczj.supervisor")
+    gateway.grant(supervisor.id, "evaluation.supervise")
+    outsider = gateway.add_member("440300.szgov.window")
+    return SigningEvaluation(gateway, seed.generate(), organiser, venues, supervisor, outsider, signing_sandboxes)
+
+
+CLOUD_SIGNING_CLIENTS: dict[str, Any] = {HOHHOT: HohhotClient, SHENZHEN: ShenzhenClient}
+"""The cities whose adapters reach a cloud signature service (Zhongshan's SOAP one is not written yet)."""
+
+
+def cloud_sign(sandboxes: RunningSandboxes, city: str, id_number: str, data: bytes) -> CloudSignature:
+    """The resident's signature over `data`, by the city's cloud signature service, through its adapter."""
+
+    async def ask() -> CloudSignature | None:
+        async with CLOUD_SIGNING_CLIENTS[city](sandboxes.regions()[city]) as client:
+            signed: CloudSignature | None = await client.cloud_sign(id_number, data)
+            return signed
+
+    signed = asyncio.run(ask())
+    assert signed is not None, f"{city}'s cloud signature service knows no {id_number}"
+    return signed
+
+
+def pki_sign(sandboxes: RunningSandboxes, city: str, id_number: str, data: bytes) -> CloudSignature:
+    """What a city's cloud signature service would answer, made here with a key certified by the city's
+    SM2 CA: for a city whose service no adapter reaches yet (Zhongshan's SOAP one)."""
+    assert sandboxes.material is not None
+    desk = CloudSigningDesk(sandboxes.material.pki, city, {id_number: "评标专家"})
+    certificate, _chain = desk.certificate(id_number)
+    return desk.sign_digest(id_number, digest_to_sign(certificate, data))
+
+
+def signature_body(seat: str, signed: CloudSignature) -> dict[str, Any]:
+    """The body of POST .../signatures for a cloud signature."""
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode("ascii")
+
+    return {
+        "seat": seat,
+        "signature": b64(signed.signature),
+        "certificate": b64(signed.certificate),
+        "chain": [b64(item) for item in signed.chain],
+    }
+
+
+def sign_for_seat(evaluation: SigningEvaluation, session_id: str, seat: dict[str, Any]) -> httpx.Response:
+    """The seat's member signs the session's report through the cloud signature service of the member's
+    city (an expert's pool city; a tenderer's representative's from the id number), relayed by the
+    seat's venue. `seat` as the supervisor sees it (with the identity)."""
+    session = evaluation.get(evaluation.supervisor, f"/v1/evaluations/{session_id}").json()
+    identity = seat["identity"]
+    city = identity.get("city") or holder_city(identity["id_number"])
+    content = rfc8785.dumps(session["report"]["content"])
+    if city in CLOUD_SIGNING_CLIENTS:
+        signed = cloud_sign(evaluation.sandboxes, city, identity["id_number"], content)
+    else:  # no adapter reaches this city's service yet: its SM2 CA certifies a key made here, as the service would
+        signed = pki_sign(evaluation.sandboxes, city, identity["id_number"], content)
+    return evaluation.post(
+        evaluation.venues[seat["venue"]],
+        f"/v1/evaluations/{session_id}/signatures",
+        signature_body(seat["seat"], signed),
+    )

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from catalogs import make_uscc
 from gateway.cli import app as cli
-from gateway.services.evaluation import ALGORITHM, DrawImpossible, check_record, draw, snapshot_digest
+from gateway.services.evaluation import ALGORITHM, ALGORITHMS, DrawImpossible, check_record, draw, snapshot_digest
 
 SPECIALTIES = ("information_technology", "financial_accounting", "legal_services")
 TENDERER = make_uscc("1", "1", "150100", "TB000001")
@@ -31,6 +31,8 @@ def _expert(city: str, number: int, specialty: str, **changes: Any) -> dict[str,
         "specialties": [specialty],
         "available": True,
         "employer_credit_code": ELSEWHERE,
+        "relations": [],
+        "sanctions": [],
         **changes,
     }
 
@@ -50,6 +52,7 @@ def _snapshot(**session: Any) -> dict[str, Any]:
             "tenderer": TENDERER,
             "drawn_on": "2026-12-08",
             "recent_days": 90,
+            "supervising_department": None,
             **session,
         },
         "pools": pools,
@@ -58,16 +61,16 @@ def _snapshot(**session: Any) -> dict[str, Any]:
     }
 
 
-def _record(snapshot: dict[str, Any], seed: str) -> dict[str, Any]:
+def _record(snapshot: dict[str, Any], seed: str, algorithm: str = ALGORITHM) -> dict[str, Any]:
     return {
         "session_id": snapshot["session"]["id"],
-        "algorithm": ALGORITHM,
+        "algorithm": algorithm,
         "drawn_at": "2026-12-08T08:30:00+00:00",
         "seed_commitment": hashlib.sha256(bytes.fromhex(seed)).hexdigest(),
         "seed": seed,
         "snapshot_digest": snapshot_digest(snapshot),
         "snapshot": snapshot,
-        **draw(snapshot, seed),
+        **draw(snapshot, seed, algorithm),
     }
 
 
@@ -117,6 +120,62 @@ def test_avoidance_excludes_with_the_reason_for_each_rule() -> None:
     assert detail["detail"] == f"works for the bidder {BIDDER}"
     drawn = {seat["expert_id"] for seat in result["committee"]} | {item["expert_id"] for item in result["reserves"]}
     assert not drawn & set(reasons)
+
+
+def test_declared_relations_the_supervising_department_and_sanctions_are_avoided() -> None:
+    department = make_uscc("1", "1", "150100", "TB000004")
+    snapshot = _snapshot(supervising_department=department)
+    pool = snapshot["pools"]["440300"]
+    pool[0]["relations"] = [{"credit_code": BIDDER, "relation": "close_relative_employed"}]
+    pool[1]["relations"] = [
+        {"credit_code": ELSEWHERE, "relation": "shareholder"},  # not a party to this tender
+        {"credit_code": TENDERER, "relation": "former_employer"},
+    ]
+    pool[2]["employer_credit_code"] = department
+    pool[3]["sanctions"] = [{"starts_on": "2026-12-08", "ends_on": "2027-06-07"}]  # from the draw date on
+    pool[4]["sanctions"] = [{"starts_on": "2025-01-01", "ends_on": "2026-12-07"}]  # over the day before
+    pool[5]["sanctions"] = [{"starts_on": "2026-12-09", "ends_on": "2027-01-01"}]  # not yet in force
+    result = draw(snapshot, SEED)
+    reasons = {item["expert_id"]: item["reasons"] for item in result["exclusions"]}
+    assert reasons == {
+        pool[0]["expert_id"]: [
+            {"rule": "related_to_bidder", "detail": f"a close relative works for the bidder {BIDDER}"}
+        ],
+        pool[1]["expert_id"]: [
+            {"rule": "related_to_tenderer", "detail": "worked in the last three years for the tenderer"}
+        ],
+        pool[2]["expert_id"]: [
+            {"rule": "staff_of_supervising_department", "detail": f"works for the supervising department {department}"}
+        ],
+        pool[3]["expert_id"]: [
+            {"rule": "under_sanction", "detail": "under a sanction from 2026-12-08 until 2027-06-07"}
+        ],
+    }
+    drawn = {seat["expert_id"] for seat in result["committee"]} | {item["expert_id"] for item in result["reserves"]}
+    assert not drawn & set(reasons)
+    assert check_record(_record(snapshot, SEED)) == []
+
+
+def test_a_v1_record_re_runs_by_the_v1_rules_and_an_unknown_algorithm_is_refused(tmp_path: Path) -> None:
+    snapshot = _snapshot()
+    del snapshot["session"]["supervising_department"]
+    for pool in snapshot["pools"].values():
+        for expert in pool:
+            del expert["relations"], expert["sanctions"]
+    old = _record(snapshot, SEED, ALGORITHMS[0])  # as drawn before v2: its snapshot has no v2 fields
+    assert old["algorithm"].startswith("tongban-draw-v1") and check_record(old) == []
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old), encoding="utf-8")
+    assert CliRunner().invoke(cli, ["evaluation", "redraw", str(path)]).exit_code == 0
+    assert any("cannot be re-run" in problem for problem in check_record({**old, "algorithm": ALGORITHM}))
+    unknown = check_record({**old, "algorithm": "tongban-draw-v9"})
+    assert unknown == [
+        "the record cannot be re-run: its algorithm 'tongban-draw-v9' is not one this version re-runs: "
+        + "; ".join(ALGORITHMS)
+    ]
+    path.write_text(json.dumps({**old, "algorithm": "tongban-draw-v9"}), encoding="utf-8")
+    refused = CliRunner().invoke(cli, ["evaluation", "redraw", str(path)])
+    assert refused.exit_code == 1 and "not one this version re-runs" in refused.output
 
 
 def test_a_pool_too_small_cannot_fill_the_committee() -> None:

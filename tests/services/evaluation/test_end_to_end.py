@@ -59,14 +59,17 @@ def test_a_session_runs_from_scheduling_to_evaluating(evaluation: Evaluation, tm
     assert public["state"] == "committee_drawn" and public["identities_shown"] is False
     assert all("identity" not in seat for seat in public["seats"]) and "seed" not in public["draw"]
     experts = [seat for seat in public["seats"] if seat["kind"] == "expert"]
-    assert len(experts) == 6 and {seat["venue"] for seat in experts} <= {HOHHOT, SHENZHEN}
+    assert len(experts) == 6 and {seat["venue"] for seat in experts} == {HOHHOT, ZHONGSHAN, SHENZHEN}
     assert {seat["specialty"] for seat in experts} == set(project.specialties)
 
     # The supervisor sees who sits where, and the whole record; it re-runs to the same committee.
     supervised = evaluation.get(evaluation.supervisor, f"/v1/evaluations/{session_id}").json()
     record = supervised["draw"]
     assert hashlib.sha256(bytes.fromhex(record["seed"])).hexdigest() == commitment
-    assert record["snapshot"]["pools_not_offered"] == [ZHONGSHAN]  # Zhongshan's adapter offers no pool yet
+    assert record["snapshot"]["pools_not_offered"] == []  # each venue's pool, Zhongshan's through SOAP too
+    assert {venue: len(pool) for venue, pool in record["snapshot"]["pools"].items()} == {
+        city: len(evaluation.data.city(city).experts) for city in (HOHHOT, ZHONGSHAN, SHENZHEN)
+    }
     seated = {
         (seat["identity"]["city"], seat["identity"]["expert_id"])
         for seat in supervised["seats"]

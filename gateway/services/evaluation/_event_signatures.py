@@ -5,7 +5,8 @@ The signature is a detached compact JWS (RFC 7515 appendix F: `header..signature
 current response-signing key (its `kid` in /.well-known/jwks.json), over the RFC 8785 canonical JSON
 of the event without its `signature` member:
 
-    {"session", "id", "kind", "data", "at"}     what is signed; `session` ties it to one session
+    {"session", "id", "kind", "data", "at", "audit_index"}   what is signed; `session` ties it to one
+                                                session, `audit_index` to its audit entry
     "signature": "<b64url header>..<b64url sig>"   header {"alg", "kid", "typ": EVENT_SIGNATURE_TYPE}
 
 `gateway.client.verify_gateway_event` checks one against the JWKS.

@@ -1021,7 +1021,13 @@ def read_events(database: Database, session_id: str, after: int, limit: int = 50
             .limit(limit)
         ).all()
     return [
-        {"id": row.event_id, "kind": row.kind, "data": json.loads(row.data), "at": row.created_at.isoformat()}
+        {
+            "id": row.event_id,
+            "kind": row.kind,
+            "data": json.loads(row.data),
+            "at": row.created_at.isoformat(),
+            "audit_index": row.audit_index,  # its entry in the audit log (GET .../record proves it)
+        }
         for row in rows
     ]
 

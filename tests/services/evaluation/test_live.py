@@ -187,6 +187,8 @@ def test_sse_held_open_pushes_signed_events_as_they_happen(evaluation: Evaluatio
         for event in (delayed, rescheduled):
             assert event["session"] == session_id
             assert verify_gateway_event(event, jwks) == jwks["keys"][0]["kid"]
+            entry, _leaf = evaluation.gateway.runtime.audit_log.entry(event["audit_index"])  # signed with the event
+            assert (entry["session_id"], entry["event_id"], entry["data"]) == (session_id, event["id"], event["data"])
         exchange_id = head.headers["x-tongban-exchange-id"]
     closing = _closing_entry(evaluation, exchange_id)
     assert closing["outcome"] == "streamed" and closing["items_sent"] == 3 and closing["last_item"] == 3
@@ -201,6 +203,7 @@ def test_sse_held_open_pushes_signed_events_as_they_happen(evaluation: Evaluatio
         lambda event: event["data"].update(to="aborted"),
         lambda event: event.update(id=event["id"] + 1),
         lambda event: event.update(session="EV20261208000000000000"),
+        lambda event: event.update(audit_index=event["audit_index"] + 1),
         lambda event: event.update(signature=event["signature"][:-4] + "AAAA"),
         lambda event: event.pop("signature"),
     ],

@@ -101,6 +101,7 @@ SANDBOXES: tuple[SandboxSpec, ...] = (
             ),
         ),
         handles_applications=True,
+        cloud_signing=True,
     ),
     SandboxSpec(
         "hohhot",

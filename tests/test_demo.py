@@ -31,8 +31,10 @@ def test_demo_starts_its_own_gateway_and_sandboxes_and_every_flow_passes(tmp_pat
     assert "Shenzhen enterprise's credit report for a Zhongshan bank (financing)" in result.stdout
     assert "a credit repair at the platform supersedes a report issued before" in result.stdout
     assert "remote evaluation scheduled, committee drawn (Hohhot main venue; Zhongshan, Shenzhen)" in result.stdout
+    assert "remote evaluation: report drafted, signed by every member (云签名 of their cities)" in result.stdout
+    assert "remote evaluation archived: the main venue's archive verifies offline" in result.stdout
     assert "remote evaluation: a venue reconnects and resumes its event stream" in result.stdout
     # A flow is ok only when its own checks held (for credit: withheld sections, valid, tampered, superseded).
     assert "│ FAILED" not in result.stdout
-    assert result.stdout.count(" ok ") >= 16
+    assert result.stdout.count(" ok ") >= 18
     assert "Warning" not in result.stderr and "Traceback" not in result.stderr  # only the demo's own lines

@@ -3,7 +3,7 @@
     ZhongshanMapping    pure mapping between canonical records and Zhongshan's XML (field map driven)
     ZhongshanClient     zeep-based PartnerClient for DzzzCxService (licences), XyxxCxService (credit),
                         BjztTbService (application status), DzyzCxService (seals), JyxmCxService (trading,
-                        and the expert pool: find_experts)
+                        and the expert pool: find_experts), YqmService (the cloud signature service: cloud_sign)
     create_app          the runnable sandbox of Zhongshan's systems (Starlette, SOAP 1.1)
 
 The WSDLs ship as package data in adapters/zhongshan/wsdl/.

@@ -7,6 +7,8 @@ from importlib import resources
 from typing import Any, Final
 
 __all__ = [
+    "CLOUD_SIGN",
+    "CLOUD_SIGN_CERTIFICATE",
     "ERROR_BAD_PARAMETER",
     "ERROR_BAD_REQUEST",
     "ERROR_INTERNAL",
@@ -17,6 +19,7 @@ __all__ = [
     "NAMESPACES",
     "OPERATIONS",
     "SOAP_ENV",
+    "SIGNING_SERVICE",
     "SUBMIT",
     "Operation",
     "operation",
@@ -31,6 +34,7 @@ NAMESPACES: Final[dict[str, str]] = {
     "BjztTbService": "urn:zhongshan:gov:bjzt",
     "DzyzCxService": "urn:zhongshan:gov:dzyz",
     "JyxmCxService": "urn:zhongshan:gov:jyxm",
+    "YqmService": "urn:zhongshan:gov:yqm",
 }
 """Each service the sandbox serves, with the target namespace of its WSDL."""
 
@@ -76,6 +80,9 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
     Operation("JyxmCxService", "SearchJyxm", "TradingProject", ("status",), 0, many=True),
     # The expert pool: its records and its one parameter are read outside the field map (see EXPERT_SEARCH).
     Operation("JyxmCxService", "SearchPbzj", "EvaluationExpert", (), 0, many=True),
+    # The cloud signature service: certificates and signatures, read outside the field map (see CLOUD_SIGN).
+    Operation("YqmService", "QueryQmzs", "CloudSignature", (), 0, many=False),
+    Operation("YqmService", "QmZy", "CloudSignature", (), 0, many=False),
 )
 
 
@@ -85,6 +92,14 @@ SUBMIT: Final = ("BjztTbService", "TjBj")
 
 EXPERT_SEARCH: Final = ("JyxmCxService", "SearchPbzj")
 """The operation that lists the trading centre's expert pool (PBZJ records, adapters/zhongshan/_experts.py)."""
+
+
+SIGNING_SERVICE: Final = "YqmService"
+"""The cloud signature service (云签名服务): served only by a sandbox given its signing desk."""
+CLOUD_SIGN_CERTIFICATE: Final = (SIGNING_SERVICE, "QueryQmzs")
+"""The operation that answers a resident's certificate and its chain (QMZS, adapters/zhongshan/_cloud_signing.py)."""
+CLOUD_SIGN: Final = (SIGNING_SERVICE, "QmZy")
+"""The operation that signs a client-computed SM3(Z || data) with a resident's key (QMJG)."""
 
 
 def operation(service: str, name: str) -> Operation | None:

@@ -34,9 +34,20 @@ from lxml import etree
 from pydantic import BaseModel
 from zeep.transports import AsyncTransport
 
+from adapters.cloud_signing import CloudSignature, digest_to_sign
+from adapters.zhongshan._cloud_signing import (
+    ALGORITHM_PARAMETER,
+    DIGEST_PARAMETER,
+    ID_PARAMETER,
+    SIGNATURE_ALGORITHM,
+    certificate_from_partner,
+    signature_from_partner,
+)
 from adapters.zhongshan._exceptions import MalformedPartnerData, PartnerRejected, PartnerUnavailable
 from adapters.zhongshan._experts import SPECIALTY_PARAMETER, expert_from_partner
 from adapters.zhongshan._services import (
+    CLOUD_SIGN,
+    CLOUD_SIGN_CERTIFICATE,
     EXPERT_SEARCH,
     FAULT_DETAIL,
     NAMESPACES,
@@ -57,7 +68,7 @@ from gateway.canonical import (
     Seal,
     TradingProject,
 )
-from trust import XmlRejected, parse_xml
+from trust import TrustError, XmlRejected, parse_xml
 
 __all__ = ["ZhongshanClient"]
 
@@ -69,7 +80,8 @@ def _refuse(request: httpx.Request) -> httpx.Response:
 
 
 class ZhongshanClient:
-    """PartnerClient for Zhongshan (442000) over SOAP 1.1: licences, credit, application status, seals, trading."""
+    """PartnerClient for Zhongshan (442000) over SOAP 1.1: licences, credit, application status, seals, trading,
+    and residents' cloud signatures."""
 
     city = "442000"
 
@@ -110,7 +122,7 @@ class ZhongshanClient:
         }
         return self._read_answer(op, await self._invoke(op, parameters), record_type)
 
-    async def _invoke(self, op: Operation, parameters: dict[str, str]) -> httpx.Response:
+    async def _invoke(self, op: Operation, parameters: dict[str, Any]) -> httpx.Response:
         """Send one operation with zeep; the one place where httpx and zeep errors become ours."""
         try:
             response: httpx.Response = await getattr(self._service(op.service), op.name)(**parameters)
@@ -261,6 +273,44 @@ class ZhongshanClient:
             ]
         except ValueError as exc:
             raise MalformedPartnerData(f"Zhongshan {op.service} answered malformed data: {exc}") from exc
+
+    async def cloud_sign(self, id_number: str, data: bytes) -> CloudSignature | None:
+        """A resident's signature over `data` by Zhongshan's cloud signature service (云签名, YqmService),
+        made with the resident's own key after the resident authorised it; None if the service knows no such
+        person. Only the hash leaves: the resident's certificate first (QueryQmzs), then SM3(Z || data) to
+        sign (QmZy)."""
+        found = await self._signing_answer(CLOUD_SIGN_CERTIFICATE, {ID_PARAMETER: id_number})
+        if found is None:
+            return None
+        try:
+            certificate, _chain = certificate_from_partner(found, id_number)
+        except ValueError as exc:
+            raise MalformedPartnerData(f"Zhongshan YqmService answered malformed data: {exc}") from exc
+        try:
+            digest = digest_to_sign(certificate, data)
+        except (TrustError, ValueError) as exc:
+            raise MalformedPartnerData(
+                "Zhongshan YqmService answered malformed data: QMZS/ZSNR: not an SM2 certificate"
+            ) from exc
+        parameters = {ID_PARAMETER: id_number, DIGEST_PARAMETER: digest, ALGORITHM_PARAMETER: SIGNATURE_ALGORITHM}
+        answered = await self._signing_answer(CLOUD_SIGN, parameters)
+        if answered is None:
+            return None
+        try:
+            return signature_from_partner(answered, id_number)
+        except ValueError as exc:
+            raise MalformedPartnerData(f"Zhongshan YqmService answered malformed data: {exc}") from exc
+
+    async def _signing_answer(self, which: tuple[str, str], parameters: dict[str, Any]) -> Any | None:
+        """The one record of a signing operation's answer, or None when it answered none (not a resident)."""
+        op = operation(*which)
+        assert op is not None
+        found = self._answer(op, await self._invoke(op, parameters))
+        if len(found) > 1:
+            raise MalformedPartnerData(
+                f"Zhongshan {op.service}.{op.name} answered {len(found)} records for one resident"
+            )
+        return found[0] if found else None
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""

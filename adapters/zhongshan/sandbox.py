@@ -8,6 +8,9 @@
     POST /services/DzyzCxService           SOAP 1.1 (QueryDzyz, SearchDzyz): the seal platform, GB18030
     POST /services/JyxmCxService           SOAP 1.1 (QueryJyxm, SearchJyxm): the trading centre; SearchPbzj: its
                                            expert pool (评标专家库), every expert, or those of one specialty (ZYDM)
+    POST /services/YqmService              SOAP 1.1 (QueryQmzs, QmZy): the cloud signature service (云签名), when
+                                           the sandbox is given its `signing` desk: a resident's certificate, and
+                                           the resident's signature over a hash the caller computed
     GET  /services/<service>?wsdl          the service's WSDL, soap:address pointing at this server
     GET  /health                           {"status": "ok", ...}
 
@@ -20,6 +23,8 @@ carries a Zhongshan error code (<ZSCW><CWDM>ZS-E1002</CWDM><CWXX>...</CWXX></ZSC
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
 import logging
 from collections.abc import Iterable
@@ -34,9 +39,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.cloud_signing import CloudSigningDesk, NotAResident
 from adapters.sandbox_handling import HandlingDesk
+from adapters.zhongshan._cloud_signing import (
+    ALGORITHM_PARAMETER,
+    DIGEST_PARAMETER,
+    ID_PARAMETER,
+    SIGNATURE_ALGORITHM,
+    certificate_to_partner,
+    signature_to_partner,
+)
 from adapters.zhongshan._experts import SPECIALTY_PARAMETER, expert_to_partner
 from adapters.zhongshan._services import (
+    CLOUD_SIGN,
+    CLOUD_SIGN_CERTIFICATE,
     ERROR_BAD_PARAMETER,
     ERROR_BAD_REQUEST,
     ERROR_INTERNAL,
@@ -45,6 +61,7 @@ from adapters.zhongshan._services import (
     EXPERT_SEARCH,
     FAULT_DETAIL,
     NAMESPACES,
+    SIGNING_SERVICE,
     SOAP_ENV,
     SUBMIT,
     Operation,
@@ -68,6 +85,7 @@ __all__ = ["create_app", "sample_applications"]
 
 _log = logging.getLogger(__name__)
 _WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
+_SM3_BYTES = 32
 
 
 class _Fault(Exception):
@@ -109,6 +127,7 @@ class _Store:
     projects: dict[str, TradingProject] = field(default_factory=dict)
     experts: dict[str, EvaluationExpert] = field(default_factory=dict)
     desk: HandlingDesk | None = None
+    signing: CloudSigningDesk | None = None
 
     def answer(self, op: Operation, arguments: dict[str, Any]) -> list[BaseModel]:
         if op.record_type == "Licence" and not op.many:
@@ -255,6 +274,10 @@ class _SoapService:
             elements = [self.mapping.to_partner(self.receive(call))]
         elif (self.name, op.name) == EXPERT_SEARCH:
             elements = [expert_to_partner(expert) for expert in self.experts(call)]
+        elif (self.name, op.name) == CLOUD_SIGN_CERTIFICATE:
+            elements = self.signing_certificate(call)
+        elif (self.name, op.name) == CLOUD_SIGN:
+            elements = self.cloud_sign(call)
         else:
             elements = [self.mapping.to_partner(record) for record in self.store.answer(op, self.arguments(op, call))]
         envelope, body = _envelope()
@@ -275,6 +298,50 @@ class _SoapService:
             raise _Fault("Client", ERROR_BAD_PARAMETER, f"参数错误：专业代码 {text} 无效") from None
         experts = sorted(self.store.experts.values(), key=lambda expert: expert.expert_id)
         return [expert for expert in experts if wanted is None or wanted in expert.specialties]
+
+    def signing_certificate(self, call: Any) -> list[Any]:
+        """The resident's QMZS, or nothing for someone the service does not know."""
+        given = self.signing_parameters(call, (ID_PARAMETER,))
+        assert self.store.signing is not None  # the service is routed only with its desk
+        try:
+            certificate, chain = self.store.signing.certificate(given[ID_PARAMETER])
+        except NotAResident:
+            return []
+        return [certificate_to_partner(given[ID_PARAMETER], certificate, chain)]
+
+    def cloud_sign(self, call: Any) -> list[Any]:
+        """The resident's signature over the 32-byte SM3 hash ZYZ (QMJG), or nothing for a stranger."""
+        given = self.signing_parameters(call, (ID_PARAMETER, DIGEST_PARAMETER, ALGORITHM_PARAMETER))
+        if given[ALGORITHM_PARAMETER] != SIGNATURE_ALGORITHM:
+            raise _Fault("Client", ERROR_BAD_PARAMETER, f"参数错误：{ALGORITHM_PARAMETER} 只支持 {SIGNATURE_ALGORITHM}")
+        try:
+            digest = base64.b64decode(given[DIGEST_PARAMETER], validate=True)
+        except binascii.Error:
+            raise _Fault("Client", ERROR_BAD_PARAMETER, f"参数错误：{DIGEST_PARAMETER} 必须是 Base64") from None
+        if len(digest) != _SM3_BYTES:
+            raise _Fault("Client", ERROR_BAD_PARAMETER, f"参数错误：{DIGEST_PARAMETER} 必须是 32 字节的 SM3 杂凑值")
+        assert self.store.signing is not None
+        try:
+            signed = self.store.signing.sign_digest(given[ID_PARAMETER], digest)
+        except NotAResident:
+            return []
+        return [signature_to_partner(given[ID_PARAMETER], signed)]
+
+    @staticmethod
+    def signing_parameters(call: Any, names: tuple[str, ...]) -> dict[str, str]:
+        """The signing operation's parameters, every one required and none other accepted."""
+        given: dict[str, str] = {}
+        for child in call:
+            if not isinstance(child.tag, str):
+                continue
+            name = _local(child)
+            if name not in names or name in given:
+                raise _Fault("Client", ERROR_BAD_PARAMETER, f"参数错误：{_local(call)} 不接受 {name}")
+            given[name] = (child.text or "").strip()
+        for name in names:
+            if not given.get(name):
+                raise _Fault("Client", ERROR_MISSING_PARAMETER, f"缺少必填参数：{name}")
+        return given
 
     def receive(self, call: Any) -> ApplicationStatus:
         records = [child for child in call if isinstance(child.tag, str)]
@@ -313,9 +380,11 @@ def create_app(
     *,
     applications: Iterable[ApplicationStatus] | None = None,
     handling: HandlingDesk | None = None,
+    signing: CloudSigningDesk | None = None,
 ) -> Starlette:
     """The Zhongshan sandbox as an ASGI app, holding the seeded Zhongshan data (generate() by default).
-    `handling` receives applications from other cities (default: a desk that moves only when told)."""
+    `handling` receives applications from other cities (default: a desk that moves only when told);
+    with `signing`, it also plays the city's cloud signature service (云签名, YqmService)."""
     desk = handling or HandlingDesk("442000")
     seed = seed_data if seed_data is not None else generate()
     zhongshan = seed.city("zhongshan")
@@ -331,9 +400,11 @@ def create_app(
             expert.expert_id: EvaluationExpert.model_validate(expert.model_dump()) for expert in zhongshan.experts
         },
         desk=desk,
+        signing=signing,
     )
     mapping = ZhongshanMapping()
-    services = {name: _SoapService(name, store, mapping) for name in NAMESPACES}
+    offered = [name for name in NAMESPACES if name != SIGNING_SERVICE or signing is not None]
+    services = {name: _SoapService(name, store, mapping) for name in offered}
 
     async def health(request: Request) -> Response:
         return JSONResponse(

@@ -6,9 +6,12 @@ The rows share one session: a row that cannot run because an earlier one failed 
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from typing import Any
+
+import httpx
 
 from gateway.demo import DemoContext
 from gateway.services.evaluation._draw import check_record
@@ -125,12 +128,98 @@ def _score_and_lock(session: _Session) -> str:
     for number, seat in enumerate(document["seats"]):
         for rank, code in enumerate(bidders):
             marks = {"technical": 52 - 3 * rank + number % 3, "commercial": 24 - rank, "price": 9 - rank % 2}
+            if (number, rank) == (2, 0):
+                marks["technical"] = 30  # far from the others' marks: flagged before the lock
             session.post(
                 session.venues[seat["venue"]], "scores", {"seat": seat["seat"], "bidder": code, "scores": marks}
             )
     locked = session.move("scores_locked")
     flagged = locked["scoring"]["deviations"]
-    return f"{len(document['seats'])} members marked {len(bidders)} bidders; {len(flagged)} marks flagged; locked"
+    marks = "1 mark" if len(flagged) == 1 else f"{len(flagged)} marks"
+    return f"{len(document['seats'])} members marked {len(bidders)} bidders; {marks} flagged; locked"
+
+
+def _report_and_signatures(session: _Session) -> str:
+    """The report drafted; every member signs it through the cloud signature service (云签名) of the
+    member's city, reached through that city's adapter, and the seat's venue relays the signature."""
+    import asyncio
+
+    import rfc8785
+
+    from gateway.app import partner_directory
+
+    session.started()
+    drafted = session.post(session.organiser, "report", {})
+    session.move("signing")
+    content = rfc8785.dumps(drafted["report"]["content"])
+    partners = partner_directory(session.context.settings)
+
+    async def cloud_sign(city: str, id_number: str) -> Any:
+        cloud_sign = getattr(partners.client_for(city), "cloud_sign", None)
+        if cloud_sign is None:
+            raise RuntimeError(f"city {city}'s adapter reaches no cloud signature service")
+        return await cloud_sign(id_number, content)
+
+    def member_city(identity: dict[str, Any]) -> str:
+        """An expert's pool city; a tenderer's representative's from the id number's address code."""
+        city = identity.get("city") or next(
+            (city for city in partners.cities if city[:4] == identity["id_number"][:4]), None
+        )
+        if city is None:
+            raise RuntimeError(f"no city with a cloud signature service for {identity['id_number'][:6]}…")
+        return str(city)
+
+    async def sign_all(seats: list[dict[str, Any]]) -> dict[str, Any]:
+        try:
+            return {
+                seat["seat"]: await cloud_sign(member_city(seat["identity"]), seat["identity"]["id_number"])
+                for seat in seats
+            }
+        finally:
+            await partners.aclose()
+
+    seats = session.supervised()["seats"]
+    signatures = asyncio.run(sign_all(seats))
+    answer: dict[str, Any] = {}
+    for seat in seats:
+        signed = signatures[seat["seat"]]
+        if signed is None:
+            raise RuntimeError(f"the cloud signature service knows no member of seat {seat['seat']}")
+        answer = session.post(
+            session.venues[seat["venue"]],
+            "signatures",
+            {
+                "seat": seat["seat"],
+                "signature": base64.b64encode(signed.signature).decode(),
+                "certificate": base64.b64encode(signed.certificate).decode(),
+                "chain": [base64.b64encode(item).decode() for item in signed.chain],
+            },
+        )
+    assert answer["state"] == "signed", answer["state"]
+    ranking = drafted["report"]["content"]["ranking"]
+    cities = sorted({member_city(seat["identity"]) for seat in seats})
+    return (
+        f"ranking {' > '.join(str(item['bidder'])[-6:] for item in ranking)}; digest "
+        f"{drafted['report']['digest'][:12]}…; {len(seats)} members signed through the cloud signature "
+        f"services of {', '.join(cities)}: {answer['state']}"
+    )
+
+
+def _archived(session: _Session) -> str:
+    from gateway.audit import check_archive, parse_verifier_key
+
+    session_id = session.started()
+    session.move("archived")
+    context = session.context
+    bundle = context.call(session.venues[HOHHOT], "GET", f"/v1/evaluations/{session_id}/archive").json()
+    info = httpx.get(f"{context.url}/.well-known/tongban", trust_env=False).json()
+    report = check_archive(bundle, parse_verifier_key(info["audit_key"]).public_key)
+    assert report.passed, [check for check in report.checks if not check.passed]
+    return (
+        f"the main venue's archive: {len(bundle['events'])} events proven in the audit log, documents "
+        f"{', '.join(sorted(bundle['documents']))} (withheld: {', '.join(bundle.get('withheld', [])) or 'none'}); "
+        f"{len(report.checks)} checks pass offline"
+    )
 
 
 def _events_resume(session: _Session) -> str:
@@ -172,8 +261,6 @@ def _parse_sse(text: str) -> list[dict[str, Any]]:
 
 
 def _events(context: DemoContext, member: Any, session_id: str, extra: dict[str, str]) -> Any:
-    import httpx
-
     path = f"/v1/evaluations/{session_id}/events?wait=0"
     headers = member.signed_headers("GET", context.url + path, b"", audience=context.gateway_id, headers=extra)
     response = httpx.get(context.url + path, headers=headers, trust_env=False, timeout=30)
@@ -189,5 +276,8 @@ def evaluation_flows(context: DemoContext) -> list[tuple[str, Callable[[], str]]
         ("remote evaluation: check-in, a conflict replaced from the reserve, suspended and resumed",
          lambda: _check_in_and_declare(session)),
         ("remote evaluation: scores from the venues, deviations flagged, locked", lambda: _score_and_lock(session)),
+        ("remote evaluation: report drafted, signed by every member (云签名 of their cities)",
+         lambda: _report_and_signatures(session)),
+        ("remote evaluation archived: the main venue's archive verifies offline", lambda: _archived(session)),
         ("remote evaluation: a venue reconnects and resumes its event stream", lambda: _events_resume(session)),
     ]  # fmt: skip

@@ -72,12 +72,12 @@ async def _expire(runtime: Runtime, session_id: str, now: datetime) -> bool:
             return None  # resumed, re-formed or aborted meanwhile
         before = session.position
         to = timer_target(before.paused_from)
+        event: dict[str, Any] = {"from": before.state, "to": to, "reason": EXPIRED_REASON}
         if to == "scheduled":
-            _dissolve_committee(session)
+            event["seed_commitment"] = _dissolve_committee(session, runtime.entropy.token_bytes(32).hex())
         session.position = move(before, to)
-        resume_by = session.document["suspension"]["resume_by"]
+        event["resume_by"] = session.document["suspension"]["resume_by"]
         mark_suspension(session.document, to, now, None)
-        event = {"from": before.state, "to": to, "reason": EXPIRED_REASON, "resume_by": resume_by}
         return session, [("state_changed", event)], last
 
     prepared = await runtime.in_thread(prepare)

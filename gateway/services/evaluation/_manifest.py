@@ -8,6 +8,7 @@ carries it), and the archive bundle proves the documents against that entry.
     scores      every member's marks, by seat and bidder
     report      the drafted report {"content", "digest", ...}, when drafted
     signatures  the members' signatures on the report's digest, by seat, when signed
+    earlier_scores  the marks of committees dissolved after marking (re-formed), by seat and bidder
 
 `draw` and `signatures` name the experts (pool ids; certificates): only supervisors receive them,
 everyone else finds them withheld, their digests still in the manifest.
@@ -37,11 +38,12 @@ _SESSION_FIELDS: Final = (
     "evaluation_at",
     "avoid_recent_days",
     "criteria",
+    "supervising_department",
     "seed_commitment",
     "earlier_draws",
 )
 _SEAT_FIELDS: Final = ("seat", "kind", "venue", "specialty")
-_OWN_DOCUMENTS: Final = ("draw", "scores", "report", "signatures")
+_OWN_DOCUMENTS: Final = ("draw", "scores", "report", "signatures", "earlier_scores")
 IDENTIFYING_DOCUMENTS: Final = frozenset({"draw", "signatures"})
 
 

@@ -319,6 +319,7 @@ def _save(connection: Connection, session: Session, now: datetime) -> None:
             state=session.position.state,
             paused_from=session.position.paused_from,
             version=session.version + 1,
+            seed_hex=session.seed_hex,  # a new one when the committee is re-formed
             document=_dumps(session.document),
             updated_at=now,
         )
@@ -436,7 +437,7 @@ def session_view(session: Session, identities: bool) -> dict[str, Any]:
         **{
             key: value
             for key, value in document.items()
-            if key not in ("seats", "reserves", "draw", "scores", "signatures")
+            if key not in ("seats", "reserves", "draw", "scores", "signatures", "earlier_scores")
         },
         "seats": [_seat_view(seat, identities) for seat in document.get("seats", [])],
         "reserves_left": sum(1 for item in document.get("reserves", []) if item.get("used_for") is None),
@@ -452,6 +453,8 @@ def session_view(session: Session, identities: bool) -> dict[str, Any]:
         view["scoring"] = {"submitted": {seat: sorted(by_bidder) for seat, by_bidder in sorted(scores.items())}}
         if disclosed:
             view["scoring"].update(marks=scores, deviations=deviations(document))
+    if identities and document.get("earlier_scores"):
+        view["earlier_scores"] = document["earlier_scores"]  # a dissolved committee's marks
     signatures = document.get("signatures")
     if signatures is not None:
         # Which seats signed, for everyone; the certificates' subjects (who signed) for supervisors only.
@@ -633,10 +636,10 @@ def transition(session_id: str) -> Handler:
                 pass  # resuming, pausing or ending needs nothing more
             else:
                 _guard(session, to)
+            changed: dict[str, Any] = {"from": before.state, "to": after.state, "reason": reason}
             if before.state == "suspended" and to == "scheduled":
-                _dissolve_committee(session)
+                changed["seed_commitment"] = _dissolve_committee(session, runtime.entropy.token_bytes(32).hex())
             session.position = after
-            changed = {"from": before.state, "to": after.state, "reason": reason}
             changed.update(mark_suspension(session.document, after.state, runtime.clock.now(), resume_within))
             if after.state == "archived":  # the documents as archived: their manifest's digest, audited
                 changed.update(archive_binding(session.id, session.document))
@@ -647,19 +650,27 @@ def transition(session_id: str) -> Handler:
     return handle
 
 
-def _dissolve_committee(session: Session) -> None:
+def _dissolve_committee(session: Session, new_seed_hex: str) -> str:
     """Re-forming the committee: the drawn seats go (the tenderer's representatives stay), the next
-    draw starts from scheduled; the old draw record stays in the event log and the audit log."""
+    draw starts from scheduled; the old draw record stays in the event log and the audit log. The
+    old seed was revealed with the old draw, so anyone could foresee a new draw from it: the next
+    draw takes a new seed, committed to now (the commitment, returned, goes into the audited event)."""
     document = session.document
+    session.seed_hex = new_seed_hex
+    document["seed_commitment"] = seed_commitment(new_seed_hex)
     document["seats"] = [seat for seat in document["seats"] if seat["kind"] != "expert"]
     for seat in document["seats"]:
         seat["checked_in"] = seat["declaration"] = None
     document.pop("reserves", None)
     for dropped in ("report", "signatures"):  # signed by the old committee: the new one drafts and signs anew
         document.pop(dropped, None)
+    marks = document.pop("scores", None)
+    if marks:  # the new committee evaluates anew; the old one's marks stay on record (by seat id) for supervisors
+        document.setdefault("earlier_scores", []).append(marks)
     earlier = document.pop("draw", None)
     if earlier is not None:
         document.setdefault("earlier_draws", []).append(earlier["snapshot_digest"])
+    return str(document["seed_commitment"])
 
 
 @dataclass

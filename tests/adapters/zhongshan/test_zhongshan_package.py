@@ -16,7 +16,7 @@ from adapters._base import PartnerClient, PartnerMapping
 from adapters.zhongshan import ZhongshanClient, ZhongshanMapping
 
 ROOT = Path(__file__).resolve().parents[3]
-SERVICES = ("BjztTbService", "DzyzCxService", "DzzzCxService", "JyxmCxService", "XyxxCxService")
+SERVICES = ("BjztTbService", "DzyzCxService", "DzzzCxService", "JyxmCxService", "XyxxCxService", "YqmService")
 
 
 def test_all_is_sorted_and_complete() -> None:

@@ -14,13 +14,14 @@ import httpx
 import pytest
 import rfc8785
 
-from adapters.cloud_signing import CloudSignature, CloudSigningDesk, digest_to_sign
+from adapters.cloud_signing import CloudSignature
 from adapters.hohhot import HohhotClient, seed_trading_centre
 from adapters.hohhot import create_app as hohhot_sandbox
 from adapters.sandbox_documents import holder_city
 from adapters.sandboxes import RunningSandboxes, start_sandboxes
 from adapters.shenzhen import ShenzhenClient
 from adapters.shenzhen import create_app as shenzhen_sandbox
+from adapters.zhongshan import ZhongshanClient
 from adapters.zhongshan import create_app as zhongshan_sandbox
 from catalogs import seed
 from catalogs.seed import SeedData
@@ -235,8 +236,8 @@ def signing_evaluation_fixture(start_gateway: Any, signing_sandboxes: RunningSan
     return SigningEvaluation(gateway, seed.generate(), organiser, venues, supervisor, outsider, signing_sandboxes)
 
 
-CLOUD_SIGNING_CLIENTS: dict[str, Any] = {HOHHOT: HohhotClient, SHENZHEN: ShenzhenClient}
-"""The cities whose adapters reach a cloud signature service (Zhongshan's SOAP one is not written yet)."""
+CLOUD_SIGNING_CLIENTS: dict[str, Any] = {HOHHOT: HohhotClient, ZHONGSHAN: ZhongshanClient, SHENZHEN: ShenzhenClient}
+"""Each city's adapter, which reaches the city's cloud signature service (Zhongshan's over SOAP)."""
 
 
 def cloud_sign(sandboxes: RunningSandboxes, city: str, id_number: str, data: bytes) -> CloudSignature:
@@ -250,15 +251,6 @@ def cloud_sign(sandboxes: RunningSandboxes, city: str, id_number: str, data: byt
     signed = asyncio.run(ask())
     assert signed is not None, f"{city}'s cloud signature service knows no {id_number}"
     return signed
-
-
-def pki_sign(sandboxes: RunningSandboxes, city: str, id_number: str, data: bytes) -> CloudSignature:
-    """What a city's cloud signature service would answer, made here with a key certified by the city's
-    SM2 CA: for a city whose service no adapter reaches yet (Zhongshan's SOAP one)."""
-    assert sandboxes.material is not None
-    desk = CloudSigningDesk(sandboxes.material.pki, city, {id_number: "评标专家"})
-    certificate, _chain = desk.certificate(id_number)
-    return desk.sign_digest(id_number, digest_to_sign(certificate, data))
 
 
 def signature_body(seat: str, signed: CloudSignature) -> dict[str, Any]:
@@ -283,10 +275,7 @@ def sign_for_seat(evaluation: SigningEvaluation, session_id: str, seat: dict[str
     identity = seat["identity"]
     city = identity.get("city") or holder_city(identity["id_number"])
     content = rfc8785.dumps(session["report"]["content"])
-    if city in CLOUD_SIGNING_CLIENTS:
-        signed = cloud_sign(evaluation.sandboxes, city, identity["id_number"], content)
-    else:  # no adapter reaches this city's service yet: its SM2 CA certifies a key made here, as the service would
-        signed = pki_sign(evaluation.sandboxes, city, identity["id_number"], content)
+    signed = cloud_sign(evaluation.sandboxes, city, identity["id_number"], content)
     return evaluation.post(
         evaluation.venues[seat["venue"]],
         f"/v1/evaluations/{session_id}/signatures",

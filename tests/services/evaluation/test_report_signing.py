@@ -175,9 +175,8 @@ def test_bad_signatures_are_refused_with_the_reason_and_audited(signing_evaluati
         return problem
 
     # A certificate naming another person: a fellow resident's own signature.
-    city_people = evaluation.data.city(
-        "hohhot" if identity["city"] == HOHHOT else "shenzhen"
-    ).persons  # residents the city's service signs for
+    city_name = {HOHHOT: "hohhot", ZHONGSHAN: "zhongshan", SHENZHEN: "shenzhen"}[identity["city"]]
+    city_people = evaluation.data.city(city_name).persons  # residents the city's service signs for
     other = next(person for person in city_people if person.id_number != identity["id_number"])
     someone_else = cloud_sign(evaluation.sandboxes, identity["city"], other.id_number, content_bytes)
     assert "does not name seat" in refused(signature_body(expert["seat"], someone_else))["detail"]
@@ -214,8 +213,8 @@ def test_a_representative_from_another_city_signs_under_that_citys_trust_list(
     signing_evaluation: SigningEvaluation, city: str
 ) -> None:
     """The tenderer's representative sits at the main venue (Hohhot) but lives in another city: that
-    city's service signs (Zhongshan's, which no adapter reaches yet, stood in for by its SM2 CA), and
-    that city's trust list (the id number's city) vouches for it."""
+    city's service signs (Zhongshan's over SOAP, Shenzhen's over REST), and that city's trust list (the
+    id number's city) vouches for it."""
     evaluation = signing_evaluation
     resident = evaluation.data.city(city).persons[0]
     representative = [{"name": resident.name, "id_number": resident.id_number}]

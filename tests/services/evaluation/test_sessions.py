@@ -14,10 +14,12 @@ from evaluation_world import (
     evaluation_fixture,  # noqa: F401 (the `evaluation` fixture)
     hohhot_project,
     parse_sse,
+    run_to_scores_locked,
     session_request,
 )
 
 from catalogs import make_uscc
+from gateway.services.evaluation import check_record
 
 
 def _create(evaluation: Evaluation, **changes: Any) -> Any:
@@ -93,13 +95,19 @@ def test_a_suspended_session_re_forms_its_committee(evaluation: Evaluation) -> N
     session_id = _create(evaluation).json()["id"]
     first = evaluation.post(evaluation.organiser, f"/v1/evaluations/{session_id}/draw", {})
     assert first.status_code == 200
+    first_record = evaluation.get(evaluation.supervisor, f"/v1/evaluations/{session_id}").json()["draw"]
     assert evaluation.post(evaluation.organiser, f"/v1/evaluations/{session_id}/draw", {}).status_code == 409
     assert _move(evaluation, session_id, "suspended").json()["paused_from"] == "committee_drawn"
     reformed = _move(evaluation, session_id, "scheduled").json()
     assert reformed["state"] == "scheduled" and [seat["seat"] for seat in reformed["seats"]] == ["T1"]
+    # The first seed was revealed with the first draw: the re-formed committee's draw has a new one,
+    # committed to (and audited) when the committee was dissolved, before any pool is read again.
+    assert reformed["seed_commitment"] != first.json()["draw"]["seed_commitment"]
     second = evaluation.post(evaluation.organiser, f"/v1/evaluations/{session_id}/draw", {})
     assert second.status_code == 200, second.text
-    assert second.json()["draw"]["seed_commitment"] == first.json()["draw"]["seed_commitment"]
+    assert second.json()["draw"]["seed_commitment"] == reformed["seed_commitment"]
+    supervised = evaluation.get(evaluation.supervisor, f"/v1/evaluations/{session_id}").json()
+    assert supervised["draw"]["seed"] != first_record["seed"] and not check_record(supervised["draw"])
     # The dissolved committee never sat: nobody is avoided for it.
     record = evaluation.get(evaluation.supervisor, f"/v1/evaluations/{session_id}").json()["draw"]
     assert all(r["rule"] != "recently_evaluated_for_tenderer" for item in record["exclusions"] for r in item["reasons"])
@@ -211,3 +219,18 @@ def test_no_change_is_stored_that_the_audit_log_did_not_record(evaluation: Evalu
     assert session["state"] == "scheduled"
     events = parse_sse(evaluation.events_once(evaluation.organiser, session_id).text)
     assert [event["kind"] for event in events] == ["created"]
+
+
+def test_a_committee_re_formed_after_marking_evaluates_anew(evaluation: Evaluation) -> None:
+    session_id = run_to_scores_locked(evaluation)
+    base = f"/v1/evaluations/{session_id}"
+    marked = evaluation.get(evaluation.supervisor, base).json()["scoring"]["marks"]
+    _move(evaluation, session_id, "suspended")
+    reformed = _move(evaluation, session_id, "scheduled").json()
+    assert "scoring" not in reformed and "earlier_scores" not in reformed  # the organiser sees no old marks
+    supervised = evaluation.get(evaluation.supervisor, base).json()
+    assert "scoring" not in supervised and supervised["earlier_scores"] == [marked]
+    redrawn = evaluation.post(evaluation.organiser, f"{base}/draw", {})
+    assert redrawn.status_code == 200, redrawn.text
+    early = evaluation.post(evaluation.organiser, f"{base}/transitions", {"to": "scores_locked"})
+    assert early.status_code == 409  # not from committee_drawn, and no marks carried over

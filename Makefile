@@ -44,7 +44,8 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check gateway trust adapters catalogs tests bench examples
 	$(BIN)/mypy
 
-# The relay under load beside a bare proxy, the audit log and recognition; writes bench/results.json.
+# The relay under load beside a bare proxy, the audit log, recognition, credit and evaluation fan-out;
+# writes bench/results.json.
 # TONGBAN_BENCH_POSTGRES_URL adds the gateway on PostgreSQL. Needs wrk (installed when missing, as root).
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench

@@ -1,8 +1,8 @@
-"""`python -m bench [all|relay|audit|recognition|credit] [options]`.
+"""`python -m bench [all|relay|audit|recognition|credit|evaluation] [options]`.
 
 `all` (the default, what `make bench` runs): the relay under load beside a bare proxy
-(bench/relay.py), the audit log (bench/audit.py), recognition (bench/recognition.py) and credit
-reports (bench/credit.py); prints
+(bench/relay.py), the audit log (bench/audit.py), recognition (bench/recognition.py), credit
+reports (bench/credit.py) and evaluation events' fan-out (bench/evaluation.py); prints
 each table and writes the headline figures to bench/results.json.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import trust
-from bench import audit, credit, recognition, relay
+from bench import audit, credit, evaluation, recognition, relay
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -60,6 +60,12 @@ def run_all(out: Path = RESULTS) -> int:
     figures["credit_reports_per_s"] = round(reports_issued.rate, 1)
     figures["credit_verify_per_s"] = round(reports_verified.rate, 1)
 
+    _say("== evaluation events: 50 sessions, 3 venues and a supervisor following each (SSE) ==")
+    fan_out = evaluation.measure(50)
+    print(evaluation.format_table(fan_out))
+    figures["evaluation_fan_out"] = fan_out.figures()
+    figures["evaluation_fan_out_p99_ms"] = fan_out.figures()["from_write_ms"]["p99"]
+
     figures["bench_seconds"] = round(time.monotonic() - started, 1)
     figures["date"] = time.strftime("%Y-%m-%d")
     out.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
@@ -71,6 +77,7 @@ def run_all(out: Path = RESULTS) -> int:
             "audit_verify_1m_s",
             "seal_verify_per_s",
             "credit_reports_per_s",
+            "evaluation_fan_out_p99_ms",
         )
     }
     print(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -84,6 +91,8 @@ if __name__ == "__main__":
         sys.exit(recognition.main(arguments[1:]))
     if arguments[:1] == ["credit"]:
         sys.exit(credit.main(arguments[1:]))
+    if arguments[:1] == ["evaluation"]:
+        sys.exit(evaluation.main(arguments[1:]))
     if arguments[:1] == ["audit"]:
         sys.exit(audit.main(arguments[1:]))
     if arguments[:1] == ["relay"]:

@@ -102,6 +102,9 @@ def serve(
         log_config=None,
         access_log=False,
         server_header=False,
+        # Held-open evaluation event streams would keep a stopping server waiting for minutes: after
+        # this, uvicorn cancels them (each still writes its closing audit entry; venues reconnect).
+        timeout_graceful_shutdown=10,
     )
 
 

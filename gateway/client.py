@@ -5,6 +5,7 @@ Used by `tongban token` and `tongban call`, by the demo and by tests; the gatewa
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,12 +16,16 @@ from typing import Any
 
 import httpx
 import jwt
-from cryptography.hazmat.primitives import serialization
+import rfc8785
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from trust import (
     RequestView,
     ResponseView,
+    b64url,
     b64url_decode,
     content_digest,
     key_kind,
@@ -39,10 +44,14 @@ __all__ = [
     "make_member_certificate",
     "public_key_from_jwk",
     "reaching_gateway",
+    "verify_gateway_event",
     "verify_gateway_response",
+    "verify_gateway_stream_head",
 ]
 
 GATEWAY_RESPONSE_COMPONENTS = ("@status", "content-digest", "x-tongban-exchange-id")
+GATEWAY_STREAM_HEAD_COMPONENTS = ("@status", "x-tongban-exchange-id")
+EVENT_SIGNATURE_TYPE = "tongban-event+jws"
 _WHAT_TO_CHECK = "is the gateway running (`make run`, or `tongban serve`), and on that port?"
 
 
@@ -179,6 +188,57 @@ def verify_gateway_response(response: httpx.Response, jwks: dict[str, Any], *, m
         body=response.content,
     )
     return str(keyid)
+
+
+def verify_gateway_stream_head(status: int, headers: httpx.Headers, jwks: dict[str, Any], *, max_age: int = 300) -> str:
+    """Raise unless the gateway's signature on a streamed answer's head (SSE, or a WebSocket
+    handshake's 101) verifies; it covers no body, whose events are signed one by one."""
+    parameters = signature_parameters(headers)
+    keyid = parameters.get("tongban", {}).get("keyid")
+    jwk = next((key for key in jwks.get("keys", []) if key.get("kid") == keyid), None)
+    if not isinstance(keyid, str) or jwk is None:
+        raise ValueError("the stream's head carries no signature by a key in the gateway's JWKS")
+    verify_message(
+        ResponseView(status, headers),
+        keyid=keyid,
+        public_key=public_key_from_jwk(jwk),
+        required_components=GATEWAY_STREAM_HEAD_COMPONENTS,
+        now=datetime.now(UTC),
+        max_age=timedelta(seconds=max_age),
+    )
+    return keyid
+
+
+def verify_gateway_event(event: dict[str, Any], jwks: dict[str, Any]) -> str:
+    """Raise ValueError unless the event's detached JWS (RFC 7515 appendix F) by a key of the
+    gateway's JWKS holds over the RFC 8785 JSON of the event without `signature`; the key id."""
+    try:
+        protected, empty, signature = str(event["signature"]).split(".")
+        header = json.loads(b64url_decode(protected))
+        signature_bytes = b64url_decode(signature)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ValueError("the event carries no well-formed detached signature") from exc
+    if empty or header.get("typ") != EVENT_SIGNATURE_TYPE or not isinstance(header, dict):
+        raise ValueError("the event's signature is not a detached gateway event signature")
+    jwk = next((key for key in jwks.get("keys", []) if key.get("kid") == header.get("kid")), None)
+    if jwk is None:
+        raise ValueError(f"key {header.get('kid')} is not in the gateway's JWKS")
+    public_key = public_key_from_jwk(jwk)
+    if header.get("alg") != key_kind(public_key).jose_alg:
+        raise ValueError("the event's signature names another algorithm than its key's")
+    payload = rfc8785.dumps({key: value for key, value in event.items() if key != "signature"})
+    signing_input = f"{protected}.{b64url(payload)}".encode("ascii")
+    try:
+        if isinstance(public_key, ed25519.Ed25519PublicKey):
+            public_key.verify(signature_bytes, signing_input)
+        else:
+            if len(signature_bytes) != 64:
+                raise InvalidSignature
+            der = encode_dss_signature(int.from_bytes(signature_bytes[:32]), int.from_bytes(signature_bytes[32:]))
+            public_key.verify(der, signing_input, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature as exc:
+        raise ValueError("the event's signature does not verify") from exc
+    return str(header["kid"])
 
 
 def make_member_certificate(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -52,6 +53,9 @@ class Message:
     status: int
     headers: httpx.Headers
     body: bytes
+    # A streamed reply (an evaluation's live events): `body` is empty, the head alone is signed, and
+    # the stream writes the exchange's response entry itself when it closes.
+    stream: AsyncIterator[bytes] | None = None
 
 
 @dataclass

@@ -110,3 +110,12 @@ def test_the_credit_benchmark_issues_and_verifies_through_the_gateway() -> None:
     issued, verified = measure(seconds=60, limit=4)
     assert (issued.what, issued.requests) == ("issue", 4) and issued.rate > 0 and issued.cpu_rate > 0
     assert (verified.what, verified.requests) == ("verify", 4) and verified.rate > 0
+
+
+def test_the_evaluation_benchmark_times_every_delivery() -> None:
+    from bench import evaluation
+
+    figures = evaluation.measure(sessions=2, bidders=1, pace=0).figures()
+    assert figures["followers"] == 8  # three venues and a supervisor per session
+    assert figures["deliveries"] == 4 * (figures["events_written"] - 2)  # each event but the creations', to each
+    assert figures["signatures_checked"] > 0 and figures["from_write_ms"]["max"] > 0

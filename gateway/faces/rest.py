@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import errors
@@ -116,6 +116,8 @@ def raw_relay_path(request: Request) -> str:
 
 
 def _reply_response(reply: Message) -> Response:
+    if reply.stream is not None:
+        return StreamingResponse(reply.stream, status_code=reply.status, headers=dict(reply.headers.multi_items()))
     return Response(content=reply.body, status_code=reply.status, headers=dict(reply.headers.multi_items()))
 
 

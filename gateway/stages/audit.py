@@ -22,7 +22,14 @@ if TYPE_CHECKING:
     from gateway.exchange import Exchange
     from gateway.runtime import Runtime
 
-__all__ = ["audit_event", "audit_failure", "audit_gateway_event", "audit_request", "audit_response"]
+__all__ = [
+    "audit_event",
+    "audit_failure",
+    "audit_gateway_event",
+    "audit_request",
+    "audit_response",
+    "audit_stream_closed",
+]
 
 # The headers that make a kept message evidence: what was signed, by whom, about what.
 EVIDENCE_HEADERS = (
@@ -156,6 +163,8 @@ async def audit_response(exchange: Exchange, runtime: Runtime) -> None:
         return
     reply = exchange.reply
     assert reply is not None
+    if reply.stream is not None:
+        return  # its entry is written when the stream closes: audit_stream_closed
     entry = _base(exchange, "exchange.response", runtime)
     entry.update(
         {
@@ -180,6 +189,34 @@ async def audit_response(exchange: Exchange, runtime: Runtime) -> None:
         content = _envelope(status=reply.status, headers=_kept_headers(reply.headers), body=reply.body)
         body = BodyToKeep("response", content)
     await _append(exchange, runtime, entry, body)
+
+
+async def audit_stream_closed(
+    exchange: Exchange, runtime: Runtime, *, items_sent: int, last_item: int | None, sent_digest: str
+) -> None:
+    """The response entry of a streamed answer, when the stream closes: its signed head, how many
+    items it carried, the last one's id, and the Content-Digest of every byte it sent (what the
+    body's digest would have been, had it been one body)."""
+    if not exchange.operation.audited:
+        return
+    reply = exchange.reply
+    assert reply is not None
+    entry = _base(exchange, "exchange.response", runtime)
+    entry.update(
+        {
+            "status": reply.status,
+            "outcome": "streamed",
+            "response_digest": sent_digest,
+            "items_sent": items_sent,
+            "last_item": last_item,
+            "gateway_signature": {
+                "signature_input": reply.headers.get("signature-input"),
+                "signature": reply.headers.get("signature"),
+            },
+            "timings_us": _timings_us(exchange),
+        }
+    )
+    await _append(exchange, runtime, entry)
 
 
 async def audit_failure(exchange: Exchange, runtime: Runtime, error: errors.TongbanError, stage: str) -> None:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FORWARDED_REQUEST_COMPONENTS",
     "RESPONSE_COMPONENTS",
+    "STREAM_HEAD_COMPONENTS",
     "sign_reply",
     "sign_request",
     "sign_response",
@@ -25,6 +26,10 @@ __all__ = [
 ]
 
 RESPONSE_COMPONENTS = ("@status", "content-digest", "x-tongban-exchange-id")
+# A streamed answer's body does not exist yet when its head leaves: RFC 9421 signs only what is in
+# the message when it is signed, so the head is signed without Content-Digest (RFC 9530 digests a
+# whole body) and each event the stream carries is signed on its own.
+STREAM_HEAD_COMPONENTS = ("@status", "x-tongban-exchange-id")
 FORWARDED_REQUEST_COMPONENTS = (
     "@method",
     "@target-uri",
@@ -35,17 +40,25 @@ FORWARDED_REQUEST_COMPONENTS = (
 
 
 def sign_reply(
-    headers: httpx.Headers, status: int, body: bytes, exchange_id: str, runtime: Runtime, now: datetime
+    headers: httpx.Headers,
+    status: int,
+    body: bytes | None,
+    exchange_id: str,
+    runtime: Runtime,
+    now: datetime,
 ) -> None:
     """Set X-Tongban-Exchange-Id and Content-Digest, and sign them with the status.
 
-    Every answer the gateway gives goes through here.
+    Every answer the gateway gives goes through here; a streamed one (`body` None) has no digest.
     """
     key = runtime.signing_key()
     headers["x-tongban-exchange-id"] = exchange_id
-    headers["content-digest"] = content_digest(body)
+    components: tuple[str, ...] = STREAM_HEAD_COMPONENTS
+    if body is not None:
+        headers["content-digest"] = content_digest(body)
+        components = RESPONSE_COMPONENTS
     view = ResponseView(status, headers)
-    sign_message(view, private_key=key.private_key, keyid=key.kid, components=RESPONSE_COMPONENTS, created=now)
+    sign_message(view, private_key=key.private_key, keyid=key.kid, components=components, created=now)
 
 
 async def sign_request(exchange: Exchange, runtime: Runtime) -> None:
@@ -79,4 +92,5 @@ async def sign_response(exchange: Exchange, runtime: Runtime) -> None:
     assert reply is not None, "translate_response (or deduplicate) sets the reply"
     if exchange.soap is not None and exchange.soap.reply is not None:
         reply.body = await runtime.in_thread(sign_soap_envelope, exchange.soap.reply, runtime)
-    sign_reply(reply.headers, reply.status, reply.body, exchange.id, runtime, runtime.clock.now())
+    body = None if reply.stream is not None else reply.body
+    sign_reply(reply.headers, reply.status, body, exchange.id, runtime, runtime.clock.now())

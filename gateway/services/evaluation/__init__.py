@@ -9,7 +9,7 @@ The service's background task acts on suspension timers that ran out (_suspensio
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gateway.services import DomainService
 from gateway.services.evaluation._draw import (
@@ -71,12 +71,28 @@ def evaluation_routes(face: ServiceFace) -> APIRouter:
     return routes(face)
 
 
-async def evaluation_background(runtime: Runtime) -> None:
-    """Suspension timers that ran out, acted on by the gateway (imported when the server starts, as the
-    routes are)."""
-    from gateway.services.evaluation._expiry import run_background
+def _start_live(runtime: Runtime) -> Any:
+    """The process's fan-out of live events (imported late, as the routes are)."""
+    from gateway.services.evaluation._live import start_hub
 
-    await run_background(runtime)
+    return start_hub(runtime)
+
+
+async def _stop_live(runtime: Runtime) -> None:
+    from gateway.services.evaluation._live import stop_hub
+
+    await stop_hub(runtime)
+
+
+async def evaluation_background(runtime: Runtime) -> None:
+    """Suspension timers that ran out, acted on by the gateway, and (on PostgreSQL) the process's
+    LISTEN for other processes' events (imported when the server starts, as the routes are)."""
+    import asyncio
+
+    from gateway.services.evaluation._expiry import run_background
+    from gateway.services.evaluation._live import listen_for_events
+
+    await asyncio.gather(run_background(runtime), listen_for_events(runtime))
 
 
 def evaluation_demo(context: DemoContext) -> list[tuple[str, Callable[[], str]]]:
@@ -93,7 +109,9 @@ SERVICE = DomainService(
         SUPERVISE_RIGHT: "supervise evaluation sessions: see the experts' identities and the whole draw record",
     },
     routes=evaluation_routes,
+    setup=_start_live,
     background=evaluation_background,
+    shutdown=_stop_live,
     demo_flows=evaluation_demo,
     endpoints={
         "evaluations": "/v1/evaluations",

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from gateway import errors
 from gateway.clock import new_exchange_id
+from gateway.services.evaluation._live import event_written
 from gateway.services.evaluation._sessions import (
     ConcurrentChange,
     Session,
@@ -105,6 +106,7 @@ async def _expire(runtime: Runtime, session_id: str, now: datetime) -> bool:
             runtime, exchange_id, "evaluation.timer_superseded", session_id=session_id, detail=exc.detail
         )
         return False
+    event_written(runtime, session_id)  # this process's followers learn at once
     return True
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import Response
 
 from gateway.services import ServiceFace
@@ -28,6 +28,7 @@ from gateway.services.evaluation._sessions import (
     submit_scores,
     transition,
 )
+from gateway.services.evaluation._stream import EventStreamOperation, follow_over_websocket, stream_events
 
 __all__ = ["evaluation_routes"]
 
@@ -106,13 +107,21 @@ def evaluation_routes(face: ServiceFace) -> APIRouter:
 
     @router.get(
         "/v1/evaluations/{session_id}/events",
-        summary="The session's events as SSE (text/event-stream) after Last-Event-ID; waits up to ?wait= s for one",
+        summary="The session's events after Last-Event-ID as SSE: held open, each event signed; with ?wait= "
+        "a long-poll, one complete signed answer within `wait` s (WebSocket: the same path)",
     )
-    async def events(request: Request, session_id: str, wait: str = "20") -> Response:
-        # `wait` is read (and checked) by the operation, from the query.
+    async def events(request: Request, session_id: str, wait: str | None = None) -> Response:
+        # `wait` is read (and checked) by the long-poll operation, from the query.
+        if wait is None:
+            held_open = EventStreamOperation("evaluation.events", stream_events(session_id, "sse"), session_id)
+            return await face.run(request, held_open, None)
         return await face.run(
             request, EvaluationOperation("evaluation.events", follow_events(session_id), session_id), None
         )
+
+    @router.websocket("/v1/evaluations/{session_id}/events", name="evaluation_events_websocket")
+    async def events_websocket(websocket: WebSocket, session_id: str) -> None:
+        await follow_over_websocket(face, websocket, session_id)
 
     @router.get(
         "/v1/evaluations/{session_id}/record",

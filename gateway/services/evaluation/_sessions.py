@@ -32,6 +32,8 @@ from gateway import errors
 from gateway.exchange import Exchange, Message
 from gateway.operations import AnsweredByTheGateway, json_reply, whole_number
 from gateway.services.evaluation._draw import ALGORITHM, draw, seed_commitment, snapshot_digest
+from gateway.services.evaluation._event_signatures import signed_event
+from gateway.services.evaluation._live import event_written, notify_event
 from gateway.services.evaluation._manifest import archive_binding
 from gateway.services.evaluation._rights import ORGANISE_RIGHT, SUPERVISE_RIGHT, VENUE_RIGHT
 from gateway.services.evaluation._states import FLOW, SessionNotReady, StatePosition, move
@@ -303,6 +305,8 @@ def _append_events(
             )
         )
         ids.append(event_id)
+    if ids:
+        notify_event(connection, session_id, ids[-1])  # delivered on commit, to every process listening
     return ids
 
 
@@ -355,6 +359,7 @@ async def _change(runtime: Runtime, exchange: Exchange, session_id: str, change:
                 raise ConcurrentChange(f"session {session_id} gained events while this request ran; retry")
 
     await runtime.in_thread(write)
+    event_written(runtime, session_id)
     return session
 
 
@@ -564,6 +569,7 @@ def create_session() -> Handler:
                 return _load(connection, session_id)
 
         session = await runtime.in_thread(write)
+        event_written(runtime, session_id)
         return 201, session_view(session, await _holds(runtime, exchange, SUPERVISE_RIGHT))
 
     return handle
@@ -1026,7 +1032,13 @@ def read_events(database: Database, session_id: str, after: int, limit: int = 50
             .limit(limit)
         ).all()
     return [
-        {"id": row.event_id, "kind": row.kind, "data": json.loads(row.data), "at": row.created_at.isoformat()}
+        {
+            "id": row.event_id,
+            "kind": row.kind,
+            "data": json.loads(row.data),
+            "at": row.created_at.isoformat(),
+            "audit_index": row.audit_index,  # its entry in the audit log (GET .../record proves it)
+        }
         for row in rows
     ]
 
@@ -1070,7 +1082,7 @@ def follow_events(session_id: str) -> Handler:
         while True:
             found = await runtime.in_thread(read_events, runtime.database, session_id, after)
             if found:
-                return 200, _sse(found)
+                return 200, _sse([signed_event(runtime, session_id, event) for event in found])
             if await runtime.in_thread(session_state, runtime.database, session_id) == "archived":
                 return 204, b""
             if runtime.clock.monotonic() >= deadline:

@@ -13,8 +13,8 @@ second over the gateway; --pace 0 drives flat out, which measures the write path
 Every event each follower receives
 is checked (its signature against the JWKS for a sample, ids gapless) and timed:
 
-    from write   receipt time - the event's `at` (the gateway's clock when the change began: it
-                 includes the change's audit entries and commit, so it bounds the fan-out from above)
+    from write   receipt time - the event's `at` (the gateway's clock when the change is stored,
+                 under the write lock: the commit, the wake-up and the push to every follower)
     from reply   receipt time - when the POST that wrote it returned (negative: pushed before the
                  writer had its answer)
 

@@ -192,11 +192,19 @@ async def audit_response(exchange: Exchange, runtime: Runtime) -> None:
 
 
 async def audit_stream_closed(
-    exchange: Exchange, runtime: Runtime, *, items_sent: int, last_item: int | None, sent_digest: str
+    exchange: Exchange,
+    runtime: Runtime,
+    *,
+    items_sent: int,
+    last_item: int | None,
+    sent_digest: str,
+    cancelled: bool = False,
 ) -> None:
     """The response entry of a streamed answer, when the stream closes: its signed head, how many
     items it carried, the last one's id, and the Content-Digest of every byte it sent (what the
-    body's digest would have been, had it been one body)."""
+    body's digest would have been, had it been one body). A `cancelled` stream (the client gone,
+    the server stopping) writes it in one transaction right here: the event loop may be ending,
+    and the log's group-commit task with it."""
     if not exchange.operation.audited:
         return
     reply = exchange.reply
@@ -216,6 +224,10 @@ async def audit_stream_closed(
             "timings_us": _timings_us(exchange),
         }
     )
+    append_now = getattr(runtime.audit_log, "append_now", None)
+    if cancelled and append_now is not None and exchange.token_to_spend is None:
+        exchange.audit_indexes.append(append_now(entry, exchange_id=exchange.id).index)
+        return
     await _append(exchange, runtime, entry)
 
 

@@ -4,7 +4,8 @@ every local subscriber's bounded queue.
 
 What wakes a feed:
 
-    this process wrote the event       wake() right after the write commits (no wait at all)
+    this process wrote the event       publish() right after the write commits: the writer hands
+                                       the stored events over (no wait, no read)
     another process or node wrote it   PostgreSQL: NOTIFY evaluation_events '<session>:<event id>',
                                        sent in the event's own transaction, heard by this process's
                                        one LISTEN connection; SQLite: every SQLITE_POLL_SECONDS one
@@ -131,12 +132,23 @@ class _Feed:
                 log.exception("evaluation events of %s could not be read", self.session_id)
                 await asyncio.sleep(self.hub.poll_seconds)
                 continue
+            if len(found) == READ_LIMIT:
+                self.woken.set()
+            found = [event for event in found if event["id"] > self.last]  # some published meanwhile
             if found:
                 self.last = found[-1]["id"]
                 for subscriber in list(self.subscribers):
                     subscriber.offer(found)
-                if len(found) == READ_LIMIT:
-                    self.woken.set()
+
+    def publish(self, events: list[Event]) -> None:
+        """Events this process has just stored: passed on as they are when they follow what the feed
+        has, without reading them back (the write path's threads may all be busy); read otherwise."""
+        if self.last is not None and events and events[0]["id"] == self.last + 1:
+            self.last = events[-1]["id"]
+            for subscriber in list(self.subscribers):
+                subscriber.offer(events)
+        else:
+            self.woken.set()
 
 
 def _last_event_ids(database: Database, session_ids: list[str]) -> dict[str, int]:
@@ -230,6 +242,11 @@ class EventHub:
         if feed is not None:
             feed.woken.set()
 
+    def publish(self, session_id: str, events: list[Event]) -> None:
+        feed = self.feeds.get(session_id)
+        if feed is not None:
+            feed.publish(events)
+
     async def close(self) -> None:
         if self.poller is not None:
             self.poller.cancel()
@@ -262,11 +279,15 @@ async def stop_hub(runtime: Runtime) -> None:
         await hub.close()
 
 
-def event_written(runtime: Runtime, session_id: str) -> None:
-    """This process stored events of the session: its followers here learn at once."""
+def event_written(runtime: Runtime, session_id: str, events: list[Event] | None = None) -> None:
+    """This process stored events of the session (`events`, as read_events gives them, when the
+    writer has them): its followers here have them at once."""
     hub = runtime.services.get("evaluation")
     if isinstance(hub, EventHub):
-        hub.wake(session_id)
+        if events:
+            hub.publish(session_id, events)
+        else:
+            hub.wake(session_id)
 
 
 def notify_event(connection: Connection, session_id: str, event_id: int) -> None:

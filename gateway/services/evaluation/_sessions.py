@@ -19,7 +19,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs
 
@@ -336,8 +336,8 @@ async def _change(runtime: Runtime, exchange: Exchange, session_id: str, change:
     """Apply `change` (which edits the session and says its events): the events' audit entries are
     durable before the change is stored, as everywhere in the gateway. Should the write then find
     the session changed meanwhile (its version), nothing is stored and the exchange's failure
-    entry follows these entries in the log."""
-    now = runtime.clock.now()
+    entry follows these entries in the log. The events' time is when they are stored (under the
+    write lock), so that a follower's delay from it is the fan-out's alone."""
 
     def prepare() -> tuple[Session, list[tuple[str, dict[str, Any]]], int]:
         with runtime.database.read() as connection:
@@ -351,15 +351,20 @@ async def _change(runtime: Runtime, exchange: Exchange, session_id: str, change:
         for offset, (kind, data) in enumerate(events, start=1)
     ]
 
-    def write() -> None:
+    def write() -> list[dict[str, Any]]:
         with runtime.database.write() as connection:
-            _save(connection, session, now)  # the version guard: ConcurrentChange if another got there first
+            stored_at = runtime.clock.now()
+            _save(connection, session, stored_at)  # the version guard: ConcurrentChange if another got there first
             _keep_sittings(connection, session)
-            if _append_events(connection, session_id, events, now, audit_indexes)[:1] not in ([], [last + 1]):
+            ids = _append_events(connection, session_id, events, stored_at, audit_indexes)
+            if ids[:1] not in ([], [last + 1]):
                 raise ConcurrentChange(f"session {session_id} gained events while this request ran; retry")
+        return [
+            event_view(event_id, kind, data, stored_at, index)
+            for event_id, (kind, data), index in zip(ids, events, audit_indexes, strict=True)
+        ]
 
-    await runtime.in_thread(write)
-    event_written(runtime, session_id)
+    event_written(runtime, session_id, await runtime.in_thread(write))
     return session
 
 
@@ -545,13 +550,13 @@ def create_session() -> Handler:
             }
             for index, representative in enumerate(representatives)
         ]
-        now = runtime.clock.now()
         session_id = _new_session_id(runtime)
         created = {"state": "scheduled", "seed_commitment": document["seed_commitment"]}
         audit_index = await _audit(runtime, exchange, session_id, 1, "created", created)  # durable before stored
 
         def write() -> Session:
             with runtime.database.write() as connection:
+                now = runtime.clock.now()  # when stored (see _change)
                 connection.execute(
                     insert(evaluation_sessions).values(
                         id=session_id,
@@ -1031,16 +1036,18 @@ def read_events(database: Database, session_id: str, after: int, limit: int = 50
             .order_by(evaluation_events.c.event_id)
             .limit(limit)
         ).all()
-    return [
-        {
-            "id": row.event_id,
-            "kind": row.kind,
-            "data": json.loads(row.data),
-            "at": row.created_at.isoformat(),
-            "audit_index": row.audit_index,  # its entry in the audit log (GET .../record proves it)
-        }
-        for row in rows
-    ]
+    return [event_view(row.event_id, row.kind, json.loads(row.data), row.created_at, row.audit_index) for row in rows]
+
+
+def event_view(event_id: int, kind: str, data: Any, at: datetime, audit_index: int | None) -> dict[str, Any]:
+    """An event as followers receive it, read back or handed over by its writer (the same either way)."""
+    return {
+        "id": event_id,
+        "kind": kind,
+        "data": data,
+        "at": at.astimezone(UTC).isoformat(),
+        "audit_index": audit_index,  # its entry in the audit log (GET .../record proves it)
+    }
 
 
 def session_state(database: Database, session_id: str) -> str | None:

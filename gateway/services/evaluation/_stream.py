@@ -85,7 +85,7 @@ async def _events(
     """What the stream sends; its response entry is written however it ends (the session archived,
     MAX_STREAM_SECONDS, the client gone, the server stopping)."""
     subscription = hub.subscribe(session_id, after)
-    sent, last, digest = 0, None, hashlib.sha256()
+    sent, last, digest, cancelled = 0, None, hashlib.sha256(), False
     deadline = runtime.clock.monotonic() + MAX_STREAM_SECONDS
     try:
         if framing == SSE:
@@ -109,12 +109,17 @@ async def _events(
                 digest.update(chunk)
                 sent, last = sent + 1, event["id"]
                 ended = ended or _ends_the_session(event)
+    except (asyncio.CancelledError, GeneratorExit):
+        cancelled = True
+        raise
     finally:
         subscription.close()
         sent_digest = f"sha-256=:{base64.b64encode(digest.digest()).decode('ascii')}:"
         with anyio.CancelScope(shield=True):  # a client gone cancels the stream; the entry is still due
             try:
-                await audit_stream_closed(exchange, runtime, items_sent=sent, last_item=last, sent_digest=sent_digest)
+                await audit_stream_closed(
+                    exchange, runtime, items_sent=sent, last_item=last, sent_digest=sent_digest, cancelled=cancelled
+                )
             except Exception:
                 log.exception("the closing entry of an evaluation event stream could not be written")
 

@@ -28,6 +28,7 @@ from evaluation_world import (
     Evaluation,
     evaluation_fixture,  # noqa: F401 (the `evaluation` fixture)
     hohhot_project,
+    parse_sse,
     session_request,
 )
 from sqlalchemy import insert
@@ -184,6 +185,12 @@ def test_sse_held_open_pushes_signed_events_as_they_happen(evaluation: Evaluatio
         (rescheduled,) = follower.take(1)
         assert (rescheduled["id"], rescheduled["data"]["to"]) == (3, "scheduled")
 
+        # Handed over by the writer (this process) or read back (the other's): as the table holds them.
+        stored = parse_sse(evaluation.events_once(venue, session_id, last_event_id=1, wait=0).text)
+        unsigned = [{key: value for key, value in event.items() if key != "signature"} for event in stored]
+        assert unsigned == [
+            {key: value for key, value in event.items() if key != "signature"} for event in (delayed, rescheduled)
+        ]
         for event in (delayed, rescheduled):
             assert event["session"] == session_id
             assert verify_gateway_event(event, jwks) == jwks["keys"][0]["kid"]

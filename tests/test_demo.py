@@ -32,7 +32,7 @@ def test_demo_starts_its_own_gateway_and_sandboxes_and_every_flow_passes(tmp_pat
     assert "a credit repair at the platform supersedes a report issued before" in result.stdout
     assert "remote evaluation scheduled, committee drawn (Hohhot main venue; Zhongshan, Shenzhen)" in result.stdout
     assert "remote evaluation: report drafted, signed by every member (云签名 of their cities)" in result.stdout
-    assert "remote evaluation archived: the main venue's archive verifies offline" in result.stdout
+    assert "remote evaluation: award published, archived; the archive verifies offline" in result.stdout
     assert "remote evaluation: a venue reconnects and resumes its event stream" in result.stdout
     # A flow is ok only when its own checks held (for credit: withheld sections, valid, tampered, superseded).
     assert "│ FAILED" not in result.stdout

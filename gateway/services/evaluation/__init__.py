@@ -124,6 +124,7 @@ SERVICE = DomainService(
         "evaluation_scores": "/v1/evaluations/{session_id}/scores",
         "evaluation_report": "/v1/evaluations/{session_id}/report",
         "evaluation_signatures": "/v1/evaluations/{session_id}/signatures",
+        "evaluation_award": "/v1/evaluations/{session_id}/award",
         "evaluation_events": "/v1/evaluations/{session_id}/events",
         "evaluation_record": "/v1/evaluations/{session_id}/record",
         "evaluation_archive": "/v1/evaluations/{session_id}/archive",

@@ -209,6 +209,11 @@ def _archived(session: _Session) -> str:
     from gateway.audit import check_archive, parse_verifier_key
 
     session_id = session.started()
+    hidden = session.context.call(session.venues[ZHONGSHAN], "GET", f"/v1/evaluations/{session_id}").json()
+    assert all("identity" not in seat for seat in hidden["seats"]), "a venue saw who sat before the award"
+    session.post(session.organiser, "award", {"notice_url": f"https://ggzy.huhhot.gov.cn/gs/zbhxr/{session_id}.html"})
+    named = session.context.call(session.venues[ZHONGSHAN], "GET", f"/v1/evaluations/{session_id}").json()
+    assert all(seat["identity"]["name"] and "id_number" not in seat["identity"] for seat in named["seats"])
     session.move("archived")
     context = session.context
     bundle = context.call(session.venues[HOHHOT], "GET", f"/v1/evaluations/{session_id}/archive").json()
@@ -216,7 +221,8 @@ def _archived(session: _Session) -> str:
     report = check_archive(bundle, parse_verifier_key(info["audit_key"]).public_key)
     assert report.passed, [check for check in report.checks if not check.passed]
     return (
-        f"the main venue's archive: {len(bundle['events'])} events proven in the audit log, documents "
+        f"award published (the committee's names now public, nothing more); the main venue's archive: "
+        f"{len(bundle['events'])} events proven in the audit log, documents "
         f"{', '.join(sorted(bundle['documents']))} (withheld: {', '.join(bundle.get('withheld', [])) or 'none'}); "
         f"{len(report.checks)} checks pass offline"
     )
@@ -278,6 +284,6 @@ def evaluation_flows(context: DemoContext) -> list[tuple[str, Callable[[], str]]
         ("remote evaluation: scores from the venues, deviations flagged, locked", lambda: _score_and_lock(session)),
         ("remote evaluation: report drafted, signed by every member (云签名 of their cities)",
          lambda: _report_and_signatures(session)),
-        ("remote evaluation archived: the main venue's archive verifies offline", lambda: _archived(session)),
+        ("remote evaluation: award published, archived; the archive verifies offline", lambda: _archived(session)),
         ("remote evaluation: a venue reconnects and resumes its event stream", lambda: _events_resume(session)),
     ]  # fmt: skip

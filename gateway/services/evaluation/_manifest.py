@@ -41,6 +41,7 @@ _SESSION_FIELDS: Final = (
     "supervising_department",
     "seed_commitment",
     "earlier_draws",
+    "award",
 )
 _SEAT_FIELDS: Final = ("seat", "kind", "venue", "specialty")
 _OWN_DOCUMENTS: Final = ("draw", "scores", "report", "signatures", "earlier_scores")

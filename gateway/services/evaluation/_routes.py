@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import Response
 
 from gateway.services import ServiceFace
+from gateway.services.evaluation._award import publish_award
 from gateway.services.evaluation._record import read_archive, read_record
 from gateway.services.evaluation._report import draft_report, sign_report
 from gateway.services.evaluation._sessions import (
@@ -68,6 +69,13 @@ STEPS: Final = (
         sign_report,
         VENUE_RIGHT,
         "A member's cloud signature (云签名) over the report, relayed by the seat's venue",
+    ),
+    _Step(
+        "award",
+        "evaluation.award",
+        publish_award,
+        ORGANISE_RIGHT,
+        "Record the award's publication (中标候选人公示): the committee's names become visible to readers",
     ),
 )
 

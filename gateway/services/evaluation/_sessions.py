@@ -31,6 +31,7 @@ import trust
 from gateway import errors
 from gateway.exchange import Exchange, Message
 from gateway.operations import AnsweredByTheGateway, json_reply, whole_number
+from gateway.services.evaluation._disclosure import award_published, public_identity
 from gateway.services.evaluation._draw import ALGORITHM, draw, seed_commitment, snapshot_digest
 from gateway.services.evaluation._event_signatures import signed_event
 from gateway.services.evaluation._live import event_written, notify_event
@@ -419,10 +420,12 @@ async def _audit(
 # ---- views: identities for supervisors only ------------------------------------------------------
 
 
-def _seat_view(seat: dict[str, Any], identities: bool) -> dict[str, Any]:
+def _seat_view(seat: dict[str, Any], identities: bool, published: bool = False) -> dict[str, Any]:
     view = {key: value for key, value in seat.items() if key != "identity"}
     if identities:
         view["identity"] = seat.get("identity")
+    elif published:  # the award notice names the committee: as it does, no more
+        view["identity"] = public_identity(seat.get("identity"))
     elif "replaced" in seat:  # who gave way is as confidential as who sits
         view["replaced"] = [
             {key: value for key, value in item.items() if key != "identity"} for item in seat["replaced"]
@@ -444,7 +447,7 @@ def session_view(session: Session, identities: bool) -> dict[str, Any]:
             for key, value in document.items()
             if key not in ("seats", "reserves", "draw", "scores", "signatures", "earlier_scores")
         },
-        "seats": [_seat_view(seat, identities) for seat in document.get("seats", [])],
+        "seats": [_seat_view(seat, identities, award_published(document)) for seat in document.get("seats", [])],
         "reserves_left": sum(1 for item in document.get("reserves", []) if item.get("used_for") is None),
         "identities_shown": identities,
     }

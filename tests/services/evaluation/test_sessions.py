@@ -234,3 +234,15 @@ def test_a_committee_re_formed_after_marking_evaluates_anew(evaluation: Evaluati
     assert redrawn.status_code == 200, redrawn.text
     early = evaluation.post(evaluation.organiser, f"{base}/transitions", {"to": "scores_locked"})
     assert early.status_code == 409  # not from committee_drawn, and no marks carried over
+
+
+def test_the_award_is_published_only_once_every_member_signed(evaluation: Evaluation) -> None:
+    session_id = run_to_scores_locked(evaluation)
+    award = {"notice_url": "https://ggzy.huhhot.gov.cn/gs/zbhxr/0001.html"}
+    early = evaluation.post(evaluation.organiser, f"/v1/evaluations/{session_id}/award", award)
+    assert early.status_code == 409 and early.json()["code"] == "evaluation.not_ready"
+    for bad in ({"notice_url": "ftp://x/y"}, {**award, "published_at": "2026-12-08T09:00:00"}, {}):
+        refused = evaluation.post(evaluation.organiser, f"/v1/evaluations/{session_id}/award", bad)
+        assert refused.status_code == 422, refused.text
+    by_venue = evaluation.post(evaluation.venues[HOHHOT], f"/v1/evaluations/{session_id}/award", award)
+    assert by_venue.status_code == 403

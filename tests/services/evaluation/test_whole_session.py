@@ -95,6 +95,18 @@ def test_a_session_runs_from_scheduling_to_archive(signing_evaluation: SigningEv
         signed = sign_for_seat(world, session["id"], seat)
         assert signed.status_code == 200, signed.text
     assert signed.json()["state"] == "signed"
+
+    # Until the award is published nobody but the supervisors learns who sat; then, as the notice names them.
+    assert all("identity" not in seat for seat in _ok(world.get(world.organiser, base))["seats"])
+    award = {"notice_url": "https://ggzy.huhhot.gov.cn/gs/zbhxr/2026/12/0001.html"}
+    assert organise("award", award)["award"]["notice_url"] == award["notice_url"]
+    named = _ok(world.get(world.venues[ZHONGSHAN], base))["seats"]
+    by_seat = {seat["seat"]: seat["identity"] for seat in seats}
+    for seat in named:
+        assert seat["identity"]["name"] == by_seat[seat["seat"]]["name"]
+        assert "id_number" not in seat["identity"] and "expert_id" not in seat["identity"]
+    again = world.post(world.organiser, f"{base}/award", award)
+    assert again.status_code == 409, again.text
     assert organise("transitions", {"to": "archived"})["state"] == "archived"
 
     # A venue that dropped its stream after event 5 resumes with exactly the events it missed.
@@ -104,7 +116,8 @@ def test_a_session_runs_from_scheduling_to_archive(signing_evaluation: SigningEv
     assert ids == list(range(1, len(ids) + 1))
     assert [event["id"] for event in world.events(venue, session["id"], last_event_id=5)] == ids[5:]
     kinds = {event["kind"] for event in whole}
-    assert {"committee_drawn", "seat_replaced", "report_drafted", "signed"} <= kinds
+    assert {"committee_drawn", "seat_replaced", "report_drafted", "signed", "award_published"} <= kinds
+    assert not any(by_seat["E2"]["id_number"] in json.dumps(event, ensure_ascii=False) for event in whole)
 
     # The record proves every event; the main venue's archive verifies offline with the log's key.
     record = _ok(world.get(world.supervisor, f"{base}/record"))

@@ -781,14 +781,17 @@ def draw_committee(session_id: str) -> Handler:
             "pools_not_offered": pools.not_offered,
             "recent": recent,
         }
-        result = draw(snapshot, session.seed_hex)
+        # Ranking every pool's experts and hashing the snapshot take a while: off the event loop,
+        # which meanwhile pushes other sessions' events to their venues.
+        result = await runtime.in_thread(draw, snapshot, session.seed_hex)
+        digest = await runtime.in_thread(snapshot_digest, snapshot)
         record = {
             "session_id": session.id,
             "algorithm": ALGORITHM,
             "drawn_at": runtime.clock.now().isoformat(),
             "seed_commitment": document["seed_commitment"],
             "seed": session.seed_hex,
-            "snapshot_digest": snapshot_digest(snapshot),
+            "snapshot_digest": digest,
             "snapshot": snapshot,
             **result,
         }

@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 WORKERS ?=
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): two, for a two-core machine; each test module stays in one process
+# (its module-scoped sandboxes with it). TEST_WORKERS=0 runs everything in this one.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint bench clean lock
 
@@ -37,7 +40,7 @@ run: $(VENV)/.installed-run
 	$(BIN)/tongban run --port $(PORT) $(if $(WORKERS),--workers $(WORKERS),)
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check gateway trust adapters catalogs tests bench examples

@@ -17,6 +17,7 @@ import httpx
 import pytest
 import uvicorn
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
 
 from gateway.app import create_app
 from gateway.client import MemberCredentials, make_member_certificate
@@ -97,6 +98,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         pytest.skip("TONGBAN_TEST_POSTGRES_URL is not set (PostgreSQL tests need it; .ci/run sets it)")
     schema = f"tongban_test_{secrets.token_hex(6)}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    _ensure_trigram_extension(admin)
     with admin.connect() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
@@ -104,6 +106,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     finally:
         _drop_schema(admin, schema)
         admin.dispose()
+
+
+def _ensure_trigram_extension(admin: Any) -> None:
+    """pg_trgm (migration 0005) is one per database: made here once, so that test workers running at
+    the same time (make test runs two) do not race to create it in their migrations."""
+    for _attempt in range(5):
+        try:
+            with admin.connect() as connection:
+                connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
+            return
+        except DBAPIError:  # another worker created it at the same moment: it exists now
+            time.sleep(0.2)
 
 
 def _drop_schema(admin: Any, schema: str) -> None:

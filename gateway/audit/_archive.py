@@ -18,7 +18,6 @@ move to archived writes it).
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -28,16 +27,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gateway.audit._checkpoint import (
     Checkpoint,
-    MalformedCheckpoint,
-    MalformedNote,
-    UnverifiedNote,
-    Verifier,
-    open_note,
-    parse_checkpoint,
 )
-from gateway.audit._evidence import EvidenceReport
+from gateway.audit._evidence import EvidenceReport, check_inclusion, open_checkpoint, run_checks
 from gateway.audit._log import StoredCheckpoint, TransparencyLog, canonical_entry
-from gateway.audit._merkle import InvalidProof, leaf_hash, verify_inclusion
+from gateway.audit._merkle import leaf_hash
 
 __all__ = [
     "ARCHIVE_FORMAT",
@@ -91,25 +84,15 @@ def prove_entries(log: TransparencyLog, indexes: Iterable[int]) -> tuple[StoredC
 def check_archive(archive: Mapping[str, Any], public_key: Ed25519PublicKey) -> EvidenceReport:
     """Check an archive with nothing but the log's public key. Every check is reported; an archive of
     the wrong shape fails, never raises."""
-    report = EvidenceReport()
-    try:
-        _check(archive, public_key, report)
-    except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
-        report.add("archive shape", False, f"not a well-formed session archive ({type(exc).__name__})")
-    return report
+    return run_checks(_check, archive, public_key, "archive shape", "session archive")
 
 
 def _check(archive: Mapping[str, Any], public_key: Ed25519PublicKey, report: EvidenceReport) -> None:
     if not report.add("format", archive.get("format") == ARCHIVE_FORMAT, str(archive.get("format"))):
         return
-    origin = str(archive.get("origin", ""))
-    try:
-        text, _signers = open_note(str(archive.get("checkpoint", "")), [Verifier.from_public_key(origin, public_key)])
-        checkpoint = parse_checkpoint(text)
-    except (MalformedNote, UnverifiedNote, MalformedCheckpoint, ValueError) as exc:
-        report.add("checkpoint signature", False, str(exc))
+    checkpoint = open_checkpoint(archive, public_key, report)
+    if checkpoint is None:
         return
-    report.add("checkpoint signature", checkpoint.origin == origin, f"{origin}, size {checkpoint.size}")
     session_id = archive["session_id"]
     events = archive.get("events") or []
     ids = [event["id"] for event in events]
@@ -140,14 +123,8 @@ def _check_event(
     computed = leaf_hash(canonical_entry(entry))
     hashed = report.add(f"{label} leaf hash", _b64(computed) == audit.get("leaf_hash"), f"entry {index}")
     proof = audit.get("inclusion_proof") or {}
-    try:
-        if proof.get("tree_size") != checkpoint.size or proof.get("leaf_index") != index:
-            raise InvalidProof("the proof is not for this entry in the checkpoint's tree")
-        hashes = [base64.b64decode(value, validate=True) for value in proof.get("hashes", [])]
-        verify_inclusion(computed, index, checkpoint.size, hashes, checkpoint.root_hash)
-        included = report.add(f"{label} inclusion", True, f"entry {index} in the tree of size {checkpoint.size}")
-    except (InvalidProof, ValueError, binascii.Error) as exc:
-        included = report.add(f"{label} inclusion", False, str(exc))
+    proven = f"entry {index} in the tree of size {checkpoint.size}"
+    included = check_inclusion(report, f"{label} inclusion", computed, index, proof, checkpoint, proven)
     same = report.add(
         f"{label} of this session",
         entry.get("session_id") == session_id and entry.get("event_id") == event["id"],

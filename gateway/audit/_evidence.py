@@ -7,7 +7,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +16,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gateway.audit._checkpoint import (
+    Checkpoint,
     MalformedCheckpoint,
     MalformedNote,
     UnverifiedNote,
@@ -150,25 +151,66 @@ def _check_caller_signature(report: EvidenceReport, bundle: Mapping[str, Any], e
 def check_evidence(bundle: Mapping[str, Any], public_key: Ed25519PublicKey) -> EvidenceReport:
     """Check a bundle with nothing but the log's public key. Every check is reported; none is skipped
     silently. The bundle passes when all checks pass; a bundle of the wrong shape fails, never raises."""
+    return run_checks(_check, bundle, public_key, "bundle shape", "evidence bundle")
+
+
+Checker = Callable[[Mapping[str, Any], Ed25519PublicKey, EvidenceReport], None]
+
+
+def run_checks(
+    checker: Checker, document: Mapping[str, Any], public_key: Ed25519PublicKey, shape: str, what: str
+) -> EvidenceReport:
+    """Run `checker`; a document of the wrong shape is one failed check (`shape`), never an exception."""
     report = EvidenceReport()
     try:
-        _check(bundle, public_key, report)
+        checker(document, public_key, report)
     except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
-        report.add("bundle shape", False, f"not a well-formed evidence bundle ({type(exc).__name__})")
+        report.add(shape, False, f"not a well-formed {what} ({type(exc).__name__})")
     return report
+
+
+def open_checkpoint(
+    document: Mapping[str, Any], public_key: Ed25519PublicKey, report: EvidenceReport
+) -> Checkpoint | None:
+    """The document's checkpoint, its signature checked against the log's key (a reported check);
+    None when it does not verify."""
+    origin = str(document.get("origin", ""))
+    try:
+        text, _signers = open_note(str(document.get("checkpoint", "")), [Verifier.from_public_key(origin, public_key)])
+        checkpoint = parse_checkpoint(text)
+    except (MalformedNote, UnverifiedNote, MalformedCheckpoint, ValueError) as exc:
+        report.add("checkpoint signature", False, str(exc))
+        return None
+    report.add("checkpoint signature", checkpoint.origin == origin, f"{origin}, size {checkpoint.size}")
+    return checkpoint
+
+
+def check_inclusion(
+    report: EvidenceReport,
+    name: str,
+    leaf: bytes,
+    index: int,
+    proof: Mapping[str, Any],
+    checkpoint: Checkpoint,
+    proven: str,
+) -> bool:
+    """The entry's inclusion proof leads from its leaf hash to the checkpoint's root (a reported check)."""
+    try:
+        if proof.get("tree_size") != checkpoint.size or proof.get("leaf_index") != index:
+            raise InvalidProof("the proof is not for this entry in the checkpoint's tree")
+        hashes = [base64.b64decode(value, validate=True) for value in proof.get("hashes", [])]
+        verify_inclusion(leaf, index, checkpoint.size, hashes, checkpoint.root_hash)
+    except (InvalidProof, ValueError, binascii.Error) as exc:
+        return report.add(name, False, str(exc))
+    return report.add(name, True, proven)
 
 
 def _check(bundle: Mapping[str, Any], public_key: Ed25519PublicKey, report: EvidenceReport) -> None:
     if not report.add("format", bundle.get("format") == EVIDENCE_FORMAT, str(bundle.get("format"))):
         return
-    origin = str(bundle.get("origin", ""))
-    try:
-        text, _signers = open_note(str(bundle.get("checkpoint", "")), [Verifier.from_public_key(origin, public_key)])
-        checkpoint = parse_checkpoint(text)
-    except (MalformedNote, UnverifiedNote, MalformedCheckpoint, ValueError) as exc:
-        report.add("checkpoint signature", False, str(exc))
+    checkpoint = open_checkpoint(bundle, public_key, report)
+    if checkpoint is None:
         return
-    report.add("checkpoint signature", checkpoint.origin == origin, f"{origin}, size {checkpoint.size}")
     exchange_id = bundle.get("exchange_id")
     entries = bundle.get("entries") or []
     report.add("entries present", bool(entries), f"{len(entries)} entries")
@@ -183,14 +225,8 @@ def _check(bundle: Mapping[str, Any], public_key: Ed25519PublicKey, report: Evid
         report.add(f"entry {index} leaf hash", _b64(computed) == stated, "SHA-256(0x00 || JCS(entry))")
         report.add(f"entry {index} exchange", entry.get("exchange_id") == exchange_id, str(entry.get("kind")))
         proof = item.get("inclusion_proof") or {}
-        try:
-            if proof.get("tree_size") != checkpoint.size or proof.get("leaf_index") != index:
-                raise InvalidProof("the proof is not for this entry in the checkpoint's tree")
-            hashes = [base64.b64decode(value, validate=True) for value in proof.get("hashes", [])]
-            verify_inclusion(computed, index, checkpoint.size, hashes, checkpoint.root_hash)
-            report.add(f"entry {index} inclusion", True, f"in the tree of size {checkpoint.size}")
-        except (InvalidProof, ValueError, binascii.Error) as exc:
-            report.add(f"entry {index} inclusion", False, str(exc))
+        proven = f"in the tree of size {checkpoint.size}"
+        check_inclusion(report, f"entry {index} inclusion", computed, index, proof, checkpoint, proven)
     _check_messages(report, bundle)
 
 

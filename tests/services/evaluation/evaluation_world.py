@@ -101,6 +101,11 @@ def evaluation_fixture(start_gateway: Any, serve: Any) -> Evaluation:
         SHENZHEN: serve(shenzhen_sandbox(seed_data=data)).url,
     }
     gateway = start_gateway(partner_urls=urls)
+    return Evaluation(gateway, data, *_members(gateway))
+
+
+def _members(gateway: Any) -> tuple[Any, dict[str, Any], Any, Any]:
+    """The organiser, one venue member per city, a supervisor and an outsider, with their rights."""
     organiser = gateway.add_member("150100.hhggzy.organiser")
     gateway.grant(organiser.id, "evaluation.organise")
     venues = {}
@@ -110,7 +115,7 @@ def evaluation_fixture(start_gateway: Any, serve: Any) -> Evaluation:
     supervisor = gateway.add_member("150100.hhczj.supervisor")
     gateway.grant(supervisor.id, "evaluation.supervise")
     outsider = gateway.add_member("440300.szgov.window")
-    return Evaluation(gateway, data, organiser, venues, supervisor, outsider)
+    return organiser, venues, supervisor, outsider
 
 
 def hohhot_project(data: SeedData) -> Any:
@@ -224,16 +229,7 @@ def signing_evaluation_fixture(start_gateway: Any, signing_sandboxes: RunningSan
         trust_list_operators={region: pki_dir / region / "trust-list-operator.crt" for region in regions},
     )
     wait_for_trust_lists(gateway.url, set(regions))
-    organiser = gateway.add_member("150100.hhggzy.organiser")
-    gateway.grant(organiser.id, "evaluation.organise")
-    venues = {}
-    for city, name in ((HOHHOT, "hhggzy"), (ZHONGSHAN, "zsggzy"), (SHENZHEN, "szggzy")):
-        venues[city] = gateway.add_member(f"{city}.{name}.venue")
-        gateway.grant(venues[city].id, "evaluation.venue")
-    supervisor = gateway.add_member("150100.hhczj.supervisor")
-    gateway.grant(supervisor.id, "evaluation.supervise")
-    outsider = gateway.add_member("440300.szgov.window")
-    return SigningEvaluation(gateway, seed.generate(), organiser, venues, supervisor, outsider, signing_sandboxes)
+    return SigningEvaluation(gateway, seed.generate(), *_members(gateway), signing_sandboxes)
 
 
 CLOUD_SIGNING_CLIENTS: dict[str, Any] = {HOHHOT: HohhotClient, ZHONGSHAN: ZhongshanClient, SHENZHEN: ShenzhenClient}
